@@ -1,0 +1,942 @@
+/* sselog: the command-line helper. One function per subcommand; each
+ * returns the process's exit status: 0 on success, 1 on a runtime error
+ * (including input the log refuses), 2 on a usage error. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "number.h"
+#include "sse.h"
+#include "store.h"
+#include "validate.h"
+#include "watch.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+/* pipe: a batch is committed once input has been idle this long, or once
+ * its first line is this old, so a line is visible within ~25 ms even
+ * when input trickles, while a fast producer gets large transactions. */
+#define PIPE_IDLE_MS 2
+#define PIPE_BATCH_MS 20
+#define PIPE_LINE_MAX (64 * 1024 * 1024)
+/* watch: how often to look at the log when inotify said nothing. */
+#define WATCH_POLL_MS 250
+
+struct command {
+	const char *name;
+	const char *args;
+	const char *help;
+};
+
+static const struct command *current;
+static volatile sig_atomic_t stop_signal;
+
+static const char global_usage[] =
+    "usage: sselog [-d DB] COMMAND [ARGS]\n"
+    "\n"
+    "Write to and read from an sselog event log (SQLite).\n"
+    "\n"
+    "Commands:\n"
+    "  init                                      create or upgrade the log\n"
+    "  publish STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]\n"
+    "                                            append one event, print its id\n"
+    "  pipe STREAM [-e TYPE]                     append one event per input line\n"
+    "  close STREAM                              end a stream for good\n"
+    "  prune [--keep N] [--older-than DURATION] [STREAM...]\n"
+    "                                            delete old events\n"
+    "  watch [--since ID] STREAM...              print the text/event-stream\n"
+    "  streams                                   list the streams\n"
+    "\n"
+    "Options:\n"
+    "  -d, --db PATH   the log (default: $SSELOG_DB)\n"
+    "  -h, --help      this help; 'sselog COMMAND --help' for a command's\n"
+    "  --version       print the version\n";
+
+static int
+usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* One line: what is wrong, then how the command is used. */
+static int
+usage_error(const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	if (current != NULL)
+		log_error("%s; usage: sselog [-d DB] %s %s", what,
+		    current->name, current->args);
+	else
+		log_error("%s; usage: sselog [-d DB] COMMAND [ARGS] "
+		    "(see sselog --help)", what);
+	return EXIT_USAGE;
+}
+
+static int
+print_command_help(void)
+{
+	printf("usage: sselog [-d DB] %s %s\n\n%s", current->name,
+	    current->args, current->help);
+	return 0;
+}
+
+/* Options every subcommand takes too, so that -d may also follow it. */
+enum { OPT_HELP = 'h', OPT_DB = 'd' };
+
+static struct store *
+open_store(const char *db, enum store_mode mode)
+{
+	char err[512];
+	struct store *st = store_open(db, mode, err, sizeof err);
+
+	if (st == NULL)
+		log_error("%s", err);
+	return st;
+}
+
+static int
+check_stream(const char *name)
+{
+	const char *why = validate_stream(name);
+
+	if (why != NULL) {
+		log_error("%s: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_type(const char *type)
+{
+	const char *why = type != NULL ? validate_event_type(type) : NULL;
+
+	if (why != NULL) {
+		log_error("%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads all of fd into out, byte for byte. */
+static int
+read_all(int fd, struct buf *out)
+{
+	for (;;) {
+		if (buf_reserve(out, 65536) == -1) {
+			log_error("standard input: out of memory");
+			return -1;
+		}
+		ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
+		if (n == 0)
+			return 0;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			log_error("standard input: %s", strerror(errno));
+			return -1;
+		}
+		out->len += (size_t)n;
+	}
+}
+
+/* ---- init ---- */
+
+static int
+cmd_init(const char *db, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 0)
+		return usage_error("init takes no arguments");
+	struct store *st = open_store(db, STORE_CREATE);
+	if (st == NULL)
+		return EXIT_RUNTIME;
+	int rc = store_init(st);
+	if (rc == -1)
+		log_error("%s", store_error(st));
+	store_close(st);
+	return rc == -1 ? EXIT_RUNTIME : 0;
+}
+
+/* ---- publish and close ---- */
+
+static int
+append_one(const char *db, const struct store_new_event *ev)
+{
+	struct store *st = open_store(db, STORE_WRITE);
+	int64_t id;
+	int rc;
+
+	if (st == NULL)
+		return EXIT_RUNTIME;
+	if ((rc = store_publish(st, ev, &id)) == -1)
+		log_error("%s: %s", ev->stream, store_error(st));
+	store_close(st);
+	if (rc == -1)
+		return EXIT_RUNTIME;
+	printf("%" PRId64 "\n", id);
+	return fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+}
+
+struct publish_args {
+	const char *type;
+	int64_t retry;
+};
+
+static int
+cmd_publish(const char *db, int argc, char **argv, const struct publish_args *a)
+{
+	struct buf data = BUF_INIT;
+	int status;
+
+	if (argc < 1)
+		return usage_error("missing STREAM");
+	if (argc > 2)
+		return usage_error("too many arguments: quote DATA as one "
+		    "argument");
+	if (check_stream(argv[0]) == -1 || check_type(a->type) == -1)
+		return EXIT_RUNTIME;
+	if (argc == 2 && strcmp(argv[1], "-") != 0) {
+		if (buf_append_str(&data, argv[1]) == -1) {
+			log_error("out of memory");
+			return EXIT_RUNTIME;
+		}
+	} else if (read_all(STDIN_FILENO, &data) == -1) {
+		buf_free(&data);
+		return EXIT_RUNTIME;
+	}
+	const char *why = validate_data(data.len ? data.data : "", data.len);
+	if (why != NULL) {
+		log_error("%s", why);
+		buf_free(&data);
+		return EXIT_RUNTIME;
+	}
+	struct store_new_event ev = {
+		.stream = argv[0],
+		.type = a->type,
+		.data = data.len ? data.data : "",
+		.data_len = data.len,
+		.retry = a->retry,
+	};
+	status = append_one(db, &ev);
+	buf_free(&data);
+	return status;
+}
+
+static int
+cmd_close(const char *db, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage_error(argc ? "too many arguments" :
+		    "missing STREAM");
+	if (check_stream(argv[0]) == -1)
+		return EXIT_RUNTIME;
+	struct store_new_event ev = {
+		.stream = argv[0], .type = "sselog.close",
+		.data = "", .data_len = 0, .retry = -1,
+	};
+	return append_one(db, &ev);
+}
+
+/* ---- pipe ---- */
+
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* Catches SIGINT and SIGTERM without SA_RESTART, so that a blocking read
+ * returns EINTR and the command can finish what it was doing. */
+static void
+catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Ends the process the way the stop signal would have, now that the work
+ * is saved. */
+static void
+die_of_stop_signal(void)
+{
+	if (stop_signal != 0) {
+		signal(stop_signal, SIG_DFL);
+		raise(stop_signal);
+	}
+}
+
+struct pipe_state {
+	struct store *st;
+	const char *stream;
+	const char *type;
+	struct store_new_event *lines;	/* complete lines not yet appended */
+	size_t nlines, cap;
+	bool in_batch;
+	int64_t batch_started;
+	uint64_t line_no;
+};
+
+/* Appends the lines collected so far; they point into the input buffer,
+ * so this runs before the buffer is reused. */
+static int
+pipe_flush(struct pipe_state *ps)
+{
+	if (ps->nlines == 0)
+		return 0;
+	if (!ps->in_batch) {
+		if (store_begin(ps->st) == -1)
+			goto fail;
+		ps->in_batch = true;
+		ps->batch_started = monotonic_ms();
+	}
+	size_t n = ps->nlines;
+	ps->nlines = 0;
+	if (store_append_batch(ps->st, ps->lines, n) == 0)
+		return 0;
+	store_rollback(ps->st);
+	ps->in_batch = false;
+fail:
+	log_error("%s: %s", ps->stream, store_error(ps->st));
+	return -1;
+}
+
+static int
+pipe_line(struct pipe_state *ps, const char *line, size_t len)
+{
+	ps->line_no++;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;		/* CRLF input: the CR ends the line too */
+	const char *why = validate_data(line, len);
+	if (why != NULL) {
+		log_error("line %" PRIu64 ": %s; nothing from this line on "
+		    "was written", ps->line_no, why);
+		return -1;
+	}
+	if (ps->nlines == ps->cap) {
+		size_t cap = ps->cap ? ps->cap * 2 : 1024;
+		struct store_new_event *grown = realloc(ps->lines,
+		    cap * sizeof *grown);
+		if (grown == NULL) {
+			log_error("out of memory");
+			return -1;
+		}
+		ps->lines = grown;
+		ps->cap = cap;
+	}
+	ps->lines[ps->nlines++] = (struct store_new_event){
+		.stream = ps->stream, .type = ps->type,
+		.data = len ? line : "", .data_len = len, .retry = -1,
+	};
+	return 0;
+}
+
+static int
+pipe_commit(struct pipe_state *ps)
+{
+	if (!ps->in_batch)
+		return 0;
+	ps->in_batch = false;
+	if (store_commit(ps->st) == -1) {
+		log_error("%s: %s", ps->stream, store_error(ps->st));
+		return -1;
+	}
+	return 0;
+}
+
+/* Commits when the batch is old enough or input has gone quiet. */
+static int
+pipe_maybe_commit(struct pipe_state *ps, int fd)
+{
+	if (!ps->in_batch)
+		return 0;
+	int64_t left = ps->batch_started + PIPE_BATCH_MS - monotonic_ms();
+	if (left > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int wait = left < PIPE_IDLE_MS ? (int)left : PIPE_IDLE_MS;
+		if (poll(&pfd, 1, wait) > 0)
+			return 0;	/* more input: keep batching */
+	}
+	return pipe_commit(ps);
+}
+
+static int
+pipe_stream(struct pipe_state *ps, int fd)
+{
+	struct buf in = BUF_INIT;
+	size_t start = 0;	/* first byte of the current line in `in` */
+	int status = EXIT_RUNTIME;
+
+	for (;;) {
+		if (in.cap - in.len < 65536) {
+			buf_consume(&in, start);
+			start = 0;
+			if (in.len > PIPE_LINE_MAX) {
+				log_error("line %" PRIu64 ": longer than %d "
+				    "bytes", ps->line_no + 1, PIPE_LINE_MAX);
+				goto out;
+			}
+			if (buf_reserve(&in, 65536) == -1) {
+				log_error("out of memory");
+				goto out;
+			}
+		}
+		ssize_t n = read(fd, in.data + in.len, in.cap - in.len);
+		if (n == -1 && errno == EINTR && stop_signal == 0)
+			continue;
+		if (n == -1 && errno != EINTR) {
+			log_error("standard input: %s", strerror(errno));
+			goto out;
+		}
+		if (n <= 0) {
+			/* End of input, or a stop signal: a last line without
+			 * a newline is still a line. */
+			if (n == 0 && in.len > start &&
+			    pipe_line(ps, in.data + start, in.len - start) == -1)
+				goto out;
+			break;
+		}
+		size_t scan = in.len;
+		in.len += (size_t)n;
+		for (;;) {
+			char *nl = memchr(in.data + scan, '\n', in.len - scan);
+			if (nl == NULL)
+				break;
+			size_t end = (size_t)(nl - in.data);
+			if (pipe_line(ps, in.data + start, end - start) == -1)
+				goto out;
+			start = scan = end + 1;
+		}
+		if (pipe_flush(ps) == -1 || pipe_maybe_commit(ps, fd) == -1)
+			goto out;
+	}
+	status = 0;
+out:
+	/* Lines before a bad one were read and checked: keep them. */
+	if (pipe_flush(ps) == -1 || pipe_commit(ps) == -1)
+		status = EXIT_RUNTIME;
+	buf_free(&in);
+	return status;
+}
+
+static int
+cmd_pipe(const char *db, int argc, char **argv, const char *type)
+{
+	if (argc != 1)
+		return usage_error(argc ? "too many arguments" :
+		    "missing STREAM");
+	if (check_stream(argv[0]) == -1 || check_type(type) == -1)
+		return EXIT_RUNTIME;
+	struct pipe_state ps = { .stream = argv[0], .type = type };
+	if ((ps.st = open_store(db, STORE_WRITE)) == NULL)
+		return EXIT_RUNTIME;
+	catch_stop_signals();
+	int status = pipe_stream(&ps, STDIN_FILENO);
+	store_close(ps.st);
+	free(ps.lines);
+	if (status == 0)
+		die_of_stop_signal();
+	return status;
+}
+
+/* ---- prune ---- */
+
+static int
+cmd_prune(const char *db, int argc, char **argv, int64_t keep,
+    int64_t older_than_ms)
+{
+	int64_t deleted;
+
+	if (keep < 0 && older_than_ms < 0)
+		return usage_error("say what to delete: --keep N, "
+		    "--older-than DURATION, or both");
+	for (int i = 0; i < argc; i++)
+		if (check_stream(argv[i]) == -1)
+			return EXIT_RUNTIME;
+	struct store *st = open_store(db, STORE_WRITE);
+	if (st == NULL)
+		return EXIT_RUNTIME;
+	int rc = store_prune(st, (const char *const *)argv, (size_t)argc, keep,
+	    older_than_ms, &deleted);
+	if (rc == -1)
+		log_error("%s", store_error(st));
+	store_close(st);
+	if (rc == -1)
+		return EXIT_RUNTIME;
+	printf("pruned %" PRId64 " event%s\n", deleted, deleted == 1 ? "" :
+	    "s");
+	return 0;
+}
+
+/* ---- watch ---- */
+
+/* What one follower of several streams has been sent: the same state the
+ * responder keeps per client. */
+struct follower {
+	const char **streams;	/* distinct names, borrowed from argv */
+	size_t n;
+	int64_t *close_id;	/* each stream's close event, 0 while open */
+	size_t open;		/* streams whose close event is not yet sent */
+	int64_t position;	/* id of the last event sent */
+	struct buf out;
+};
+
+static int
+write_out(struct follower *f)
+{
+	if (f->out.len > 0 && fwrite(f->out.data, 1, f->out.len, stdout) !=
+	    f->out.len) {
+		log_error("standard output: %s", strerror(errno));
+		return -1;
+	}
+	buf_clear(&f->out);
+	if (fflush(stdout) != 0) {
+		log_error("standard output: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends every event after f->position; stops at the end of the log. */
+static int
+follow_read(struct store *st, struct follower *f)
+{
+	struct store_cursor *c;
+	struct store_event ev;
+	int rc;
+
+	if ((c = store_cursor_open(st, f->streams, f->n, f->position)) == NULL)
+		goto fail;
+	while ((rc = store_cursor_next(c, &ev)) == 1) {
+		struct sse_event out = {
+			.id = ev.id, .type = ev.type, .data = ev.data,
+			.data_len = ev.data_len, .retry = ev.retry,
+		};
+		if (sse_encode_event(&f->out, &out) == -1) {
+			log_error("out of memory");
+			store_cursor_close(c);
+			return -1;
+		}
+		f->position = ev.id;
+		if (ev.type != NULL && strcmp(ev.type, "sselog.close") == 0)
+			f->open--;
+		if (f->out.len >= 65536 && write_out(f) == -1) {
+			store_cursor_close(c);
+			return -1;
+		}
+	}
+	store_cursor_close(c);
+	if (rc == -1)
+		goto fail;
+	return write_out(f);
+fail:
+	log_error("%s", store_error(st));
+	return -1;
+}
+
+/* The start of a subscription, read in one snapshot: which streams are
+ * already over, whether history after the start position was pruned, and
+ * the replay. */
+static int
+follow_start(struct store *st, struct follower *f, bool since_given)
+{
+	int64_t pruned_max = 0;
+
+	if (store_read_begin(st) == -1)
+		goto fail;
+	if (!since_given && store_last_id(st, &f->position) == -1)
+		goto fail;
+	f->open = f->n;
+	for (size_t i = 0; i < f->n; i++) {
+		int64_t pruned;
+		if (store_stream_state(st, f->streams[i], &f->close_id[i],
+		    &pruned) == -1)
+			goto fail;
+		if (f->close_id[i] != 0 && f->close_id[i] <= f->position)
+			f->open--;
+		if (pruned > f->position && pruned > pruned_max)
+			pruned_max = pruned;
+	}
+	if (f->open == 0) {
+		/* The responder answers 204 No Content here. */
+		store_read_end(st);
+		return 0;
+	}
+	if (pruned_max > 0 && sse_encode_gap(&f->out, f->position,
+	    pruned_max + 1) == -1) {
+		log_error("out of memory");
+		store_read_end(st);
+		return -1;
+	}
+	int rc = follow_read(st, f);
+	store_read_end(st);
+	return rc;
+fail:
+	log_error("%s", store_error(st));
+	store_read_end(st);
+	return -1;
+}
+
+static int
+follow_live(struct store *st, struct follower *f, const char *db)
+{
+	char err[256];
+	struct watch *w;
+	int64_t version, seen;
+	int status = EXIT_RUNTIME;
+
+	if ((w = watch_open(db, WATCH_POLL_MS, err, sizeof err)) == NULL) {
+		log_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	/* Appends after the start snapshot change data_version. */
+	if (store_data_version(st, &seen) == -1) {
+		log_error("%s", store_error(st));
+		goto out;
+	}
+	if (follow_read(st, f) == -1)
+		goto out;
+	while (f->open > 0 && stop_signal == 0) {
+		struct pollfd pfd = { .fd = watch_fd(w), .events = POLLIN };
+		int ready = poll(&pfd, 1, watch_timeout_ms(w));
+		if (ready == -1 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			goto out;
+		}
+		if (ready > 0 && watch_drain(w) == -1) {
+			log_error("inotify: %s", strerror(errno));
+			goto out;
+		}
+		if (store_data_version(st, &version) == -1) {
+			log_error("%s", store_error(st));
+			goto out;
+		}
+		if (version == seen)
+			continue;
+		seen = version;
+		if (follow_read(st, f) == -1)
+			goto out;
+	}
+	status = 0;
+out:
+	watch_close(w);
+	return status;
+}
+
+static int
+cmd_watch(const char *db, int argc, char **argv, bool since_given,
+    int64_t since)
+{
+	struct follower f = { .position = since, .out = BUF_INIT };
+	struct store *st = NULL;
+	int status = EXIT_RUNTIME;
+
+	if (argc < 1)
+		return usage_error("missing STREAM");
+	f.streams = calloc((size_t)argc, sizeof *f.streams);
+	f.close_id = calloc((size_t)argc, sizeof *f.close_id);
+	if (f.streams == NULL || f.close_id == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	for (int i = 0; i < argc; i++) {
+		if (check_stream(argv[i]) == -1)
+			goto out;
+		bool seen = false;
+		for (size_t k = 0; k < f.n; k++)
+			seen = seen || strcmp(f.streams[k], argv[i]) == 0;
+		if (!seen)
+			f.streams[f.n++] = argv[i];
+	}
+	if ((st = open_store(db, STORE_READ)) == NULL)
+		goto out;
+	catch_stop_signals();
+	if (follow_start(st, &f, since_given) == -1)
+		goto out;
+	status = f.open == 0 ? 0 : follow_live(st, &f, db);
+out:
+	store_close(st);
+	buf_free(&f.out);
+	free(f.streams);
+	free(f.close_id);
+	return status;
+}
+
+/* ---- streams ---- */
+
+static int
+print_stream(void *ctx, const struct store_stream_summary *s)
+{
+	(void)ctx;
+	printf("%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%s\n", s->name,
+	    s->events, s->first_id, s->last_id, s->closed ? "closed" : "open");
+	return 0;
+}
+
+static int
+cmd_streams(const char *db, int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 0)
+		return usage_error("streams takes no arguments");
+	struct store *st = open_store(db, STORE_READ);
+	if (st == NULL)
+		return EXIT_RUNTIME;
+	int rc = store_list_streams(st, print_stream, NULL);
+	if (rc == -1)
+		log_error("%s", store_error(st));
+	store_close(st);
+	if (rc == -1)
+		return EXIT_RUNTIME;
+	return fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* ---- option parsing and dispatch ---- */
+
+enum {
+	OPT_KEEP = 256,
+	OPT_OLDER_THAN,
+	OPT_SINCE,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "db", required_argument, NULL, OPT_DB },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "type", required_argument, NULL, 'e' },
+	{ "retry", required_argument, NULL, 'r' },
+	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The options a subcommand takes besides -d and -h. */
+struct sub_options {
+	const char *type;	/* -e */
+	int64_t retry;		/* -r, -1 when not given */
+	int64_t keep;		/* --keep, -1 when not given */
+	int64_t older_than_ms;	/* --older-than, -1 when not given */
+	int64_t since;		/* --since */
+	bool since_given;
+	bool help;
+};
+
+static bool
+allowed(const char *name, int opt)
+{
+	static const struct {
+		const char *command;
+		int opt;
+	} table[] = {
+		{ "publish", 'e' }, { "publish", 'r' }, { "pipe", 'e' },
+		{ "prune", OPT_KEEP }, { "prune", OPT_OLDER_THAN },
+		{ "watch", OPT_SINCE },
+	};
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		if (table[i].opt == opt && strcmp(table[i].command, name) == 0)
+			return true;
+	return false;
+}
+
+/* Parses a subcommand's options (argv[0] is its name). Returns -1 to go on,
+ * or an exit status. Leaves optind on the first operand. */
+static int
+parse_sub_options(int argc, char **argv, const char **db,
+    struct sub_options *o)
+{
+	int opt;
+	const char *why;
+
+	optind = 0;	/* GNU getopt: start over, permuting operands */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":d:he:r:", long_options,
+	    NULL)) != -1) {
+		if (opt == OPT_DB) {
+			*db = optarg;
+			continue;
+		}
+		if (opt == OPT_HELP) {
+			o->help = true;
+			continue;
+		}
+		if (opt == ':')
+			return usage_error("option %s needs a value",
+			    argv[optind - 1]);
+		if (opt == '?' || !allowed(current->name, opt))
+			return usage_error("unknown option %s",
+			    argv[optind - 1]);
+		switch (opt) {
+		case 'e':
+			o->type = optarg;
+			break;
+		case 'r':
+			if ((why = parse_uint(optarg, INT32_MAX, &o->retry)))
+				return usage_error("-r %s: %s", optarg, why);
+			break;
+		case OPT_KEEP:
+			if ((why = parse_uint(optarg, INT64_MAX, &o->keep)))
+				return usage_error("--keep %s: %s", optarg,
+				    why);
+			break;
+		case OPT_OLDER_THAN:
+			if ((why = parse_duration_ms(optarg,
+			    &o->older_than_ms)))
+				return usage_error("--older-than %s: %s",
+				    optarg, why);
+			break;
+		case OPT_SINCE:
+			if ((why = parse_event_id(optarg, &o->since)))
+				return usage_error("--since %s: %s", optarg,
+				    why);
+			o->since_given = true;
+			break;
+		}
+	}
+	return -1;
+}
+
+static const struct command commands[] = {
+	{ "init", "",
+	    "Creates the event log at DB, or upgrades an older one to this\n"
+	    "version's schema. Running it again changes nothing.\n" },
+	{ "publish", "STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]",
+	    "Appends one event to STREAM and prints its id. DATA is taken\n"
+	    "verbatim; with - or without DATA, all of standard input is the\n"
+	    "data, a trailing newline included. Use -- before DATA that\n"
+	    "starts with a dash.\n"
+	    "\n"
+	    "  -e, --type TYPE      the event type (EventSource listener name)\n"
+	    "  -r, --retry MS       ask clients to reconnect after MS ms\n" },
+	{ "pipe", "STREAM [-e TYPE]",
+	    "Appends one event per line of standard input (without its LF or\n"
+	    "CRLF), in batches: a line is visible to readers within about\n"
+	    "25 ms of being read. Stops at the first line that is not valid\n"
+	    "UTF-8, keeping the lines before it.\n"
+	    "\n"
+	    "  -e, --type TYPE      the event type of every line\n" },
+	{ "close", "STREAM",
+	    "Appends the sselog.close event to STREAM and prints its id.\n"
+	    "Clients receive it, then the response ends; reconnecting clients\n"
+	    "get 204 No Content. Nothing can be appended to STREAM after it.\n" },
+	{ "prune", "[--keep N] [--older-than DURATION] [STREAM...]",
+	    "Deletes events of the STREAMs (of all streams when none is named)\n"
+	    "that meet every condition given, and records per stream the\n"
+	    "highest id deleted, so that a client asking for them is told\n"
+	    "(the sselog.gap event). A stream's close event is kept.\n"
+	    "\n"
+	    "  --keep N                keep the newest N events of each stream\n"
+	    "  --older-than DURATION   delete only events older than DURATION:\n"
+	    "                          90s, 30m, 12h, 7d, 2w\n" },
+	{ "watch", "[--since ID] STREAM...",
+	    "Prints the text/event-stream that the responder sends a client\n"
+	    "of the STREAMs (without heartbeat comments), following new\n"
+	    "events until every stream is closed or until interrupted.\n"
+	    "\n"
+	    "  --since ID   start after event ID (0: from the beginning);\n"
+	    "               without it, only events appended from now on\n" },
+	{ "streams", "",
+	    "Lists the streams, one per line, tab-separated: name, number of\n"
+	    "events, first id, last id, open or closed.\n" },
+};
+
+static int
+run(const struct command *cmd, const char *db, int argc, char **argv)
+{
+	struct sub_options o = { .retry = -1, .keep = -1, .older_than_ms = -1 };
+	int status;
+
+	current = cmd;
+	if ((status = parse_sub_options(argc, argv, &db, &o)) != -1)
+		return status;
+	if (o.help)
+		return print_command_help();
+	if (db == NULL || db[0] == '\0')
+		return usage_error("no database: use -d PATH or set SSELOG_DB");
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd->name, "init") == 0)
+		return cmd_init(db, argc, argv);
+	if (strcmp(cmd->name, "publish") == 0) {
+		struct publish_args a = { .type = o.type, .retry = o.retry };
+		return cmd_publish(db, argc, argv, &a);
+	}
+	if (strcmp(cmd->name, "pipe") == 0)
+		return cmd_pipe(db, argc, argv, o.type);
+	if (strcmp(cmd->name, "close") == 0)
+		return cmd_close(db, argc, argv);
+	if (strcmp(cmd->name, "prune") == 0)
+		return cmd_prune(db, argc, argv, o.keep, o.older_than_ms);
+	if (strcmp(cmd->name, "watch") == 0)
+		return cmd_watch(db, argc, argv, o.since_given, o.since);
+	return cmd_streams(db, argc, argv);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *db = getenv("SSELOG_DB");
+	int opt;
+
+	log_init("sselog");
+	/* "+": stop at the subcommand; its options are its own. */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:d:h", long_options, NULL))
+	    != -1) {
+		switch (opt) {
+		case OPT_DB:
+			db = optarg;
+			break;
+		case OPT_HELP:
+			fputs(global_usage, stdout);
+			return 0;
+		case OPT_VERSION:
+			puts(PACKAGE_STRING);
+			return 0;
+		case ':':
+			return usage_error("option %s needs a value",
+			    argv[optind - 1]);
+		default:
+			return usage_error("unknown option %s",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("missing COMMAND");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, argv[optind]) == 0)
+			return run(&commands[i], db, argc - optind,
+			    argv + optind);
+	return usage_error("unknown command '%s'", argv[optind]);
+}

@@ -1,0 +1,739 @@
+#include "store.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+/* The text of sql/schema.sql, generated into schema_sql.c at build time. */
+extern const char store_schema_sql[];
+
+/* A writer that finds the database locked waits this long inside SQLite,
+ * then backs off and tries again, up to BEGIN_TRIES times. */
+#define BUSY_TIMEOUT_MS 5000
+#define BEGIN_TRIES 6
+
+/* Rows per multi-row INSERT in store_append_batch(). SQLite's cost per
+ * statement (and AUTOINCREMENT's sqlite_sequence update, done once per
+ * statement) is shared by this many rows: 1.5 times the rows per second
+ * of one row per statement; more rows per statement gain little. */
+#define INSERT_MANY 16
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *insert;
+	sqlite3_stmt *insert_many;	/* INSERT_MANY rows at once */
+	sqlite3_stmt *last_id;
+	sqlite3_stmt *close_id;
+	sqlite3_stmt *pruned_id;
+	sqlite3_stmt *data_version;
+	bool own_read;		/* store_read_begin() opened a transaction */
+	char err[512];
+};
+
+struct store_cursor {
+	struct store *st;
+	size_t n;
+	sqlite3_stmt **stmts;
+	bool *has_row;		/* stmts[i] stands on a row not yet returned */
+	size_t returned;	/* index of the row last returned, or n */
+	bool own_txn;
+};
+
+static void
+set_error(struct store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(struct store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(st->err, sizeof st->err, fmt, ap);
+	va_end(ap);
+}
+
+/* Records a failure of SQLite: a rule of the schema in its own words,
+ * anything else with what we were doing and the database's path. */
+static void
+set_sqlite_error(struct store *st, const char *doing)
+{
+	int code = sqlite3_extended_errcode(st->db);
+
+	if (code == SQLITE_CONSTRAINT_TRIGGER)
+		set_error(st, "%s", sqlite3_errmsg(st->db));
+	else
+		set_error(st, "%s: %s: %s", st->path, doing,
+		    sqlite3_errmsg(st->db));
+}
+
+const char *
+store_error(const struct store *st)
+{
+	return st->err;
+}
+
+static int
+prepare(struct store *st, sqlite3_stmt **slot, const char *sql)
+{
+	if (*slot != NULL) {
+		sqlite3_reset(*slot);
+		return 0;	/* every caller binds every parameter anew */
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    slot, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot prepare a statement");
+		return -1;
+	}
+	return 0;
+}
+
+/* Runs a statement that returns at most one integer, into *out (left alone
+ * when there is no row). */
+static int
+query_int(struct store *st, sqlite3_stmt *stmt, const char *doing,
+    int64_t *out)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(stmt, 0);
+		rc = sqlite3_step(stmt);
+	}
+	if (rc != SQLITE_DONE) {
+		set_sqlite_error(st, doing);
+		sqlite3_reset(stmt);
+		return -1;
+	}
+	sqlite3_reset(stmt);
+	return 0;
+}
+
+static int
+exec(struct store *st, const char *sql, const char *doing)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, doing);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+schema_version(struct store *st, int64_t *version)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*version = 0;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot read the schema version");
+		return -1;
+	}
+	rc = query_int(st, stmt, "cannot read the schema version", version);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static int
+check_version(struct store *st)
+{
+	int64_t v;
+
+	if (schema_version(st, &v) == -1)
+		return -1;
+	if (v == STORE_SCHEMA_VERSION)
+		return 0;
+	if (v == 0)
+		set_error(st, "%s is not an sselog database: run 'sselog -d %s "
+		    "init' first", st->path, st->path);
+	else if (v < STORE_SCHEMA_VERSION)
+		set_error(st, "%s has schema version %lld, older than this "
+		    "sselog's %d: run 'sselog -d %s init' to upgrade it",
+		    st->path, (long long)v, STORE_SCHEMA_VERSION, st->path);
+	else
+		set_error(st, "%s has schema version %lld, newer than this "
+		    "sselog's %d: upgrade sselog", st->path, (long long)v,
+		    STORE_SCHEMA_VERSION);
+	return -1;
+}
+
+struct store *
+store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
+{
+	struct store *st;
+	struct stat sb;
+	int flags;
+
+	if ((st = calloc(1, sizeof *st)) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		free(st);
+		return NULL;
+	}
+	/* SQLite says only "unable to open database file"; say which. */
+	if (mode != STORE_CREATE && stat(path, &sb) == -1) {
+		if (errno == ENOENT)
+			snprintf(err, errlen, "%s: no such database: create it "
+			    "with 'sselog -d %s init'", path, path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	switch (mode) {
+	case STORE_READ:
+		flags = SQLITE_OPEN_READONLY;
+		break;
+	case STORE_WRITE:
+		flags = SQLITE_OPEN_READWRITE;
+		break;
+	default:
+		flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		break;
+	}
+	/* A handle is only ever used by one thread at a time: SQLite's own
+	 * locking around every call would be pure cost. */
+	flags |= SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open database: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	if (mode != STORE_CREATE && check_version(st) == -1) {
+		snprintf(err, errlen, "%s", st->err);
+		goto fail;
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_finalize(st->insert);
+	sqlite3_finalize(st->insert_many);
+	sqlite3_finalize(st->last_id);
+	sqlite3_finalize(st->close_id);
+	sqlite3_finalize(st->pruned_id);
+	sqlite3_finalize(st->data_version);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+int
+store_begin(struct store *st)
+{
+	long backoff = 10;
+
+	for (int try = 1;; try++) {
+		int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL,
+		    NULL);
+		if (rc == SQLITE_OK)
+			return 0;
+		if ((rc & 0xff) != SQLITE_BUSY || try == BEGIN_TRIES) {
+			set_sqlite_error(st, "cannot start a write transaction");
+			return -1;
+		}
+		sleep_ms(backoff);
+		backoff *= 4;
+	}
+}
+
+int
+store_commit(struct store *st)
+{
+	if (exec(st, "COMMIT", "cannot commit") == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+store_init(struct store *st)
+{
+	int64_t version;
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	if (schema_version(st, &version) == -1)
+		return -1;
+	if (version > STORE_SCHEMA_VERSION) {
+		set_error(st, "%s has schema version %lld, newer than this "
+		    "sselog's %d: upgrade sselog", st->path, (long long)version,
+		    STORE_SCHEMA_VERSION);
+		return -1;
+	}
+	/* WAL: readers never block the writer nor each other, and every
+	 * commit touches the -wal file, which is what watchers wait on. The
+	 * mode is stored in the file, so SQL writers get it too. */
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot switch to WAL mode");
+		return -1;
+	}
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW || sqlite3_stricmp(
+	    (const char *)sqlite3_column_text(stmt, 0), "wal") != 0) {
+		if (rc == SQLITE_ROW)
+			set_error(st, "%s: cannot switch to WAL mode (the file "
+			    "system may not support it)", st->path);
+		else
+			set_sqlite_error(st, "cannot switch to WAL mode");
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+
+	/* The schema is idempotent: running it on an older version replaces
+	 * its indexes and triggers with this version's. */
+	if (store_begin(st) == -1)
+		return -1;
+	if (exec(st, store_schema_sql, "cannot create the schema") == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return store_commit(st);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Binds ev to the five parameters of one row, starting at parameter p. */
+static int
+bind_event(sqlite3_stmt *s, int p, const struct store_new_event *ev,
+    int64_t created)
+{
+	/* SQLITE_STATIC: the caller's strings outlive the step. */
+	if (sqlite3_bind_text(s, p, ev->stream, -1, SQLITE_STATIC) != SQLITE_OK)
+		return -1;
+	if (ev->type != NULL ? sqlite3_bind_text(s, p + 1, ev->type, -1,
+	    SQLITE_STATIC) : sqlite3_bind_null(s, p + 1))
+		return -1;
+	if (sqlite3_bind_text64(s, p + 2, ev->data, ev->data_len, SQLITE_STATIC,
+	    SQLITE_UTF8) != SQLITE_OK)
+		return -1;
+	if (ev->retry >= 0 ? sqlite3_bind_int64(s, p + 3, ev->retry) :
+	    sqlite3_bind_null(s, p + 3))
+		return -1;
+	return sqlite3_bind_int64(s, p + 4, created) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+insert_rows(struct store *st, sqlite3_stmt **slot, const char *sql,
+    const struct store_new_event *evs, size_t n)
+{
+	int64_t created = now_ms();
+
+	if (prepare(st, slot, sql) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (bind_event(*slot, (int)(i * 5 + 1), &evs[i], created) == -1) {
+			set_sqlite_error(st, "cannot bind an event");
+			return -1;
+		}
+	}
+	if (sqlite3_step(*slot) != SQLITE_DONE) {
+		set_sqlite_error(st, "cannot append an event");
+		sqlite3_reset(*slot);
+		return -1;
+	}
+	sqlite3_reset(*slot);
+	return 0;
+}
+
+#define INSERT_SQL "INSERT INTO events (stream, event, data, retry, created) VALUES "
+#define ROW "(?, ?, ?, ?, ?)"
+#define ROWS4 ROW ", " ROW ", " ROW ", " ROW
+
+int
+store_append(struct store *st, const struct store_new_event *ev, int64_t *id)
+{
+	if (insert_rows(st, &st->insert, INSERT_SQL ROW, ev, 1) == -1)
+		return -1;
+	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_append_batch(struct store *st, const struct store_new_event *evs,
+    size_t n)
+{
+	_Static_assert(INSERT_MANY == 16, "the SQL below has 16 rows");
+	static const char many[] = INSERT_SQL ROWS4 ", " ROWS4 ", " ROWS4 ", "
+	    ROWS4;
+
+	for (; n >= INSERT_MANY; n -= INSERT_MANY, evs += INSERT_MANY)
+		if (insert_rows(st, &st->insert_many, many, evs,
+		    INSERT_MANY) == -1)
+			return -1;
+	for (size_t i = 0; i < n; i++)
+		if (insert_rows(st, &st->insert, INSERT_SQL ROW, &evs[i], 1)
+		    == -1)
+			return -1;
+	return 0;
+}
+
+int
+store_publish(struct store *st, const struct store_new_event *ev, int64_t *id)
+{
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_append(st, ev, id) == -1) {
+		store_rollback(st);
+		return -1;
+	}
+	return store_commit(st);
+}
+
+
+/* The names of all streams that have events, in a NULL-terminated array the
+ * caller frees with free_names(). */
+static char **
+all_stream_names(struct store *st, size_t *n)
+{
+	sqlite3_stmt *stmt = NULL;
+	char **names = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT DISTINCT stream FROM events",
+	    -1, &stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot list streams");
+		return NULL;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n + 1 >= cap) {
+			cap = cap ? cap * 2 : 16;
+			char **grown = realloc(names, cap * sizeof *names);
+			if (grown == NULL)
+				goto nomem;
+			names = grown;
+		}
+		names[*n] = strdup((const char *)sqlite3_column_text(stmt, 0));
+		if (names[*n] == NULL)
+			goto nomem;
+		names[++*n] = NULL;
+	}
+	if (rc != SQLITE_DONE) {
+		set_sqlite_error(st, "cannot list streams");
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
+	if (names == NULL)
+		names = calloc(1, sizeof *names);
+	return names;
+nomem:
+	set_error(st, "%s: out of memory listing streams", st->path);
+fail:
+	sqlite3_finalize(stmt);
+	for (size_t i = 0; i < *n; i++)
+		free(names[i]);
+	free(names);
+	return NULL;
+}
+
+int
+store_prune(struct store *st, const char *const *streams, size_t n,
+    int64_t keep, int64_t older_than_ms, int64_t *deleted)
+{
+	/* ?2 and ?3 switch each condition off when negative. The subquery
+	 * finds the newest event not kept; it does not depend on the row, so
+	 * SQLite runs it once. */
+	static const char sql[] =
+	    "DELETE FROM events WHERE stream = ?1"
+	    " AND (event IS NULL OR event <> 'sselog.close')"
+	    " AND (?2 < 0 OR id <= (SELECT id FROM events WHERE stream = ?1"
+	    "      ORDER BY id DESC LIMIT 1 OFFSET ?2))"
+	    " AND (?3 < 0 OR created < ?3)";
+	sqlite3_stmt *stmt = NULL;
+	char **all = NULL;
+	int64_t cutoff = older_than_ms < 0 ? -1 : now_ms() - older_than_ms;
+
+	*deleted = 0;
+	if (store_begin(st) == -1)
+		return -1;
+	if (n == 0) {
+		if ((all = all_stream_names(st, &n)) == NULL)
+			goto fail;
+		streams = (const char *const *)all;
+	}
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot prepare to prune");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(stmt);
+		if (sqlite3_bind_text(stmt, 1, streams[i], -1, SQLITE_STATIC)
+		    != SQLITE_OK ||
+		    sqlite3_bind_int64(stmt, 2, keep) != SQLITE_OK ||
+		    sqlite3_bind_int64(stmt, 3, cutoff) != SQLITE_OK) {
+			set_sqlite_error(st, "cannot bind a prune");
+			goto fail;
+		}
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			set_sqlite_error(st, "cannot prune");
+			goto fail;
+		}
+		*deleted += sqlite3_changes(st->db);
+	}
+	sqlite3_finalize(stmt);
+	if (all != NULL) {
+		for (size_t i = 0; i < n; i++)
+			free(all[i]);
+		free(all);
+	}
+	return store_commit(st);
+fail:
+	sqlite3_finalize(stmt);
+	if (all != NULL) {
+		for (size_t i = 0; i < n; i++)
+			free(all[i]);
+		free(all);
+	}
+	store_rollback(st);
+	*deleted = 0;
+	return -1;
+}
+
+int
+store_read_begin(struct store *st)
+{
+	if (exec(st, "BEGIN", "cannot start a read transaction") == -1)
+		return -1;
+	st->own_read = true;
+	return 0;
+}
+
+void
+store_read_end(struct store *st)
+{
+	if (st->own_read && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	st->own_read = false;
+}
+
+int
+store_last_id(struct store *st, int64_t *id)
+{
+	/* sqlite_sequence, not max(id): after a prune of the newest events
+	 * max(id) would go back, while new ids continue from seq. */
+	*id = 0;
+	if (prepare(st, &st->last_id, "SELECT seq FROM sqlite_sequence "
+	    "WHERE name = 'events'") == -1)
+		return -1;
+	return query_int(st, st->last_id, "cannot read the last id", id);
+}
+
+int
+store_stream_state(struct store *st, const char *stream, int64_t *close_id,
+    int64_t *pruned_id)
+{
+	*close_id = 0;
+	*pruned_id = 0;
+	if (prepare(st, &st->close_id, "SELECT id FROM events "
+	    "WHERE stream = ?1 AND event = 'sselog.close'") == -1 ||
+	    sqlite3_bind_text(st->close_id, 1, stream, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    query_int(st, st->close_id, "cannot read a stream's state",
+	    close_id) == -1)
+		return -1;
+	if (prepare(st, &st->pruned_id, "SELECT last_id FROM pruned "
+	    "WHERE stream = ?1") == -1 ||
+	    sqlite3_bind_text(st->pruned_id, 1, stream, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    query_int(st, st->pruned_id, "cannot read a stream's state",
+	    pruned_id) == -1)
+		return -1;
+	return 0;
+}
+
+int
+store_list_streams(struct store *st,
+    int (*fn)(void *ctx, const struct store_stream_summary *s), void *ctx)
+{
+	static const char sql[] =
+	    "SELECT stream, count(*), min(id), max(id),"
+	    " EXISTS (SELECT 1 FROM events c"
+	    "         WHERE c.stream = e.stream AND c.event = 'sselog.close')"
+	    " FROM events e GROUP BY stream ORDER BY stream";
+	sqlite3_stmt *stmt = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot list streams");
+		return -1;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_stream_summary s = {
+			.name = (const char *)sqlite3_column_text(stmt, 0),
+			.events = sqlite3_column_int64(stmt, 1),
+			.first_id = sqlite3_column_int64(stmt, 2),
+			.last_id = sqlite3_column_int64(stmt, 3),
+			.closed = sqlite3_column_int(stmt, 4) != 0,
+		};
+		if ((ret = fn(ctx, &s)) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		set_sqlite_error(st, "cannot list streams");
+		ret = -1;
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int
+store_data_version(struct store *st, int64_t *version)
+{
+	if (prepare(st, &st->data_version, "PRAGMA data_version") == -1)
+		return -1;
+	return query_int(st, st->data_version, "cannot read data_version",
+	    version);
+}
+
+/* Moves stmt i to its next row. */
+static int
+cursor_step(struct store_cursor *c, size_t i)
+{
+	int rc = sqlite3_step(c->stmts[i]);
+
+	if (rc == SQLITE_ROW) {
+		c->has_row[i] = true;
+		return 0;
+	}
+	c->has_row[i] = false;
+	if (rc != SQLITE_DONE) {
+		set_sqlite_error(c->st, "cannot read events");
+		return -1;
+	}
+	return 0;
+}
+
+struct store_cursor *
+store_cursor_open(struct store *st, const char *const *streams, size_t n,
+    int64_t after_id)
+{
+	static const char sql[] =
+	    "SELECT id, stream, event, data, retry, created FROM events"
+	    " WHERE stream = ?1 AND id > ?2 ORDER BY id";
+	struct store_cursor *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL ||
+	    (c->stmts = calloc(n ? n : 1, sizeof *c->stmts)) == NULL ||
+	    (c->has_row = calloc(n ? n : 1, sizeof *c->has_row)) == NULL) {
+		set_error(st, "%s: out of memory reading events", st->path);
+		goto fail;
+	}
+	c->st = st;
+	c->n = n;
+	c->returned = n;
+	if (sqlite3_get_autocommit(st->db)) {
+		if (exec(st, "BEGIN", "cannot start a read transaction") == -1)
+			goto fail;
+		c->own_txn = true;
+	}
+	/* One ordered index range per stream, merged here by id: linear in
+	 * the events read, where "stream IN (...) ORDER BY id" would sort. */
+	for (size_t i = 0; i < n; i++) {
+		if (sqlite3_prepare_v2(st->db, sql, -1, &c->stmts[i], NULL) !=
+		    SQLITE_OK ||
+		    sqlite3_bind_text(c->stmts[i], 1, streams[i], -1,
+		    SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_bind_int64(c->stmts[i], 2, after_id) != SQLITE_OK) {
+			set_sqlite_error(st, "cannot prepare to read events");
+			goto fail;
+		}
+		if (cursor_step(c, i) == -1)
+			goto fail;
+	}
+	return c;
+fail:
+	store_cursor_close(c);
+	return NULL;
+}
+
+int
+store_cursor_next(struct store_cursor *c, struct store_event *ev)
+{
+	size_t best = c->n;
+
+	/* The row returned last time had to stay valid until now. */
+	if (c->returned < c->n && cursor_step(c, c->returned) == -1)
+		return -1;
+	c->returned = c->n;
+	for (size_t i = 0; i < c->n; i++) {
+		if (!c->has_row[i])
+			continue;
+		if (best == c->n || sqlite3_column_int64(c->stmts[i], 0) <
+		    sqlite3_column_int64(c->stmts[best], 0))
+			best = i;
+	}
+	if (best == c->n)
+		return 0;
+
+	sqlite3_stmt *s = c->stmts[best];
+	ev->id = sqlite3_column_int64(s, 0);
+	ev->stream = (const char *)sqlite3_column_text(s, 1);
+	ev->type = (const char *)sqlite3_column_text(s, 2);
+	ev->data = (const char *)sqlite3_column_text(s, 3);
+	ev->data_len = (size_t)sqlite3_column_bytes(s, 3);
+	ev->retry = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(s, 4);
+	ev->created = sqlite3_column_int64(s, 5);
+	if (ev->data == NULL)
+		ev->data = "";
+	c->returned = best;
+	return 1;
+}
+
+void
+store_cursor_close(struct store_cursor *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; c->stmts != NULL && i < c->n; i++)
+		sqlite3_finalize(c->stmts[i]);
+	if (c->own_txn && !sqlite3_get_autocommit(c->st->db))
+		sqlite3_exec(c->st->db, "COMMIT", NULL, NULL, NULL);
+	free(c->stmts);
+	free(c->has_row);
+	free(c);
+}

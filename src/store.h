@@ -1,0 +1,131 @@
+/* The event log in SQLite: the only part of sselog that includes sqlite3.h.
+ *
+ * Every function that can fail returns 0 (or a documented non-negative
+ * value) on success and -1 on failure, after which store_error() holds one
+ * line that says what failed and why. A rule of the schema that refused an
+ * append (a bad name, "stream is closed") is reported in the schema's own
+ * words, the same that a plain SQL writer sees.
+ */
+#ifndef SSELOG_STORE_H
+#define SSELOG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+
+enum store_mode {
+	STORE_READ,	/* read-only handle: the responder, `sselog watch` */
+	STORE_WRITE,	/* publish, pipe, close, prune */
+	STORE_CREATE,	/* like STORE_WRITE, and create the file: `sselog init` */
+};
+
+/* A new event. type NULL: no type; retry negative: none. */
+struct store_new_event {
+	const char *stream;
+	const char *type;
+	const char *data;
+	size_t data_len;
+	int64_t retry;
+};
+
+/* A stored event. The pointers belong to the store and stay valid until the
+ * next call on the cursor that produced it. */
+struct store_event {
+	int64_t id;
+	const char *stream;
+	const char *type;	/* NULL when the event has no type */
+	const char *data;
+	size_t data_len;
+	int64_t retry;		/* negative when not set */
+	int64_t created;	/* Unix time, ms */
+};
+
+/* A line of `sselog streams`. */
+struct store_stream_summary {
+	const char *name;
+	int64_t events;
+	int64_t first_id;
+	int64_t last_id;
+	bool closed;
+};
+
+struct store;
+struct store_cursor;
+
+/* Opens the log at path. Apart from STORE_CREATE, the file must exist and
+ * carry this version's schema. Returns the handle, or NULL with the reason
+ * in err (errlen bytes). Free it with store_close(). */
+struct store *store_open(const char *path, enum store_mode mode, char *err,
+    size_t errlen);
+void store_close(struct store *st);
+const char *store_error(const struct store *st);
+
+/* Creates the schema, or upgrades an older one; running it again changes
+ * nothing. Needs STORE_CREATE or STORE_WRITE. */
+int store_init(struct store *st);
+
+/* A write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent
+ * writers queue up on the busy timeout instead of failing with "database is
+ * locked". Appends inside one transaction become visible together. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* Appends ev inside the current transaction and sets *id to its id. */
+int store_append(struct store *st, const struct store_new_event *ev,
+    int64_t *id);
+
+/* Appends the n events of evs, in order, inside the current transaction:
+ * faster than one store_append() per event. On failure, some of them may
+ * have been appended: roll the transaction back. */
+int store_append_batch(struct store *st, const struct store_new_event *evs,
+    size_t n);
+
+/* Appends ev in a transaction of its own. */
+int store_publish(struct store *st, const struct store_new_event *ev,
+    int64_t *id);
+
+/* Deletes, from each of the n streams (all streams when n is 0), the events
+ * that meet every condition given: not among the newest keep (keep < 0: no
+ * such condition) and created before now minus older_than_ms (negative: no
+ * such condition). A stream's sselog.close event is never deleted, so a
+ * closed stream stays closed. The schema records each stream's highest
+ * deleted id. Sets *deleted to the number of events deleted. */
+int store_prune(struct store *st, const char *const *streams, size_t n,
+    int64_t keep, int64_t older_than_ms, int64_t *deleted);
+
+/* A read transaction: everything read until store_read_end() sees one
+ * snapshot of the log. */
+int store_read_begin(struct store *st);
+void store_read_end(struct store *st);
+
+/* The highest id ever given to an event (0 for an empty log); the next
+ * event will have a larger one. */
+int store_last_id(struct store *st, int64_t *id);
+
+/* The id of stream's sselog.close event, 0 when it is open; and the highest
+ * id pruned from it, 0 when none was. */
+int store_stream_state(struct store *st, const char *stream,
+    int64_t *close_id, int64_t *pruned_id);
+
+/* Calls fn for every stream that has events, by name. Stops early and
+ * returns fn's value when fn returns non-zero. */
+int store_list_streams(struct store *st,
+    int (*fn)(void *ctx, const struct store_stream_summary *s), void *ctx);
+
+/* PRAGMA data_version: changes when another connection commits. */
+int store_data_version(struct store *st, int64_t *version);
+
+/* Reads the events of n distinct streams with id > after_id, in id order.
+ * Opens a read transaction unless one is already open, so that the streams
+ * are read from one snapshot (reading them from different snapshots could
+ * skip an event committed in between). Returns NULL on failure. */
+struct store_cursor *store_cursor_open(struct store *st,
+    const char *const *streams, size_t n, int64_t after_id);
+/* Returns 1 with the next event in *ev, 0 at the end, -1 on failure. */
+int store_cursor_next(struct store_cursor *c, struct store_event *ev);
+void store_cursor_close(struct store_cursor *c);
+
+#endif
