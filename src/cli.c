@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "follow.h"
 #include "log.h"
 #include "number.h"
 #include "sse.h"
@@ -80,8 +81,8 @@ usage_error(const char *fmt, ...)
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	if (current != NULL)
-		log_error("%s; usage: sselog [-d DB] %s %s", what,
-		    current->name, current->args);
+		log_error("%s; usage: sselog [-d DB] %s%s%s", what,
+		    current->name, current->args[0] ? " " : "", current->args);
 	else
 		log_error("%s; usage: sselog [-d DB] COMMAND [ARGS] "
 		    "(see sselog --help)", what);
@@ -91,8 +92,8 @@ usage_error(const char *fmt, ...)
 static int
 print_command_help(void)
 {
-	printf("usage: sselog [-d DB] %s %s\n\n%s", current->name,
-	    current->args, current->help);
+	printf("usage: sselog [-d DB] %s%s%s\n\n%s", current->name,
+	    current->args[0] ? " " : "", current->args, current->help);
 	return 0;
 }
 
@@ -396,8 +397,20 @@ pipe_stream(struct pipe_state *ps, int fd)
 	struct buf in = BUF_INIT;
 	size_t start = 0;	/* first byte of the current line in `in` */
 	int status = EXIT_RUNTIME;
+	sigset_t stops, unblocked;
 
+	/* The stop signals get through only while ppoll() waits for input:
+	 * one that came while a batch was being written would otherwise be
+	 * noticed only after the next read(), which may block for good. */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stops, &unblocked);
+	sigdelset(&unblocked, SIGINT);
+	sigdelset(&unblocked, SIGTERM);
 	for (;;) {
+		if (stop_signal != 0)
+			break;
 		if (in.cap - in.len < 65536) {
 			buf_consume(&in, start);
 			start = 0;
@@ -410,6 +423,13 @@ pipe_stream(struct pipe_state *ps, int fd)
 				log_error("out of memory");
 				goto out;
 			}
+		}
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (ppoll(&pfd, 1, NULL, &unblocked) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_error("standard input: %s", strerror(errno));
+			goto out;
 		}
 		ssize_t n = read(fd, in.data + in.len, in.cap - in.len);
 		if (n == -1 && errno == EINTR && stop_signal == 0)
@@ -445,6 +465,7 @@ out:
 	/* Lines before a bad one were read and checked: keep them. */
 	if (pipe_flush(ps) == -1 || pipe_commit(ps) == -1)
 		status = EXIT_RUNTIME;
+	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	buf_free(&in);
 	return status;
 }
@@ -500,26 +521,20 @@ cmd_prune(const char *db, int argc, char **argv, int64_t keep,
 
 /* ---- watch ---- */
 
-/* What one follower of several streams has been sent: the same state the
- * responder keeps per client. */
-struct follower {
-	const char **streams;	/* distinct names, borrowed from argv */
-	size_t n;
-	int64_t *close_id;	/* each stream's close event, 0 while open */
-	size_t open;		/* streams whose close event is not yet sent */
-	int64_t position;	/* id of the last event sent */
+struct watcher {
+	struct follow f;
 	struct buf out;
+	bool output_failed;	/* emit_event() failed and said why */
 };
 
 static int
-write_out(struct follower *f)
+write_out(struct buf *out)
 {
-	if (f->out.len > 0 && fwrite(f->out.data, 1, f->out.len, stdout) !=
-	    f->out.len) {
+	if (out->len > 0 && fwrite(out->data, 1, out->len, stdout) != out->len) {
 		log_error("standard output: %s", strerror(errno));
 		return -1;
 	}
-	buf_clear(&f->out);
+	buf_clear(out);
 	if (fflush(stdout) != 0) {
 		log_error("standard output: %s", strerror(errno));
 		return -1;
@@ -527,113 +542,96 @@ write_out(struct follower *f)
 	return 0;
 }
 
-/* Sends every event after f->position; stops at the end of the log. */
 static int
-follow_read(struct store *st, struct follower *f)
+emit_event(void *ctx, const struct store_event *ev)
 {
-	struct store_cursor *c;
-	struct store_event ev;
-	int rc;
+	struct watcher *w = ctx;
+	struct sse_event e = {
+		.id = ev->id, .type = ev->type, .data = ev->data,
+		.data_len = ev->data_len, .retry = ev->retry,
+	};
 
-	if ((c = store_cursor_open(st, f->streams, f->n, f->position)) == NULL)
-		goto fail;
-	while ((rc = store_cursor_next(c, &ev)) == 1) {
-		struct sse_event out = {
-			.id = ev.id, .type = ev.type, .data = ev.data,
-			.data_len = ev.data_len, .retry = ev.retry,
-		};
-		if (sse_encode_event(&f->out, &out) == -1) {
-			log_error("out of memory");
-			store_cursor_close(c);
-			return -1;
-		}
-		f->position = ev.id;
-		if (ev.type != NULL && strcmp(ev.type, "sselog.close") == 0)
-			f->open--;
-		if (f->out.len >= 65536 && write_out(f) == -1) {
-			store_cursor_close(c);
-			return -1;
-		}
-	}
-	store_cursor_close(c);
-	if (rc == -1)
-		goto fail;
-	return write_out(f);
-fail:
-	log_error("%s", store_error(st));
-	return -1;
-}
-
-/* The start of a subscription, read in one snapshot: which streams are
- * already over, whether history after the start position was pruned, and
- * the replay. */
-static int
-follow_start(struct store *st, struct follower *f, bool since_given)
-{
-	int64_t pruned_max = 0;
-
-	if (store_read_begin(st) == -1)
-		goto fail;
-	if (!since_given && store_last_id(st, &f->position) == -1)
-		goto fail;
-	f->open = f->n;
-	for (size_t i = 0; i < f->n; i++) {
-		int64_t pruned;
-		if (store_stream_state(st, f->streams[i], &f->close_id[i],
-		    &pruned) == -1)
-			goto fail;
-		if (f->close_id[i] != 0 && f->close_id[i] <= f->position)
-			f->open--;
-		if (pruned > f->position && pruned > pruned_max)
-			pruned_max = pruned;
-	}
-	if (f->open == 0) {
-		/* The responder answers 204 No Content here. */
-		store_read_end(st);
-		return 0;
-	}
-	if (pruned_max > 0 && sse_encode_gap(&f->out, f->position,
-	    pruned_max + 1) == -1) {
+	if (sse_encode_event(&w->out, &e) == -1) {
 		log_error("out of memory");
-		store_read_end(st);
+		w->output_failed = true;
 		return -1;
 	}
-	int rc = follow_read(st, f);
+	if (w->out.len >= 65536 && write_out(&w->out) == -1) {
+		w->output_failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends every event after the position; stops at the end of the log. */
+static int
+watch_read(struct store *st, struct watcher *w)
+{
+	if (follow_read(&w->f, st, SIZE_MAX, emit_event, w) == -1) {
+		if (!w->output_failed)
+			log_error("%s", store_error(st));
+		return -1;
+	}
+	return write_out(&w->out);
+}
+
+/* The start, in one snapshot: which streams are already over, whether
+ * history after the start was pruned, and the replay. */
+static int
+watch_start(struct store *st, struct watcher *w, bool from_now)
+{
+	int64_t gap_first;
+	int rc = -1;
+
+	if (store_read_begin(st) == -1 ||
+	    follow_start(&w->f, st, from_now, &gap_first) == -1) {
+		log_error("%s", store_error(st));
+		goto out;
+	}
+	if (w->f.open == 0) {
+		rc = 0;		/* the responder answers 204 here */
+		goto out;
+	}
+	if (gap_first > 0 &&
+	    sse_encode_gap(&w->out, w->f.position, gap_first) == -1) {
+		log_error("out of memory");
+		goto out;
+	}
+	rc = watch_read(st, w);
+out:
 	store_read_end(st);
 	return rc;
-fail:
-	log_error("%s", store_error(st));
-	store_read_end(st);
-	return -1;
 }
 
 static int
-follow_live(struct store *st, struct follower *f, const char *db)
+watch_live(struct store *st, struct watcher *w, const char *db)
 {
 	char err[256];
-	struct watch *w;
+	struct watch *changes;
 	int64_t version, seen;
 	int status = EXIT_RUNTIME;
 
-	if ((w = watch_open(db, WATCH_POLL_MS, err, sizeof err)) == NULL) {
+	if ((changes = watch_open(db, WATCH_POLL_MS, err, sizeof err)) ==
+	    NULL) {
 		log_error("%s", err);
 		return EXIT_RUNTIME;
 	}
-	/* Appends after the start snapshot change data_version. */
+	/* Appends after the start snapshot change data_version; read once
+	 * more after taking it, in case they came before. */
 	if (store_data_version(st, &seen) == -1) {
 		log_error("%s", store_error(st));
 		goto out;
 	}
-	if (follow_read(st, f) == -1)
+	if (watch_read(st, w) == -1)
 		goto out;
-	while (f->open > 0 && stop_signal == 0) {
-		struct pollfd pfd = { .fd = watch_fd(w), .events = POLLIN };
-		int ready = poll(&pfd, 1, watch_timeout_ms(w));
+	while (w->f.open > 0 && stop_signal == 0) {
+		struct pollfd pfd = { .fd = watch_fd(changes), .events = POLLIN };
+		int ready = poll(&pfd, 1, watch_timeout_ms(changes));
 		if (ready == -1 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			goto out;
 		}
-		if (ready > 0 && watch_drain(w) == -1) {
+		if (ready > 0 && watch_drain(changes) == -1) {
 			log_error("inotify: %s", strerror(errno));
 			goto out;
 		}
@@ -644,12 +642,12 @@ follow_live(struct store *st, struct follower *f, const char *db)
 		if (version == seen)
 			continue;
 		seen = version;
-		if (follow_read(st, f) == -1)
+		if (watch_read(st, w) == -1)
 			goto out;
 	}
 	status = 0;
 out:
-	watch_close(w);
+	watch_close(changes);
 	return status;
 }
 
@@ -657,38 +655,38 @@ static int
 cmd_watch(const char *db, int argc, char **argv, bool since_given,
     int64_t since)
 {
-	struct follower f = { .position = since, .out = BUF_INIT };
+	struct watcher w = { .out = BUF_INIT };
+	const char **streams;
 	struct store *st = NULL;
+	size_t n = 0;
 	int status = EXIT_RUNTIME;
 
 	if (argc < 1)
 		return usage_error("missing STREAM");
-	f.streams = calloc((size_t)argc, sizeof *f.streams);
-	f.close_id = calloc((size_t)argc, sizeof *f.close_id);
-	if (f.streams == NULL || f.close_id == NULL) {
+	if ((streams = calloc((size_t)argc, sizeof *streams)) == NULL) {
 		log_error("out of memory");
-		goto out;
+		return EXIT_RUNTIME;
 	}
 	for (int i = 0; i < argc; i++) {
 		if (check_stream(argv[i]) == -1)
 			goto out;
 		bool seen = false;
-		for (size_t k = 0; k < f.n; k++)
-			seen = seen || strcmp(f.streams[k], argv[i]) == 0;
+		for (size_t k = 0; k < n; k++)
+			seen = seen || strcmp(streams[k], argv[i]) == 0;
 		if (!seen)
-			f.streams[f.n++] = argv[i];
+			streams[n++] = argv[i];
 	}
+	follow_init(&w.f, streams, n, since_given ? since : 0);
 	if ((st = open_store(db, STORE_READ)) == NULL)
 		goto out;
 	catch_stop_signals();
-	if (follow_start(st, &f, since_given) == -1)
+	if (watch_start(st, &w, !since_given) == -1)
 		goto out;
-	status = f.open == 0 ? 0 : follow_live(st, &f, db);
+	status = w.f.open == 0 ? 0 : watch_live(st, &w, db);
 out:
 	store_close(st);
-	buf_free(&f.out);
-	free(f.streams);
-	free(f.close_id);
+	buf_free(&w.out);
+	free(streams);
 	return status;
 }
 
@@ -742,6 +740,28 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The option that getopt_long() just refused, as the user wrote it:
+ * argv[optind - 1] is the option only for a long one; for a short one it
+ * may be the previous argument or the option's value. */
+static const char *
+refused_option(char **argv, int opt, int longindex, const char *shorts,
+    char *buf, size_t len)
+{
+	if (opt == '?') {
+		/* Unknown short option: optopt. Long option: optopt is 0 or
+		 * the option's value, and the option is the argument just
+		 * read. */
+		if (optopt <= 0 || optopt > 127 || strchr(shorts, optopt))
+			return argv[optind - 1];
+		snprintf(buf, len, "-%c", optopt);
+	} else if (longindex >= 0) {
+		snprintf(buf, len, "--%s", long_options[longindex].name);
+	} else {
+		snprintf(buf, len, "-%c", opt);
+	}
+	return buf;
+}
+
 /* The options a subcommand takes besides -d and -h. */
 struct sub_options {
 	const char *type;	/* -e */
@@ -776,13 +796,16 @@ static int
 parse_sub_options(int argc, char **argv, const char **db,
     struct sub_options *o)
 {
-	int opt;
+	static const char shorts[] = ":d:he:r:";
+	char name[64];
+	int opt, longindex;
 	const char *why;
 
 	optind = 0;	/* GNU getopt: start over, permuting operands */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":d:he:r:", long_options,
-	    NULL)) != -1) {
+	/* longindex is set only for a long option: reset it each time. */
+	while ((longindex = -1, opt = getopt_long(argc, argv, shorts,
+	    long_options, &longindex)) != -1) {
 		if (opt == OPT_DB) {
 			*db = optarg;
 			continue;
@@ -795,8 +818,8 @@ parse_sub_options(int argc, char **argv, const char **db,
 			return usage_error("option %s needs a value",
 			    argv[optind - 1]);
 		if (opt == '?' || !allowed(current->name, opt))
-			return usage_error("unknown option %s",
-			    argv[optind - 1]);
+			return usage_error("unknown option %s", refused_option(
+			    argv, opt, longindex, shorts, name, sizeof name));
 		switch (opt) {
 		case 'e':
 			o->type = optarg;
@@ -906,14 +929,17 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	static const char shorts[] = "+:d:h";
 	const char *db = getenv("SSELOG_DB");
-	int opt;
+	char name[64];
+	int opt, longindex;
 
 	log_init("sselog");
 	/* "+": stop at the subcommand; its options are its own. */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:d:h", long_options, NULL))
-	    != -1) {
+	/* longindex is set only for a long option: reset it each time. */
+	while ((longindex = -1, opt = getopt_long(argc, argv, shorts,
+	    long_options, &longindex)) != -1) {
 		switch (opt) {
 		case OPT_DB:
 			db = optarg;
@@ -928,8 +954,8 @@ main(int argc, char **argv)
 			return usage_error("option %s needs a value",
 			    argv[optind - 1]);
 		default:
-			return usage_error("unknown option %s",
-			    argv[optind - 1]);
+			return usage_error("unknown option %s", refused_option(
+			    argv, opt, longindex, shorts, name, sizeof name));
 		}
 	}
 	if (optind >= argc)

@@ -20,7 +20,8 @@ parse_digits(const char *s, int64_t max, int64_t *out, const char **end)
 		return not_number;
 	for (; *p >= '0' && *p <= '9'; p++) {
 		int d = *p - '0';
-		if (v > (max - d) / 10)
+		/* d > max first: for max < 9, (max - d) / 10 truncates to 0. */
+		if (d > max || v > (max - d) / 10)
 			return too_large;
 		v = v * 10 + d;
 	}
@@ -62,11 +63,11 @@ parse_duration_ms(const char *s, int64_t *out_ms)
 		{ 'd', 24 * 60 * 60 * 1000 },
 		{ 'w', 7 * 24 * 60 * 60 * 1000 },
 	};
-	const char *end;
+	const char *end, *err;
 	int64_t n;
 
-	if (parse_digits(s, INT64_MAX, &n, &end) != NULL)
-		return bad_duration;
+	if ((err = parse_digits(s, INT64_MAX, &n, &end)) != NULL)
+		return err == too_large ? long_duration : bad_duration;
 	if (n == 0 || end[0] == '\0' || end[1] != '\0')
 		return bad_duration;
 	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {

@@ -690,6 +690,37 @@ fail:
 	return NULL;
 }
 
+struct store_cursor *
+store_cursor_open_all(struct store *st, int64_t after_id)
+{
+	static const char sql[] =
+	    "SELECT id, stream, event, data, retry, created FROM events"
+	    " WHERE id > ?1 ORDER BY id";
+	struct store_cursor *c;
+
+	if ((c = calloc(1, sizeof *c)) == NULL ||
+	    (c->stmts = calloc(1, sizeof *c->stmts)) == NULL ||
+	    (c->has_row = calloc(1, sizeof *c->has_row)) == NULL) {
+		set_error(st, "%s: out of memory reading events", st->path);
+		goto fail;
+	}
+	c->st = st;
+	c->n = 1;
+	c->returned = 1;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &c->stmts[0], NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_int64(c->stmts[0], 1, after_id) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot prepare to read events");
+		goto fail;
+	}
+	if (cursor_step(c, 0) == -1)
+		goto fail;
+	return c;
+fail:
+	store_cursor_close(c);
+	return NULL;
+}
+
 int
 store_cursor_next(struct store_cursor *c, struct store_event *ev)
 {

@@ -124,6 +124,11 @@ int store_data_version(struct store *st, int64_t *version);
  * skip an event committed in between). Returns NULL on failure. */
 struct store_cursor *store_cursor_open(struct store *st,
     const char *const *streams, size_t n, int64_t after_id);
+/* Reads the events of every stream with id > after_id, in id order: the
+ * one query per wake-up of the responder's live hand-out. A single
+ * statement is its own snapshot. Returns NULL on failure. */
+struct store_cursor *store_cursor_open_all(struct store *st,
+    int64_t after_id);
 /* Returns 1 with the next event in *ev, 0 at the end, -1 on failure. */
 int store_cursor_next(struct store_cursor *c, struct store_event *ev);
 void store_cursor_close(struct store_cursor *c);

@@ -1,0 +1,39 @@
+/* The FastCGI glue: the only part of sselog that includes fcgiapp.h.
+ *
+ * libfcgi accepts connections and decodes the request's parameters, on
+ * threads of their own since it blocks; each request then leaves libfcgi
+ * (its socket and a copy of the parameters) for the event loop, which
+ * writes the long-lived response itself (fcgi_record.h).
+ */
+#ifndef SSELOG_FCGI_H
+#define SSELOG_FCGI_H
+
+#include <stddef.h>
+
+#include "request.h"
+
+/* A request that libfcgi has read. The connection's descriptor passes to
+ * whoever takes the request; fcgi_request_free() does not close it. */
+struct fcgi_request {
+	int fd;
+	unsigned request_id;
+	struct request_params params;	/* strings owned by the struct */
+};
+
+void fcgi_request_free(struct fcgi_request *r);
+
+/* The socket to accept FastCGI connections on: a new one bound to
+ * listen_spec ("unix:PATH", "HOST:PORT" or "[V6ADDR]:PORT") when given;
+ * else fd 3 under systemd socket activation (LISTEN_FDS), or fd 0 when it
+ * is a listening socket (spawn-fcgi, mod_fcgid, lighttpd's bin-path).
+ * Returns the descriptor; -1 when there is none, which means CGI; -2 on
+ * failure, with the reason in err. */
+int fcgi_listener(const char *listen_spec, char *err, size_t errlen);
+
+/* Starts nthreads threads that accept requests on listen_fd and write a
+ * pointer to each new struct fcgi_request (the reader frees it) to
+ * notify_fd. Returns 0, or -1 with the reason in err. */
+int fcgi_start(int listen_fd, int nthreads, int notify_fd, char *err,
+    size_t errlen);
+
+#endif

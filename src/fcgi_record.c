@@ -1,0 +1,64 @@
+#include "fcgi_record.h"
+
+#include <string.h>
+
+enum {
+	FCGI_VERSION_1 = 1,
+	FCGI_END_REQUEST = 3,
+	FCGI_STDOUT = 6,
+	FCGI_REQUEST_COMPLETE = 0,
+};
+
+static void
+put_header(unsigned char *h, int type, unsigned request_id, size_t len)
+{
+	h[0] = FCGI_VERSION_1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)(request_id >> 8);
+	h[3] = (unsigned char)request_id;
+	h[4] = (unsigned char)(len >> 8);
+	h[5] = (unsigned char)len;
+	h[6] = 0;	/* no padding: alignment is only a recommendation */
+	h[7] = 0;
+}
+
+size_t
+fcgi_stdout_size(size_t len)
+{
+	size_t records = (len + FCGI_RECORD_MAX - 1) / FCGI_RECORD_MAX;
+
+	return len + records * FCGI_HEADER_LEN;
+}
+
+int
+fcgi_append_stdout(struct buf *out, unsigned request_id, const void *data,
+    size_t len)
+{
+	const unsigned char *p = data;
+
+	if (buf_reserve(out, fcgi_stdout_size(len)) == -1)
+		return -1;
+	while (len > 0) {
+		size_t n = len < FCGI_RECORD_MAX ? len : FCGI_RECORD_MAX;
+		unsigned char *h = (unsigned char *)out->data + out->len;
+		put_header(h, FCGI_STDOUT, request_id, n);
+		memcpy(h + FCGI_HEADER_LEN, p, n);
+		out->len += FCGI_HEADER_LEN + n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+fcgi_append_end(struct buf *out, unsigned request_id)
+{
+	unsigned char rec[FCGI_HEADER_LEN * 2 + 8];
+
+	put_header(rec, FCGI_STDOUT, request_id, 0);
+	put_header(rec + FCGI_HEADER_LEN, FCGI_END_REQUEST, request_id, 8);
+	/* appStatus 0 (4 bytes), protocolStatus, 3 reserved bytes */
+	memset(rec + FCGI_HEADER_LEN * 2, 0, 8);
+	rec[FCGI_HEADER_LEN * 2 + 4] = FCGI_REQUEST_COMPLETE;
+	return buf_append(out, rec, sizeof rec);
+}

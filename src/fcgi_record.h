@@ -1,0 +1,30 @@
+/* FastCGI records that the responder writes itself (FastCGI 1.0
+ * specification, sections 3.3 and 5.5). libfcgi reads the request; the
+ * long-lived response is framed here so that it can be written from the
+ * event loop on a non-blocking socket. Pure: no I/O.
+ */
+#ifndef SSELOG_FCGI_RECORD_H
+#define SSELOG_FCGI_RECORD_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define FCGI_HEADER_LEN 8
+#define FCGI_RECORD_MAX 65535	/* content bytes in one record */
+
+/* Appends len bytes as FCGI_STDOUT records of request_id (as many as
+ * needed; none when len is 0). Returns 0, or -1 when memory runs out (out
+ * is then unchanged). */
+int fcgi_append_stdout(struct buf *out, unsigned request_id,
+    const void *data, size_t len);
+
+/* Appends the end of the response: an empty FCGI_STDOUT record, which
+ * closes the stream, then FCGI_END_REQUEST with FCGI_REQUEST_COMPLETE.
+ * Returns 0, or -1 when memory runs out. */
+int fcgi_append_end(struct buf *out, unsigned request_id);
+
+/* The bytes fcgi_append_stdout() adds for len bytes of content. */
+size_t fcgi_stdout_size(size_t len);
+
+#endif

@@ -1,0 +1,50 @@
+/* What one subscriber of several streams has been sent, and how to send
+ * it the rest: the logic of a subscription, shared by `sselog watch` and
+ * the responder so that both send exactly the same thing.
+ */
+#ifndef SSELOG_FOLLOW_H
+#define SSELOG_FOLLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct follow {
+	const char *const *streams;	/* distinct names, borrowed */
+	size_t n;
+	int64_t position;	/* id of the last event sent, or the start */
+	size_t open;		/* streams whose close event is still to come */
+};
+
+/* Sets f up for n streams starting after position. */
+void follow_init(struct follow *f, const char *const *streams, size_t n,
+    int64_t position);
+
+/* Reads each stream's state at the start. With from_now, the start is the
+ * log's last id. Sets *gap_first to the firstAvailableId of the sselog.gap
+ * event when history after the start was pruned (every event from that id
+ * on is still in the log), else to 0. Afterwards f->open == 0 means that
+ * every stream was closed at or before the start: nothing more will come
+ * (the responder's 204). Call it and the first follow_read() inside one
+ * store_read_begin(), so that both see one snapshot.
+ * Returns 0, or -1 on a store error (see store_error()). */
+int follow_start(struct follow *f, struct store *st, bool from_now,
+    int64_t *gap_first);
+
+/* Reads up to max events after f->position, in id order, passing each to
+ * emit and noting it. Returns the number read, fewer than max when the
+ * log has no more; -1 when the store fails (see store_error()) or emit
+ * returns -1. */
+long follow_read(struct follow *f, struct store *st, size_t max,
+    int (*emit)(void *ctx, const struct store_event *ev), void *ctx);
+
+/* Notes an event sent by other means (the responder's live hand-out):
+ * moves the position on and counts a close event. */
+void follow_note(struct follow *f, const struct store_event *ev);
+
+/* True when ev is a close event. */
+bool follow_is_close(const struct store_event *ev);
+
+#endif

@@ -1,0 +1,139 @@
+#include "loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Events taken per epoll_wait: enough that a burst over thousands of
+ * clients costs few system calls. */
+#define MAX_EVENTS 256
+
+struct loop {
+	int epfd;
+	struct loop_timer *timers;	/* few: a plain list */
+};
+
+int64_t
+loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct loop *
+loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof *l);
+
+	if (l == NULL)
+		return NULL;
+	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+loop_free(struct loop *l)
+{
+	if (l == NULL)
+		return;
+	close(l->epfd);
+	free(l);
+}
+
+static int
+control(struct loop *l, int op, struct loop_watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(l->epfd, op, w->fd, &ev);
+}
+
+int
+loop_add(struct loop *l, struct loop_watch *w, uint32_t events)
+{
+	return control(l, EPOLL_CTL_ADD, w, events);
+}
+
+int
+loop_modify(struct loop *l, struct loop_watch *w, uint32_t events)
+{
+	return control(l, EPOLL_CTL_MOD, w, events);
+}
+
+void
+loop_remove(struct loop *l, struct loop_watch *w)
+{
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+void
+loop_every(struct loop *l, struct loop_timer *t)
+{
+	t->due_ms = loop_now_ms() + t->interval_ms;
+	t->next = l->timers;
+	l->timers = t;
+}
+
+void
+loop_cancel(struct loop *l, struct loop_timer *t)
+{
+	for (struct loop_timer **p = &l->timers; *p != NULL; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			return;
+		}
+	}
+}
+
+static int
+next_timeout(struct loop *l, int64_t now)
+{
+	int64_t wait = -1;
+
+	for (struct loop_timer *t = l->timers; t != NULL; t = t->next) {
+		int64_t left = t->due_ms > now ? t->due_ms - now : 0;
+		if (wait < 0 || left < wait)
+			wait = left;
+	}
+	return wait > 60000 ? 60000 : (int)wait;
+}
+
+static void
+run_timers(struct loop *l)
+{
+	int64_t now = loop_now_ms();
+
+	for (struct loop_timer *t = l->timers, *next; t != NULL; t = next) {
+		next = t->next;	/* t->fn may cancel t */
+		if (t->due_ms > now)
+			continue;
+		/* Catch up from now, not from the missed due time: a
+		 * stalled loop should not fire a burst of heartbeats. */
+		t->due_ms = now + t->interval_ms;
+		t->fn(t);
+	}
+}
+
+int
+loop_run_once(struct loop *l)
+{
+	struct epoll_event events[MAX_EVENTS];
+	int n = epoll_wait(l->epfd, events, MAX_EVENTS,
+	    next_timeout(l, loop_now_ms()));
+
+	if (n == -1 && errno != EINTR)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct loop_watch *w = events[i].data.ptr;
+		w->fn(w, events[i].events);
+	}
+	run_timers(l);
+	return 0;
+}

@@ -1,0 +1,263 @@
+#include "request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "number.h"
+#include "validate.h"
+
+static int
+fail(char *err, size_t errlen, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+fail(char *err, size_t errlen, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+url_decode(const char *s, size_t len, bool plus_is_space, char **out)
+{
+	char *d = malloc(len + 1), *p = d;
+
+	*out = NULL;
+	if (d == NULL)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi, lo;
+			if (i + 2 >= len)
+				goto bad;	/* truncated escape */
+			if ((hi = hex_value(s[i + 1])) < 0 ||
+			    (lo = hex_value(s[i + 2])) < 0)
+				goto bad;
+			*p = (char)(hi << 4 | lo);
+			if (*p == '\0')
+				goto bad;
+			p++;
+			i += 2;
+		} else if (s[i] == '+' && plus_is_space) {
+			*p++ = ' ';
+		} else {
+			*p++ = s[i];
+		}
+	}
+	*p = '\0';
+	*out = d;
+	return 0;
+bad:
+	free(d);
+	return -1;
+}
+
+void
+request_free(struct request *req)
+{
+	for (size_t i = 0; i < req->nstreams; i++)
+		free(req->streams[i]);
+	free(req->streams);
+	req->streams = NULL;
+	req->nstreams = 0;
+}
+
+/* Adds name (owned, taken over) to the request's streams unless it is
+ * already there. Returns 0, or an HTTP status. */
+static int
+add_stream(const struct request_config *cfg, struct request *req, char *name,
+    char *err, size_t errlen)
+{
+	const char *why = validate_stream(name);
+
+	if (why != NULL) {
+		/* The name may be long or hold control characters: do not
+		 * echo it into the error line. */
+		free(name);
+		return fail(err, errlen, 400, "%s", why);
+	}
+	for (size_t i = 0; i < req->nstreams; i++) {
+		if (strcmp(req->streams[i], name) == 0) {
+			free(name);
+			return 0;
+		}
+	}
+	if (req->nstreams >= cfg->max_streams) {
+		free(name);
+		return fail(err, errlen, 400, "too many streams: at most %zu "
+		    "per request", cfg->max_streams);
+	}
+	char **grown = realloc(req->streams, (req->nstreams + 1) *
+	    sizeof *grown);
+	if (grown == NULL) {
+		free(name);
+		return fail(err, errlen, 503, "out of memory");
+	}
+	req->streams = grown;
+	req->streams[req->nstreams++] = name;
+	return 0;
+}
+
+static int
+set_start(struct request *req, const char *what, const char *value,
+    char *err, size_t errlen)
+{
+	const char *why = parse_event_id(value, &req->start);
+
+	if (why != NULL)
+		return fail(err, errlen, 400, "%s: %s that fits in 63 bits",
+		    what, why);
+	req->start_given = true;
+	return 0;
+}
+
+/* The query string: stream= (repeatable), lastEventId= or last_event_id=.
+ * Other parameters, such as the cache busters of EventSource polyfills,
+ * are ignored. */
+static int
+parse_query(const struct request_config *cfg, const char *qs,
+    struct request *req, bool header_start, char *err, size_t errlen)
+{
+	const char *p = qs;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, "&");
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len;
+		char *key = NULL, *value = NULL;
+		int status = 0;
+
+		if (len == 0)
+			goto next;
+		if (url_decode(p, klen, true, &key) == -1 ||
+		    url_decode(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0,
+		    true, &value) == -1) {
+			free(key);
+			free(value);
+			return fail(err, errlen, 400, "malformed query string: "
+			    "bad %%-escape or NUL byte");
+		}
+		if (strcmp(key, "stream") == 0) {
+			status = add_stream(cfg, req, value, err, errlen);
+			value = NULL;
+		} else if (strcmp(key, "lastEventId") == 0 ||
+		    strcmp(key, "last_event_id") == 0) {
+			/* The Last-Event-ID header, when present, wins: it
+			 * is what EventSource sends on reconnecting, while
+			 * the parameter still holds the first start. */
+			if (!header_start)
+				status = set_start(req, key, value, err,
+				    errlen);
+		}
+		free(key);
+		free(value);
+		if (status != 0)
+			return status;
+next:
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+/* The path below the mount point: from REQUEST_URI below the prefix when
+ * one is configured (servers disagree on PATH_INFO), else from PATH_INFO. */
+static int
+parse_path(const struct request_config *cfg, const struct request_params *p,
+    struct request *req, char *err, size_t errlen)
+{
+	char *name = NULL;
+
+	if (cfg->prefix != NULL) {
+		const char *uri = p->request_uri ? p->request_uri : "";
+		size_t plen = strlen(cfg->prefix);
+		size_t ulen = strcspn(uri, "?#");
+		/* "/events" matches the prefix "/events/" too. */
+		size_t bare = plen > 0 && cfg->prefix[plen - 1] == '/' ?
+		    plen - 1 : plen;
+		if (ulen == bare && strncmp(uri, cfg->prefix, bare) == 0)
+			return 0;
+		if (ulen < plen || strncmp(uri, cfg->prefix, plen) != 0)
+			return fail(err, errlen, 404, "not found: this "
+			    "responder serves the paths below %s", cfg->prefix);
+		const char *rest = uri + plen;
+		size_t rlen = ulen - plen;
+		if (bare == plen && rlen > 0 && rest[0] == '/') {
+			rest++;
+			rlen--;
+		}
+		if (rlen == 0)
+			return 0;
+		if (url_decode(rest, rlen, false, &name) == -1)
+			return fail(err, errlen, 400, "malformed path: bad "
+			    "%%-escape or NUL byte");
+	} else {
+		const char *info = p->path_info ? p->path_info : "";
+		while (*info == '/')
+			info++;
+		if (*info == '\0')
+			return 0;
+		if ((name = strdup(info)) == NULL)
+			return fail(err, errlen, 503, "out of memory");
+	}
+	return add_stream(cfg, req, name, err, errlen);
+}
+
+int
+request_parse(const struct request_config *cfg, const struct request_params *p,
+    struct request *req, char *err, size_t errlen)
+{
+	const char *method = p->method ? p->method : "GET";
+	bool header_start = p->last_event_id != NULL &&
+	    p->last_event_id[0] != '\0';
+	int status;
+
+	memset(req, 0, sizeof *req);
+	if (strcmp(method, "GET") == 0)
+		req->kind = REQUEST_SUBSCRIBE;
+	else if (strcmp(method, "HEAD") == 0)
+		req->kind = REQUEST_HEAD;
+	else if (strcmp(method, "OPTIONS") == 0) {
+		req->kind = REQUEST_PREFLIGHT;
+		return 0;
+	} else
+		return fail(err, errlen, 405, "method not allowed: use GET "
+		    "to subscribe");
+
+	if (header_start && (status = set_start(req, "Last-Event-ID",
+	    p->last_event_id, err, errlen)) != 0)
+		goto failed;
+	if ((status = parse_path(cfg, p, req, err, errlen)) != 0)
+		goto failed;
+	if (p->query_string != NULL && (status = parse_query(cfg,
+	    p->query_string, req, header_start, err, errlen)) != 0)
+		goto failed;
+	if (req->nstreams == 0) {
+		status = fail(err, errlen, 400, "no stream: name one in the "
+		    "path or with ?stream=NAME");
+		goto failed;
+	}
+	return 0;
+failed:
+	request_free(req);
+	return status;
+}

@@ -1,0 +1,55 @@
+/* CGI/FastCGI parameters -> a validated request. Pure: no I/O; the web
+ * server's strings in, an owned struct request or an HTTP error out.
+ */
+#ifndef SSELOG_REQUEST_H
+#define SSELOG_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the web server passed, as CGI variables. Borrowed; NULL when the
+ * server did not send the variable. */
+struct request_params {
+	const char *method;		/* REQUEST_METHOD */
+	const char *query_string;	/* QUERY_STRING, still URL-encoded */
+	const char *request_uri;	/* REQUEST_URI, raw */
+	const char *path_info;		/* PATH_INFO, decoded */
+	const char *last_event_id;	/* HTTP_LAST_EVENT_ID */
+	const char *origin;		/* HTTP_ORIGIN */
+};
+
+struct request_config {
+	const char *prefix;	/* mount point in REQUEST_URI, or NULL */
+	size_t max_streams;
+};
+
+enum request_kind {
+	REQUEST_SUBSCRIBE,	/* GET */
+	REQUEST_HEAD,		/* HEAD: the headers of GET, no body */
+	REQUEST_PREFLIGHT,	/* OPTIONS */
+};
+
+struct request {
+	enum request_kind kind;
+	char **streams;		/* owned, distinct, valid names */
+	size_t nstreams;
+	int64_t start;		/* start position, when start_given */
+	bool start_given;
+};
+
+/* Fills req from p. Returns 0, or an HTTP status (400, 404, 405) with a
+ * one-line reason in err; req then owns nothing. Free a filled req with
+ * request_free(). */
+int request_parse(const struct request_config *cfg,
+    const struct request_params *p, struct request *req, char *err,
+    size_t errlen);
+void request_free(struct request *req);
+
+/* Decodes URL-encoding (%XX, and + as a space when plus_is_space) of the
+ * len bytes at s into a new NUL-terminated string in *out. Returns 0, or
+ * -1 on a malformed escape or a decoded NUL byte, or when memory runs out
+ * (*out is then NULL). */
+int url_decode(const char *s, size_t len, bool plus_is_space, char **out);
+
+#endif

@@ -1,0 +1,360 @@
+/* sselog-fcgi: serves the event log as text/event-stream, as a FastCGI
+ * responder (on fd 0, a systemd socket, or --listen) or as a plain CGI
+ * program. main() reads the options, then wires the FastCGI glue, the
+ * signals and the server's event loop together. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "fcgi.h"
+#include "log.h"
+#include "loop.h"
+#include "number.h"
+#include "server.h"
+
+#define ACCEPT_THREADS 2
+#define MAX_CORS_ORIGINS 64
+/* Descriptors kept back from --max-clients for the log, inotify, epoll,
+ * the listening socket and the connections that get a 503. */
+#define RESERVED_FDS 64
+
+static const char usage_text[] =
+    "usage: sselog-fcgi [-d DB] [--listen unix:PATH|HOST:PORT] [options]\n"
+    "\n"
+    "Serves the streams of an sselog event log to browsers as\n"
+    "text/event-stream, behind nginx, Apache or lighttpd: as a FastCGI\n"
+    "responder on fd 0 (spawn-fcgi, mod_fcgid, lighttpd), on the socket\n"
+    "systemd passes, or on --listen; as a plain CGI program otherwise.\n"
+    "\n"
+    "  -d, --db PATH           the event log (default: $SSELOG_DB)\n"
+    "  --listen ADDR           accept FastCGI on unix:PATH or HOST:PORT\n"
+    "  --prefix PATH           the mount point in the URL, e.g. /events/;\n"
+    "                          the rest of the path names a stream\n"
+    "  --max-streams N         streams per request (default 32)\n"
+    "  --max-clients N         open streams before 503 (default: what the\n"
+    "                          descriptor limit allows)\n"
+    "  --heartbeat SECONDS     comment after this much silence (default 15)\n"
+    "  --retry MS              send retry: MS at the start of each stream\n"
+    "  --poll-interval MS      check the log at least this often (default\n"
+    "                          1000; inotify usually notices at once)\n"
+    "  --max-pending BYTES     unsent output before a client that does not\n"
+    "                          read is dropped (default 1048576)\n"
+    "  --cors-origin ORIGIN    let pages from ORIGIN read the streams, with\n"
+    "                          credentials (repeatable; * for any)\n"
+    "  -h, --help              this help\n"
+    "  --version               print the version\n";
+
+enum {
+	OPT_LISTEN = 256, OPT_PREFIX, OPT_MAX_STREAMS, OPT_MAX_CLIENTS,
+	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_CORS,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "db", required_argument, NULL, 'd' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "prefix", required_argument, NULL, OPT_PREFIX },
+	{ "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
+	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
+	{ "retry", required_argument, NULL, OPT_RETRY },
+	{ "poll-interval", required_argument, NULL, OPT_POLL },
+	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+	{ "cors-origin", required_argument, NULL, OPT_CORS },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct options {
+	struct server_config cfg;
+	const char *listen;
+	const char *cors[MAX_CORS_ORIGINS];
+	bool max_clients_given;
+};
+
+static int
+usage_error(const char *what, const char *arg, const char *why)
+{
+	log_error("%s%s%s%s; see sselog-fcgi --help", what, arg ? " " : "",
+	    arg ? arg : "", why ? why : "");
+	return 2;
+}
+
+/* Parses a number option into *out, from min to max. */
+static int
+number_option(const char *name, const char *arg, int64_t min, int64_t max,
+    int64_t *out)
+{
+	char why[128];
+	const char *err = parse_uint(arg, max, out);
+
+	if (err == NULL && *out >= min)
+		return 0;
+	snprintf(why, sizeof why, ": %s", err ? err : "too small");
+	return usage_error(name, arg, why);
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	int opt, rc;
+	int64_t v;
+	size_t ncors = 0;
+
+	o->cfg = (struct server_config){
+		.db_path = getenv("SSELOG_DB"),
+		.request = { .prefix = NULL, .max_streams = 32 },
+		.heartbeat_s = 15,
+		.retry_ms = -1,
+		.poll_interval_ms = 1000,
+		.max_pending = 1024 * 1024,
+	};
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":d:h", long_options, NULL)) !=
+	    -1) {
+		rc = 0;
+		switch (opt) {
+		case 'd':
+			o->cfg.db_path = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case OPT_VERSION:
+			puts("sselog-fcgi (" PACKAGE_STRING ")");
+			exit(0);
+		case OPT_LISTEN:
+			o->listen = optarg;
+			break;
+		case OPT_PREFIX:
+			if (optarg[0] != '/')
+				return usage_error("--prefix", optarg,
+				    ": it must start with /");
+			o->cfg.request.prefix = optarg;
+			break;
+		case OPT_MAX_STREAMS:
+			if ((rc = number_option("--max-streams", optarg, 1,
+			    1000, &v)) == 0)
+				o->cfg.request.max_streams = (size_t)v;
+			break;
+		case OPT_MAX_CLIENTS:
+			if ((rc = number_option("--max-clients", optarg, 1,
+			    10000000, &v)) == 0)
+				o->cfg.max_clients = (size_t)v;
+			o->max_clients_given = true;
+			break;
+		case OPT_HEARTBEAT:
+			if ((rc = number_option("--heartbeat", optarg, 1,
+			    3600, &v)) == 0)
+				o->cfg.heartbeat_s = (int)v;
+			break;
+		case OPT_RETRY:
+			if ((rc = number_option("--retry", optarg, 0,
+			    INT32_MAX, &v)) == 0)
+				o->cfg.retry_ms = v;
+			break;
+		case OPT_POLL:
+			if ((rc = number_option("--poll-interval", optarg, 10,
+			    3600000, &v)) == 0)
+				o->cfg.poll_interval_ms = (int)v;
+			break;
+		case OPT_MAX_PENDING:
+			if ((rc = number_option("--max-pending", optarg, 4096,
+			    INT32_MAX, &v)) == 0)
+				o->cfg.max_pending = (size_t)v;
+			break;
+		case OPT_CORS:
+			if (ncors == MAX_CORS_ORIGINS)
+				return usage_error("--cors-origin", optarg,
+				    ": too many origins");
+			o->cors[ncors++] = optarg;
+			break;
+		case ':':
+			return usage_error("option needs a value:",
+			    argv[optind - 1], NULL);
+		default:
+			return usage_error("unknown option", argv[optind - 1],
+			    NULL);
+		}
+		if (rc != 0)
+			return rc;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument", argv[optind], NULL);
+	if (o->cfg.db_path == NULL || o->cfg.db_path[0] == '\0')
+		return usage_error("no database: use -d PATH or set SSELOG_DB",
+		    NULL, NULL);
+	o->cfg.cors.origins = o->cors;
+	o->cfg.cors.n = ncors;
+	return 0;
+}
+
+/* Raises the soft descriptor limit to the hard one: each stream costs a
+ * descriptor. Returns the limit. */
+static rlim_t
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur;
+}
+
+struct signals {
+	struct loop_watch watch;
+	struct server *srv;
+};
+
+static void
+on_signal(struct loop_watch *w, uint32_t events)
+{
+	struct signals *s = container_of(w, struct signals, watch);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		log_info("signal %u: ending %zu streams and stopping",
+		    si.ssi_signo, server_clients(s->srv));
+		server_stop(s->srv);
+	}
+}
+
+struct handoff {
+	struct loop_watch watch;
+	struct server *srv;
+};
+
+static void
+on_request(struct loop_watch *w, uint32_t events)
+{
+	struct handoff *h = container_of(w, struct handoff, watch);
+	struct fcgi_request *r;
+
+	(void)events;
+	while (read(w->fd, &r, sizeof r) == (ssize_t)sizeof r) {
+		server_accept(h->srv, r->fd, TRANSPORT_FCGI, r->request_id,
+		    &r->params);
+		fcgi_request_free(r);
+	}
+}
+
+static void
+cgi_params(struct request_params *p)
+{
+	p->method = getenv("REQUEST_METHOD");
+	p->query_string = getenv("QUERY_STRING");
+	p->request_uri = getenv("REQUEST_URI");
+	p->path_info = getenv("PATH_INFO");
+	p->last_event_id = getenv("HTTP_LAST_EVENT_ID");
+	p->origin = getenv("HTTP_ORIGIN");
+}
+
+/* CGI: a bad setup still gets a response the web server can show. */
+static int
+cgi_fail(const char *message)
+{
+	printf("Status: 500 Internal Server Error\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\n", message);
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	char err[512] = "";
+	int rc, listen_fd;
+	sigset_t stop;
+
+	log_init("sselog-fcgi");
+	if ((rc = parse_options(argc, argv, &o)) != 0)
+		return rc;
+
+	/* Writes to a client that left fail with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Web servers stop their backends with SIGTERM (which libfcgi
+	 * ignores): take it, and SIGINT, through the event loop, and keep
+	 * them from the accepting threads. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+
+	if ((listen_fd = fcgi_listener(o.listen, err, sizeof err)) == -2) {
+		log_error("%s", err);
+		return 1;
+	}
+	rlim_t fds = raise_fd_limit();
+	if (!o.max_clients_given)
+		o.cfg.max_clients = fds > 2 * RESERVED_FDS ?
+		    (size_t)(fds - RESERVED_FDS) : RESERVED_FDS;
+
+	struct server *srv = server_new(&o.cfg, err, sizeof err);
+	if (srv == NULL) {
+		log_error("%s", err);
+		return listen_fd == -1 ? cgi_fail("sselog-fcgi cannot start: "
+		    "see the server's error log") : 1;
+	}
+
+	struct signals sig = { .srv = srv };
+	sig.watch.fd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+	sig.watch.fn = on_signal;
+	if (sig.watch.fd == -1 ||
+	    loop_add(server_loop(srv), &sig.watch, EPOLLIN) == -1) {
+		log_error("signalfd: %s", strerror(errno));
+		server_free(srv);
+		return 1;
+	}
+
+	if (listen_fd == -1) {
+		struct request_params p;
+		cgi_params(&p);
+		server_accept(srv, STDOUT_FILENO, TRANSPORT_CGI, 0, &p);
+	} else {
+		int pipefd[2];
+		struct handoff h = { .srv = srv };
+		if (pipe2(pipefd, O_CLOEXEC) == -1) {
+			log_error("pipe: %s", strerror(errno));
+			server_free(srv);
+			return 1;
+		}
+		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+		h.watch.fd = pipefd[0];
+		h.watch.fn = on_request;
+		if (loop_add(server_loop(srv), &h.watch, EPOLLIN) == -1)
+			snprintf(err, sizeof err, "epoll: %s", strerror(errno));
+		else if (fcgi_start(listen_fd, ACCEPT_THREADS, pipefd[1], err,
+		    sizeof err) == 0)
+			err[0] = '\0';
+		if (err[0] != '\0') {
+			log_error("%s", err);
+			server_free(srv);
+			return 1;
+		}
+		rc = server_run(srv);
+		/* The accepting threads still block in accept(); exit()
+		 * ends them with the process. */
+		server_free(srv);
+		return rc == 0 ? 0 : 1;
+	}
+	rc = server_run(srv);
+	server_free(srv);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,95 @@
+#include "response.h"
+
+#include <string.h>
+
+#define ALLOW_METHODS "GET, HEAD, OPTIONS"
+
+const char *
+cors_allowed(const struct cors *cors, const char *origin)
+{
+	if (origin == NULL)
+		return NULL;
+	for (size_t i = 0; i < cors->n; i++)
+		if (strcmp(cors->origins[i], "*") == 0 ||
+		    strcmp(cors->origins[i], origin) == 0)
+			return origin;
+	return NULL;
+}
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+/* Credentials are allowed, so the origin is echoed, never "*", and caches
+ * must key on it. */
+static int
+cors_headers(struct buf *out, const char *allow_origin)
+{
+	if (allow_origin == NULL)
+		return 0;
+	return buf_printf(out, "Access-Control-Allow-Origin: %s\r\n"
+	    "Access-Control-Allow-Credentials: true\r\n"
+	    "Vary: Origin\r\n", allow_origin);
+}
+
+int
+response_stream(struct buf *out, const char *allow_origin)
+{
+	/* X-Accel-Buffering: nginx passes each event on at once even where
+	 * fastcgi_buffering is left on. */
+	if (buf_append_str(out, "Status: 200 OK\r\n"
+	    "Content-Type: text/event-stream; charset=utf-8\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Accel-Buffering: no\r\n") == -1 ||
+	    cors_headers(out, allow_origin) == -1)
+		return -1;
+	return buf_append_str(out, "\r\n");
+}
+
+int
+response_status(struct buf *out, int status, const char *allow_origin,
+    const char *message, int retry_after_s)
+{
+	if (buf_printf(out, "Status: %d %s\r\nCache-Control: no-store\r\n",
+	    status, reason(status)) == -1 ||
+	    cors_headers(out, allow_origin) == -1)
+		return -1;
+	if (status == 405 && buf_append_str(out, "Allow: " ALLOW_METHODS
+	    "\r\n") == -1)
+		return -1;
+	if (retry_after_s >= 0 && buf_printf(out, "Retry-After: %d\r\n",
+	    retry_after_s) == -1)
+		return -1;
+	if (message == NULL)
+		return buf_append_str(out, "\r\n");
+	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "\r\n%s\n", message);
+}
+
+int
+response_preflight(struct buf *out, const char *allow_origin)
+{
+	if (buf_append_str(out, "Status: 204 No Content\r\n"
+	    "Allow: " ALLOW_METHODS "\r\n") == -1 ||
+	    cors_headers(out, allow_origin) == -1)
+		return -1;
+	/* EventSource polyfills send Last-Event-ID and Cache-Control as
+	 * headers, which makes their request need a preflight. */
+	if (allow_origin != NULL && buf_append_str(out,
+	    "Access-Control-Allow-Methods: " ALLOW_METHODS "\r\n"
+	    "Access-Control-Allow-Headers: Last-Event-ID, Cache-Control\r\n"
+	    "Access-Control-Max-Age: 86400\r\n") == -1)
+		return -1;
+	return buf_append_str(out, "\r\n");
+}

@@ -1,0 +1,33 @@
+/* The CGI header block of each kind of response (RFC 3875 section 6),
+ * which a FastCGI responder sends the same way. Pure: appends to a buffer.
+ * Every function returns 0, or -1 when memory runs out.
+ */
+#ifndef SSELOG_RESPONSE_H
+#define SSELOG_RESPONSE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* The origins allowed to read the streams from other sites (CORS). */
+struct cors {
+	const char *const *origins;
+	size_t n;
+};
+
+/* The Origin to allow in the response: origin itself when it is one of
+ * the configured ones, else NULL (no CORS headers). */
+const char *cors_allowed(const struct cors *cors, const char *origin);
+
+/* 200 and the headers of an event stream. */
+int response_stream(struct buf *out, const char *allow_origin);
+
+/* Any other status. message, when not NULL, is the one-line text/plain
+ * body that says what to fix. retry_after_s >= 0 adds Retry-After. */
+int response_status(struct buf *out, int status, const char *allow_origin,
+    const char *message, int retry_after_s);
+
+/* The answer to OPTIONS: a CORS preflight when the origin is allowed. */
+int response_preflight(struct buf *out, const char *allow_origin);
+
+#endif

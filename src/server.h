@@ -1,0 +1,63 @@
+/* The responder's core: one event loop that owns every open stream.
+ *
+ * A connection arrives with its parameters already read (by the FastCGI
+ * glue, or from the environment in CGI mode). The server answers it, replays
+ * what the client missed from the log in pages, then hands it the new
+ * events that the one watcher of the log finds: one query per wake-up,
+ * however many clients follow. Nothing here blocks: a client that does not
+ * read is dropped once its pending output passes a bound.
+ */
+#ifndef SSELOG_SERVER_H
+#define SSELOG_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "request.h"
+#include "response.h"
+
+struct server_config {
+	const char *db_path;
+	struct request_config request;	/* prefix, max streams */
+	struct cors cors;
+	int heartbeat_s;		/* comment after this much silence */
+	int64_t retry_ms;		/* retry: at the start; < 0: none */
+	int poll_interval_ms;		/* check the log at least this often */
+	size_t max_clients;		/* past it: 503 */
+	size_t max_pending;		/* output bytes before a client is dropped */
+};
+
+enum transport {
+	TRANSPORT_FCGI,		/* FastCGI records on a socket */
+	TRANSPORT_CGI,		/* the bytes themselves, on standard output */
+};
+
+struct server;
+struct loop;
+
+/* Opens the log read-only and starts watching it. Returns the server, or
+ * NULL with the reason in err. */
+struct server *server_new(const struct server_config *cfg, char *err,
+    size_t errlen);
+void server_free(struct server *srv);
+
+struct loop *server_loop(struct server *srv);
+
+/* Serves one request on fd, which the server takes over (and closes). For
+ * TRANSPORT_FCGI, request_id is the FastCGI request's id. */
+void server_accept(struct server *srv, int fd, enum transport transport,
+    unsigned request_id, const struct request_params *params);
+
+/* Runs until server_stop() and every stream has ended. Returns 0, or -1
+ * when the event loop fails. */
+int server_run(struct server *srv);
+
+/* Starts draining: new connections are refused, open streams end cleanly
+ * (their clients reconnect with Last-Event-ID elsewhere or later). */
+void server_stop(struct server *srv);
+
+/* The number of open client connections. */
+size_t server_clients(const struct server *srv);
+
+#endif

@@ -1,0 +1,156 @@
+# tests/cli/watch.sh: `sselog watch` prints exactly the text/event-stream
+# the responder would serve: id:, event:, retry: and one data: line per line
+# of data (LF, CRLF and lone CR each end a line); replays after --since,
+# announces pruned history with sselog.gap, follows live appends (by sselog
+# or by plain SQL) across several streams in id order, ends when every
+# stream is closed or on SIGINT, and refuses bad input.
+. "$SRCDIR/tests/cli/lib.sh"
+
+# watch must end by itself in these runs: do not wait a minute if it hangs.
+RUN_TIMEOUT=10
+
+pub() {
+	sselog -d t.db publish "$@" >/dev/null
+}
+
+# Starts a watch in the background, output to FILE: bg_watch FILE ARGS...
+bg_watch() {
+	bg_out=$1
+	shift
+	"$SSELOG" -d t.db watch "$@" >"$bg_out" 2>"$bg_out.err" &
+	WATCH_PID=$!
+	track "$WATCH_PID"
+}
+
+# A watch without --since follows only what comes after its start: it has
+# started once it waits on inotify for the log.
+watching() {
+	for fd in /proc/"$1"/fd/*; do
+		case $(readlink "$fd") in
+		*inotify*) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+alive() {
+	t_alive "$1"
+}
+
+sselog -d t.db init
+
+# The acceptance check: a\r\nb\rc is three lines of data.
+printf 'a\r\nb\rc' >in
+pub build/1 <in
+sselog -d t.db close build/1 >/dev/null
+run sselog -d t.db watch --since 0 build/1
+is_status "watch of a closed stream ends by itself, status 0" 0
+is_quiet "watch writes nothing on stderr"
+is_out_bytes "CRLF, CR and LF each end a data: line" \
+    'id: 1\ndata: a\ndata: b\ndata: c\n\nid: 2\nevent: sselog.close\ndata: \n\n'
+
+# Every field, exactly.
+pub s hello
+pub s -e greet -r 3000 "$(printf 'multi\nline')"
+printf 'ends with a newline\n' >in
+pub s <in
+pub s ''
+pub s -e 'with space: and colon' -- '-dash'
+sselog -d t.db close s >/dev/null
+run sselog -d t.db watch --since 0 s
+is_status "watch s: status 0" 0
+is_out_bytes "watch s: exact output with id:, event:, retry:, data: and the close" \
+'id: 3\ndata: hello\n\n'\
+'id: 4\nevent: greet\nretry: 3000\ndata: multi\ndata: line\n\n'\
+'id: 5\ndata: ends with a newline\ndata: \n\n'\
+'id: 6\ndata: \n\n'\
+'id: 7\nevent: with space: and colon\ndata: -dash\n\n'\
+'id: 8\nevent: sselog.close\ndata: \n\n'
+
+run sselog -d t.db watch --since 5 s
+is_out_bytes "--since 5 starts after event 5" \
+    'id: 6\ndata: \n\nid: 7\nevent: with space: and colon\ndata: -dash\n\nid: 8\nevent: sselog.close\ndata: \n\n'
+run sselog -d t.db watch --since 7 s s
+is_out_bytes "a stream named twice is followed once" 'id: 8\nevent: sselog.close\ndata: \n\n'
+
+for since in 8 9 100 9223372036854775807; do
+	run sselog -d t.db watch --since "$since" s
+	is_status "--since $since, at or past the close: status 0" 0
+	is_out "--since $since, at or past the close: no output" ""
+done
+run sselog -d t.db watch s build/1
+is_status "without --since, every stream closed: ends at once" 0
+is_out "and prints nothing" ""
+
+# Several streams: interleaved in id order, ending only when all are closed.
+pub x x1		# 9
+pub y y1		# 10
+pub x x2		# 11
+sselog -d t.db close x >/dev/null	# 12
+pub other not-watched	# 13
+bg_watch multi.out --since 0 x y
+check "x's events and close arrive" wait_until 2 grep -q '^id: 12$' multi.out
+sleep 0.3
+check "watch goes on while y is open" alive "$WATCH_PID"
+pub y y2		# 14
+check "a new event of y arrives" wait_until 2 grep -q '^data: y2$' multi.out
+sselog -d t.db close y >/dev/null	# 15
+check "watch ends once y is closed too" wait_exit "$WATCH_PID" 5
+is "with status 0" "$WAIT_RC" 0
+is_file "several streams: exact output, in id order" multi.out \
+'id: 9\ndata: x1\n\nid: 10\ndata: y1\n\nid: 11\ndata: x2\n\n'\
+'id: 12\nevent: sselog.close\ndata: \n\n'\
+'id: 14\ndata: y2\n\nid: 15\nevent: sselog.close\ndata: \n\n'
+is "nothing on stderr" "$(cat multi.out.err)" ""
+
+# Live: without --since, only what is appended after the start, by sselog
+# or by the sqlite3 shell.
+pub live before		# 16
+bg_watch live.out live
+check "watch started (waits on inotify)" wait_until 2 watching "$WATCH_PID"
+pub live "from sselog"	# 17
+check "an event published by sselog appears within 2 s" \
+    wait_until 2 grep -q '^data: from sselog$' live.out
+sql t.db "INSERT INTO events (stream, event, data) VALUES ('live', 'sql', 'from SQL')"
+check "a row inserted with the sqlite3 shell appears within 2 s" \
+    wait_until 2 grep -q '^data: from SQL$' live.out
+kill -INT "$WATCH_PID"
+check "SIGINT ends watch" wait_exit "$WATCH_PID" 5
+is "with status 0" "$WAIT_RC" 0
+is_file "live: exact output, nothing from before the start" live.out \
+    'id: 17\ndata: from sselog\n\nid: 18\nevent: sql\ndata: from SQL\n\n'
+is "nothing on stderr" "$(cat live.out.err)" ""
+
+# Gap: history that was pruned is announced first, without an id.
+pub g g1		# 19
+pub g g2		# 20
+pub g g3		# 21
+sselog -d t.db close g >/dev/null	# 22
+sselog -d t.db prune --keep 2 g >/dev/null	# deletes 19 and 20
+run sselog -d t.db watch --since 0 g
+is_status "watch after a prune: status 0" 0
+is_out_bytes "--since 0 after a prune: sselog.gap first, then what is left" \
+'event: sselog.gap\ndata: {"lastEventId":0,"firstAvailableId":21}\n\n'\
+'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: \n\n'
+run sselog -d t.db watch --since 19 g
+is_out_bytes "--since 19 (pruned too): the gap names 19" \
+'event: sselog.gap\ndata: {"lastEventId":19,"firstAvailableId":21}\n\n'\
+'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: \n\n'
+run sselog -d t.db watch --since 20 g
+is_out_bytes "--since 20 (the last pruned): no gap" \
+    'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: \n\n'
+
+# Bad input.
+for since in abc -1 1e3 12345678901234567890 '' ' 1' +1; do
+	run sselog -d t.db watch --since "$since" s
+	refused "--since '$since': exit 2" 2 "--since"
+done
+run sselog -d t.db watch
+refused "watch without STREAM: exit 2" 2 "missing STREAM"
+run sselog -d t.db watch --since 0 s 'a/../b'
+refused "watch of a bad stream name: exit 1" 1 "invalid stream name"
+run sselog -d missing.db watch --since 0 s
+refused "watch of a missing database: exit 1" 1 "missing.db"
+check "which is not created" test ! -e missing.db
+
+done_testing
