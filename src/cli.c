@@ -414,11 +414,6 @@ pipe_stream(struct pipe_state *ps, int fd)
 		if (in.cap - in.len < 65536) {
 			buf_consume(&in, start);
 			start = 0;
-			if (in.len > PIPE_LINE_MAX) {
-				log_error("line %" PRIu64 ": longer than %d "
-				    "bytes", ps->line_no + 1, PIPE_LINE_MAX);
-				goto out;
-			}
 			if (buf_reserve(&in, 65536) == -1) {
 				log_error("out of memory");
 				goto out;
@@ -457,6 +452,11 @@ pipe_stream(struct pipe_state *ps, int fd)
 				goto out;
 			start = scan = end + 1;
 		}
+		if (in.len - start > PIPE_LINE_MAX) {
+			log_error("line %" PRIu64 ": longer than %d bytes",
+			    ps->line_no + 1, PIPE_LINE_MAX);
+			goto out;
+		}
 		if (pipe_flush(ps) == -1 || pipe_maybe_commit(ps, fd) == -1)
 			goto out;
 	}
@@ -478,6 +478,11 @@ cmd_pipe(const char *db, int argc, char **argv, const char *type)
 		    "missing STREAM");
 	if (check_stream(argv[0]) == -1 || check_type(type) == -1)
 		return EXIT_RUNTIME;
+	if (type != NULL && strcmp(type, "sselog.close") == 0) {
+		log_error("pipe cannot append sselog.close events: use "
+		    "'sselog close STREAM' once the input is done");
+		return EXIT_RUNTIME;
+	}
 	struct pipe_state ps = { .stream = argv[0], .type = type };
 	if ((ps.st = open_store(db, STORE_WRITE)) == NULL)
 		return EXIT_RUNTIME;
@@ -626,7 +631,7 @@ watch_live(struct store *st, struct watcher *w, const char *db)
 		goto out;
 	while (w->f.open > 0 && stop_signal == 0) {
 		struct pollfd pfd = { .fd = watch_fd(changes), .events = POLLIN };
-		int ready = poll(&pfd, 1, watch_timeout_ms(changes));
+		int ready = poll(&pfd, 1, watch_next_check_ms(changes));
 		if (ready == -1 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			goto out;

@@ -92,6 +92,12 @@ loop_cancel(struct loop *l, struct loop_timer *t)
 	}
 }
 
+void
+loop_next_in(struct loop_timer *t, int64_t ms)
+{
+	t->due_ms = loop_now_ms() + ms;
+}
+
 static int
 next_timeout(struct loop *l, int64_t now)
 {

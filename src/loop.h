@@ -42,6 +42,8 @@ void loop_remove(struct loop *l, struct loop_watch *w);
 /* Calls t->fn every t->interval_ms from now on, until loop_cancel(). */
 void loop_every(struct loop *l, struct loop_timer *t);
 void loop_cancel(struct loop *l, struct loop_timer *t);
+/* Moves the next call of a running timer to ms from now. */
+void loop_next_in(struct loop_timer *t, int64_t ms);
 
 /* Waits for events and timers and runs their callbacks, once. Returns 0,
  * or -1 with errno set when epoll itself fails. */

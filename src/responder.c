@@ -229,6 +229,10 @@ on_signal(struct loop_watch *w, uint32_t events)
 
 	(void)events;
 	while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGUSR1) {
+			server_log_stats(s->srv);
+			continue;
+		}
 		log_info("signal %u: ending %zu streams and stopping",
 		    si.ssi_signo, server_clients(s->srv));
 		server_stop(s->srv);
@@ -289,12 +293,13 @@ main(int argc, char **argv)
 	/* Writes to a client that left fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 	/* Web servers stop their backends with SIGTERM (which libfcgi
-	 * ignores): take it, and SIGINT, through the event loop, and keep
-	 * them from the accepting threads. */
+	 * ignores): take it, SIGINT and SIGHUP through the event loop, and
+	 * keep them from the accepting threads. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGHUP);
+	sigaddset(&stop, SIGUSR1);	/* not a stop: logs the counters */
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
 	if ((listen_fd = fcgi_listener(o.listen, err, sizeof err)) == -2) {

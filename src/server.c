@@ -72,6 +72,9 @@ struct server {
 	bool once;		/* CGI: stop when the one client is done */
 	int64_t drain_deadline;
 	bool store_failing;	/* say so once, and once when it recovers */
+	uint64_t delivered;	/* events handed to live clients */
+	uint64_t dropped;	/* clients dropped for not reading */
+	uint64_t served;	/* requests answered */
 	struct buf scratch;
 };
 
@@ -482,6 +485,7 @@ server_accept(struct server *srv, int fd, enum transport transport,
 	}
 	if (transport == TRANSPORT_CGI)
 		srv->once = true;
+	srv->served++;
 	const char *allow_origin = cors_allowed(&srv->cfg.cors,
 	    params->origin);
 	int status = request_parse(&srv->cfg.request, params, &req, err,
@@ -544,12 +548,15 @@ deliver(struct hub_link *link, void *arg)
 		d->encoded = true;
 	}
 	/* Never buffer without bound for a client that does not read: it
-	 * reconnects with its Last-Event-ID and loses nothing. */
-	if (pending(c) + d->srv->scratch.len > d->srv->cfg.max_pending) {
+	 * reconnects with its Last-Event-ID and loses nothing. One event
+	 * always fits, however large, so that a big event drops nobody. */
+	if (pending(c) > 0 &&
+	    pending(c) + d->srv->scratch.len > d->srv->cfg.max_pending) {
 		log_warn("dropped a client that does not read: %zu bytes "
 		    "pending (%s%s)", pending(c), c->streams[0],
 		    c->nstreams > 1 ? ", ..." : "");
 		c->dropped = true;
+		d->srv->dropped++;
 		mark_dirty(c);
 		return;
 	}
@@ -562,6 +569,7 @@ deliver(struct hub_link *link, void *arg)
 		return;
 	}
 	follow_note(&c->follow, d->ev);
+	d->srv->delivered++;
 	if (c->follow.open == 0)
 		client_end(c);
 	mark_dirty(c);
@@ -621,15 +629,26 @@ on_log_change(struct loop_watch *w, uint32_t events)
 	struct server *srv = container_of(w, struct server, watch_w);
 
 	(void)events;
-	if (watch_drain(srv->watch) == -1)
+	switch (watch_drain(srv->watch)) {
+	case -1:
 		log_error("inotify: %s", strerror(errno));
-	poll_log(srv);
+		break;
+	case 1:
+		poll_log(srv);
+		loop_next_in(&srv->poll_timer, watch_next_check_ms(srv->watch));
+		break;
+	default:
+		break;	/* another file in the log's directory */
+	}
 }
 
 static void
 on_poll_timer(struct loop_timer *t)
 {
-	poll_log(container_of(t, struct server, poll_timer));
+	struct server *srv = container_of(t, struct server, poll_timer);
+
+	poll_log(srv);
+	loop_next_in(t, watch_next_check_ms(srv->watch));
 }
 
 /* Heartbeats: a comment to every stream that was silent for heartbeat_s,
@@ -730,6 +749,17 @@ size_t
 server_clients(const struct server *srv)
 {
 	return srv->nclients;
+}
+
+void
+server_log_stats(const struct server *srv)
+{
+	log_info("stats: %zu open streams (%zu stream names), %" PRIu64
+	    " requests, %" PRIu64 " events delivered live, %" PRIu64
+	    " slow clients dropped, %" PRIu64 " SQL statements, last id %"
+	    PRId64, srv->nclients, hub_topics(srv->hub), srv->served,
+	    srv->delivered, srv->dropped, store_statements(srv->store),
+	    srv->hub_pos);
 }
 
 void

@@ -60,4 +60,8 @@ void server_stop(struct server *srv);
 /* The number of open client connections. */
 size_t server_clients(const struct server *srv);
 
+/* Logs one line of counters: open streams, requests, events delivered,
+ * clients dropped, SQL statements run (the load on the database). */
+void server_log_stats(const struct server *srv);
+
 #endif

@@ -34,6 +34,7 @@ struct store {
 	sqlite3_stmt *pruned_id;
 	sqlite3_stmt *data_version;
 	bool own_read;		/* store_read_begin() opened a transaction */
+	uint64_t statements;	/* statements run, for store_statements() */
 	char err[512];
 };
 
@@ -166,6 +167,24 @@ check_version(struct store *st)
 	return -1;
 }
 
+/* Counts every statement SQLite starts on this handle: the measure of the
+ * load the responder puts on the database. */
+static int
+count_statement(unsigned type, void *ctx, void *p, void *x)
+{
+	(void)type;
+	(void)p;
+	(void)x;
+	((struct store *)ctx)->statements++;
+	return 0;
+}
+
+uint64_t
+store_statements(const struct store *st)
+{
+	return st->statements;
+}
+
 struct store *
 store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 {
@@ -209,8 +228,24 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	sqlite3_trace_v2(st->db, SQLITE_TRACE_STMT, count_statement, st);
+	/* FULL: a commit is on disk before the id is handed out, so an id a
+	 * client has seen can never be lost in a power cut and reused. It is
+	 * SQLite's usual default; say it rather than depend on the build. */
+	if (mode != STORE_READ && sqlite3_exec(st->db,
+	    "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
 	if (mode != STORE_CREATE && check_version(st) == -1) {
-		snprintf(err, errlen, "%s", st->err);
+		/* A WAL reader writes the -shm file beside the log. */
+		if ((sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_READONLY)
+			snprintf(err, errlen, "%s: cannot read the log: its "
+			    "directory or its -shm file is not writable by "
+			    "this user, and SQLite readers need to write the "
+			    "-shm file", path);
+		else
+			snprintf(err, errlen, "%s", st->err);
 		goto fail;
 	}
 	return st;
@@ -482,10 +517,12 @@ store_prune(struct store *st, const char *const *streams, size_t n,
 	    " AND (event IS NULL OR event <> 'sselog.close')"
 	    " AND (?2 < 0 OR id <= (SELECT id FROM events WHERE stream = ?1"
 	    "      ORDER BY id DESC LIMIT 1 OFFSET ?2))"
-	    " AND (?3 < 0 OR created < ?3)";
+	    " AND (?3 = 0 OR created < ?4)";
 	sqlite3_stmt *stmt = NULL;
 	char **all = NULL;
-	int64_t cutoff = older_than_ms < 0 ? -1 : now_ms() - older_than_ms;
+	/* A duration longer than the time since 1970 makes a cutoff before
+	 * any event: nothing is that old. */
+	int64_t cutoff = older_than_ms < 0 ? 0 : now_ms() - older_than_ms;
 
 	*deleted = 0;
 	if (store_begin(st) == -1)
@@ -504,7 +541,8 @@ store_prune(struct store *st, const char *const *streams, size_t n,
 		if (sqlite3_bind_text(stmt, 1, streams[i], -1, SQLITE_STATIC)
 		    != SQLITE_OK ||
 		    sqlite3_bind_int64(stmt, 2, keep) != SQLITE_OK ||
-		    sqlite3_bind_int64(stmt, 3, cutoff) != SQLITE_OK) {
+		    sqlite3_bind_int(stmt, 3, older_than_ms >= 0) != SQLITE_OK ||
+		    sqlite3_bind_int64(stmt, 4, cutoff) != SQLITE_OK) {
 			set_sqlite_error(st, "cannot bind a prune");
 			goto fail;
 		}

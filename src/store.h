@@ -115,6 +115,10 @@ int store_stream_state(struct store *st, const char *stream,
 int store_list_streams(struct store *st,
     int (*fn)(void *ctx, const struct store_stream_summary *s), void *ctx);
 
+/* The number of SQL statements run on this handle so far (each BEGIN,
+ * query and PRAGMA counts one). */
+uint64_t store_statements(const struct store *st);
+
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *st, int64_t *version);
 

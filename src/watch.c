@@ -13,9 +13,13 @@
 #include <sys/inotify.h>
 #endif
 
+/* The last of the quick re-checks after a wake-up that found nothing. */
+#define RECHECK_MAX_MS 256
+
 struct watch {
 	int fd;			/* inotify, or -1 */
 	int poll_ms;
+	int recheck_ms;		/* next quick re-check; 0: none pending */
 	char *db_name;		/* base name of the database file */
 	char *wal_name;		/* and of its write-ahead log */
 };
@@ -44,10 +48,11 @@ watch_open(const char *db_path, int poll_ms, char *err, size_t errlen)
 	/* The directory, not the files: the -wal file comes and goes as
 	 * connections open and close, and a watch on a file would die with
 	 * it. The -shm file is left out because readers write it too, and
-	 * watching it would make readers wake each other up. */
+	 * watching it would make readers wake each other up. Only writes:
+	 * opening and closing the files says nothing about commits. */
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd != -1 && inotify_add_watch(w->fd, dirname(dir_copy),
-	    IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_TO) == -1) {
+	    IN_MODIFY) == -1) {
 		close(w->fd);
 		w->fd = -1;
 	}
@@ -82,9 +87,15 @@ watch_fd(const struct watch *w)
 }
 
 int
-watch_timeout_ms(const struct watch *w)
+watch_next_check_ms(struct watch *w)
 {
-	return w->poll_ms;
+	if (w->recheck_ms == 0 || w->recheck_ms > RECHECK_MAX_MS) {
+		w->recheck_ms = 0;
+		return w->poll_ms;
+	}
+	int ms = w->recheck_ms;
+	w->recheck_ms *= 2;
+	return ms;
 }
 
 int
@@ -113,6 +124,8 @@ watch_drain(struct watch *w)
 			    (strcmp(ev->name, w->wal_name) == 0 ||
 			    strcmp(ev->name, w->db_name) == 0)))
 				changed = true;
+			if (changed)
+				w->recheck_ms = 1;	/* a new write */
 			p += sizeof *ev + ev->len;
 		}
 	}

@@ -22,9 +22,13 @@ void watch_close(struct watch *w);
 /* The descriptor to wait on for readability, or -1 when only polling. */
 int watch_fd(const struct watch *w);
 
-/* How long to wait before checking the log anyway, in ms: the poll
+/* How long to wait before checking the log again, in ms. A writer writes
+ * the -wal file (which wakes us) before it makes the commit visible, and a
+ * wake-up may stand for several commits, the last not yet visible. So
+ * after a write the checks come again after 1, 2, 4 ... 256 ms (a few
+ * cheap PRAGMA data_version, however many commits), then every poll
  * interval, which with inotify is only a safety net. */
-int watch_timeout_ms(const struct watch *w);
+int watch_next_check_ms(struct watch *w);
 
 /* Reads the pending notifications. Returns 1 when one of the database's
  * files was written, 0 when none was, -1 on a read error (errno). */
