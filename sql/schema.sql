@@ -47,6 +47,8 @@ CREATE TRIGGER events_check_insert BEFORE INSERT ON events
 BEGIN
     SELECT RAISE(ABORT, 'invalid stream name: use 1-200 characters of A-Z a-z 0-9 . _ - : / @ in /-separated segments that are not empty, . or ..')
     WHERE typeof(NEW.stream) <> 'text'
+       -- length() and GLOB stop at a NUL; the bytes do not.
+       OR instr(CAST(NEW.stream AS BLOB), x'00') > 0
        OR length(NEW.stream) NOT BETWEEN 1 AND 200
        OR NEW.stream GLOB '*[^A-Za-z0-9._:/@-]*'
        -- With a / added at each end, an empty, . or .. segment is a

@@ -224,8 +224,9 @@ test_consume(void **state)
 }
 
 /* buf_reserve makes room for at least extra more bytes without changing the
- * contents, does not move the data when there is room already, and refuses
- * sizes that cannot be allocated, leaving the buffer exactly as it was. */
+ * contents, neither grows nor moves the data when there is room already
+ * (up to exactly the room left), and refuses sizes that cannot be
+ * allocated, leaving the buffer exactly as it was. */
 static void
 test_reserve(void **state)
 {
@@ -238,7 +239,8 @@ test_reserve(void **state)
 		{ 0, 1, 0 },
 		{ 0, 256, 0 },
 		{ 0, 257, 0 },
-		{ 10, 246, 0 },
+		{ 10, 245, 0 },
+		{ 10, 246, 0 },		/* exactly the room left */
 		{ 10, 247, 0 },
 		{ 300, 5000, 0 },
 		{ 0, SIZE_MAX, -1 },
@@ -256,6 +258,10 @@ test_reserve(void **state)
 		struct buf old = b;
 		assert_int_equal(buf_reserve(&b, cases[i].extra), cases[i].rc);
 		assert_buf(&b, content, cases[i].len);
+		if (cases[i].extra <= old.cap - old.len) {
+			assert_ptr_equal(b.data, old.data);
+			assert_int_equal(b.cap, old.cap);
+		}
 		if (cases[i].rc == 0) {
 			assert_true(b.cap - b.len >= cases[i].extra);
 			/* Room is there now: a second call must not move it. */

@@ -450,6 +450,75 @@ test_appends(void **state)
 	}
 }
 
+/* Fills b with filler bytes so that exactly room bytes are left before its
+ * capacity, which is at least min_cap. */
+static void
+leave_room(struct buf *b, size_t min_cap, size_t room)
+{
+	assert_int_equal(buf_reserve(b, min_cap + room), 0);
+	while (b->cap - b->len > room)
+		assert_int_equal(buf_append(b, "f", 1), 0);
+	assert_int_equal(b->cap - b->len, room);
+}
+
+/* The encoders reserve all they write: with one byte less room than the
+ * output needs the buffer must grow, with exactly the room or more it need
+ * not; in every case len stays within cap, the filler stays, and the bytes
+ * are right. (An encoder that counted lines or bytes short would write past
+ * the end, which valgrind reports too.) */
+static void
+test_tight_room(void **state)
+{
+	static const struct {
+		const char *type;	/* "#": a comment of the data instead */
+		const char *data;
+		const char *want;
+	} cases[] = {
+		{ NULL, "", "id: 7\ndata: \n\n" },
+		{ NULL, "x", "id: 7\ndata: x\n\n" },
+		{ NULL, "\r", "id: 7\ndata: \ndata: \n\n" },
+		{ NULL, "\r\r\r\r", "id: 7\ndata: \ndata: \ndata: \ndata: \n"
+		  "data: \n\n" },
+		{ NULL, "\n\n\n\n", "id: 7\ndata: \ndata: \ndata: \ndata: \n"
+		  "data: \n\n" },
+		{ NULL, "\r\n\r\n", "id: 7\ndata: \ndata: \ndata: \n\n" },
+		{ NULL, "a\rb\nc\r\nd", "id: 7\ndata: a\ndata: b\ndata: c\n"
+		  "data: d\n\n" },
+		{ "t\r\n", "x", "id: 7\nevent: t  \ndata: x\n\n" },
+		{ "#", "", ":\n" },
+		{ "#", "hi", ": hi\n" },
+		{ "#", "a\r\nb", ": a  b\n" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		size_t want_len = strlen(cases[i].want);
+		for (size_t room = want_len - 1; room <= want_len + 1; room++) {
+			struct buf out = BUF_INIT;
+			struct sse_event ev = { 7, cases[i].type,
+			    cases[i].data, strlen(cases[i].data), -1 };
+			int rc;
+
+			leave_room(&out, 256, room);
+			size_t filler = out.len, cap = out.cap;
+			if (ev.type != NULL && strcmp(ev.type, "#") == 0)
+				rc = sse_encode_comment(&out, cases[i].data);
+			else
+				rc = sse_encode_event(&out, &ev);
+			assert_int_equal(rc, 0);
+			assert_true(out.len <= out.cap);
+			assert_int_equal(out.len, filler + want_len);
+			if (room < want_len)
+				assert_true(out.cap > cap);
+			for (size_t k = 0; k < filler; k++)
+				assert_int_equal(out.data[k], 'f');
+			assert_memory_equal(out.data + filler, cases[i].want,
+			    want_len);
+			buf_free(&out);
+		}
+	}
+}
+
 /* ---- round trip of large data ---- */
 
 /* Fills len bytes of data from an alphabet, with a line ending every so
@@ -553,6 +622,7 @@ main(void)
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_gap),
 		cmocka_unit_test(test_appends),
+		cmocka_unit_test(test_tight_room),
 		cmocka_unit_test(test_round_trip_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

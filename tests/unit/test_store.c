@@ -155,14 +155,14 @@ last_id(struct store *st)
 	return id;
 }
 
-/* The ids a cursor returns, as "1 4 10", checking on the way that they
- * rise, that each belongs to one of the streams asked for and that the
- * data is what fixtures write ("stream#id"). */
+/* The ids cursor c returns, as "1 4 10", checking on the way that they
+ * rise past after, that each belongs to one of the n streams asked for
+ * (any stream when streams is NULL) and that the data is what fixtures
+ * write ("stream#id"). Closes c. */
 static char *
-cursor_ids(struct store *st, const char *const *streams, size_t n,
+drain_ids(struct store_cursor *c, const char *const *streams, size_t n,
     int64_t after)
 {
-	struct store_cursor *c = store_cursor_open(st, streams, n, after);
 	struct store_event ev;
 	char *out = calloc(1, 4096), data[256];
 	size_t len = 0;
@@ -170,10 +170,8 @@ cursor_ids(struct store *st, const char *const *streams, size_t n,
 	int rc;
 
 	assert_non_null(out);
-	if (c == NULL)
-		fail_msg("store_cursor_open: %s", store_error(st));
 	while ((rc = store_cursor_next(c, &ev)) == 1) {
-		bool asked = false;
+		bool asked = streams == NULL;
 		for (size_t i = 0; i < n; i++)
 			asked |= strcmp(ev.stream, streams[i]) == 0;
 		assert_true(asked);
@@ -192,6 +190,18 @@ cursor_ids(struct store *st, const char *const *streams, size_t n,
 	assert_int_equal(store_cursor_next(c, &ev), 0);
 	store_cursor_close(c);
 	return out;
+}
+
+/* The ids store_cursor_open gives for n streams after an id. */
+static char *
+cursor_ids(struct store *st, const char *const *streams, size_t n,
+    int64_t after)
+{
+	struct store_cursor *c = store_cursor_open(st, streams, n, after);
+
+	if (c == NULL)
+		fail_msg("store_cursor_open: %s", store_error(st));
+	return drain_ids(c, streams, n, after);
 }
 
 /* ---- plain SQL on the same file ---- */
@@ -796,6 +806,38 @@ test_cursor_merge(void **state)
 	store_close(st);
 }
 
+/* store_cursor_open_all returns the events of every stream after the given
+ * id, in id order, and nothing past the last. */
+static void
+test_cursor_all(void **state)
+{
+	static const struct {
+		int64_t after;
+		const char *want;
+	} cases[] = {
+		{ -1, "1 2 3 4 5 6 7 8 9 10 11 12" },
+		{ 0, "1 2 3 4 5 6 7 8 9 10 11 12" },
+		{ 5, "6 7 8 9 10 11 12" },
+		{ 11, "12" },
+		{ 12, "" },
+		{ INT64_MAX, "" },
+	};
+	char path[256];
+	struct store *st = cursor_fixture(path, sizeof path);
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct store_cursor *c = store_cursor_open_all(st,
+		    cases[i].after);
+		if (c == NULL)
+			fail_msg("store_cursor_open_all: %s", store_error(st));
+		char *got = drain_ids(c, NULL, 0, cases[i].after);
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+	store_close(st);
+}
+
 /* A cursor reads one snapshot: an event committed by another connection
  * while it is open is not among its rows, and a read transaction of the
  * caller's holds one snapshot over several cursors. */
@@ -969,6 +1011,12 @@ test_prune(void **state)
 		{ NULL, { "c" }, 1, 1, DAY_MS, 2,
 		  "1 2 3 4 5 6 7 8 11", "c=10" },
 		{ NULL, { "nosuch" }, 1, 0, -1, 0,
+		  "1 2 3 4 5 6 7 8 9 10 11", "" },
+		/* Longer ago than 1970: nothing is that old, so nothing goes
+		 * (not: the cutoff is negative, so the condition is off). */
+		{ NULL, { NULL }, 0, -1, 200 * 366 * DAY_MS, 0,
+		  "1 2 3 4 5 6 7 8 9 10 11", "" },
+		{ NULL, { "s" }, 1, 0, INT64_MAX, 0,
 		  "1 2 3 4 5 6 7 8 9 10 11", "" },
 		{ "DELETE FROM events WHERE id = 6", { "s" }, 1, -1, DAY_MS, 2,
 		  "2 4 5 7 8 9 10 11", "s=6" },
@@ -1527,6 +1575,7 @@ main(void)
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_append_batch),
 		cmocka_unit_test(test_cursor_merge),
+		cmocka_unit_test(test_cursor_all),
 		cmocka_unit_test(test_cursor_snapshot),
 		cmocka_unit_test(test_last_id),
 		cmocka_unit_test(test_prune),

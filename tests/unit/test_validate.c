@@ -296,6 +296,33 @@ test_utf8_every_offset(void **state)
 	}
 }
 
+/* A sequence cut short by len is invalid even when the bytes that would
+ * complete it follow in memory: nothing past len is looked at. */
+static void
+test_utf8_cut_by_len(void **state)
+{
+	static const char *const seqs[] = {
+		"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	};
+	static const size_t before[] = { 0, 1, 7, 8, 15 };
+	(void)state;
+
+	for (size_t s = 0; s < NELEM(seqs); s++) {
+		size_t seq_len = strlen(seqs[s]);
+		for (size_t b = 0; b < NELEM(before); b++) {
+			char p[32];
+			memset(p, 'a', before[b]);
+			memcpy(p + before[b], seqs[s], seq_len);
+			assert_true(utf8_valid(p, before[b] + seq_len));
+			for (size_t cut = 1; cut < seq_len; cut++)
+				if (utf8_valid(p, before[b] + cut))
+					fail_msg("sequence %zu after %zu bytes, "
+					    "cut to %zu, passes", s, before[b],
+					    cut);
+		}
+	}
+}
+
 /* Data: valid UTF-8 without NUL; NUL is named before any UTF-8 error. */
 static void
 test_data(void **state)
@@ -340,6 +367,7 @@ main(void)
 		cmocka_unit_test(test_event_types),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_utf8_every_offset),
+		cmocka_unit_test(test_utf8_cut_by_len),
 		cmocka_unit_test(test_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
