@@ -280,7 +280,7 @@ machine="- CPUs: $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN), ${cpu:-unkno
 - file system of the log: ${fstype:-unknown} (${TMPDIR:-/tmp})
 - sselog: $("$sselog" --version)$(
 	commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null) &&
-	    echo ", built from a checkout of commit $commit")
+	    echo ", HEAD of the checkout $commit")
 - load average when the run started: ${load:-unknown}
 - date: $(date -u +%Y-%m-%d)"
 
@@ -354,8 +354,10 @@ if [ "$write_docs" = yes ]; then
 		an idle machine, with `TMPDIR` set to a directory on the file system
 		you care about.
 
-		To reproduce, build `sselog`, then run from the top of the source tree
-		the command shown in the section.
+		To reproduce, build `sselog` (for example `mkdir -p _build-doc &&
+		cd _build-doc && ../configure && make sselog`), then run the command
+		shown below from the top of the source tree; without `--sselog` the
+		script uses `./sselog` or `_build/sselog`.
 
 		EOF
 		{ cat "$section"; echo; } >> "$doc"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@
 #include "log.h"
 
 #define SD_LISTEN_FDS_START 3
+/* How long a connection may take to send its request's parameters. */
+#define PARAMS_TIMEOUT_S 10
 
 struct acceptor {
 	int listen_fd;
@@ -243,6 +246,13 @@ fcgi_start(int listen_fd, int nthreads, int notify_fd, char *err,
 		snprintf(err, errlen, "libfcgi failed to start");
 		return -1;
 	}
+	/* libfcgi reads the parameters with blocking reads: a peer that
+	 * connects and says nothing must not hold an accepting thread for
+	 * good. Accepted sockets inherit the timeout from the listener. */
+	struct timeval tv = { .tv_sec = PARAMS_TIMEOUT_S };
+	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ==
+	    -1)
+		log_warn("cannot time out slow requests: %s", strerror(errno));
 	a.listen_fd = listen_fd;
 	a.notify_fd = notify_fd;
 	pthread_attr_init(&attr);

@@ -22,7 +22,9 @@
 #include "number.h"
 #include "server.h"
 
-#define ACCEPT_THREADS 2
+/* Threads that accept and read requests (libfcgi blocks while doing so):
+ * a few, so that one slow peer does not hold the others up. */
+#define ACCEPT_THREADS 4
 #define MAX_CORS_ORIGINS 64
 /* Descriptors kept back from --max-clients for the log, inotify, epoll,
  * the listening socket and the connections that get a 503. */

@@ -756,9 +756,10 @@ server_log_stats(const struct server *srv)
 {
 	log_info("stats: %zu open streams (%zu stream names), %" PRIu64
 	    " requests, %" PRIu64 " events delivered live, %" PRIu64
-	    " slow clients dropped, %" PRIu64 " SQL statements, last id %"
-	    PRId64, srv->nclients, hub_topics(srv->hub), srv->served,
-	    srv->delivered, srv->dropped, store_statements(srv->store),
+	    " slow clients dropped, %" PRIu64 " SQL statements of which %"
+	    PRIu64 " read events, last id %" PRId64, srv->nclients,
+	    hub_topics(srv->hub), srv->served, srv->delivered, srv->dropped,
+	    store_statements(srv->store), store_event_queries(srv->store),
 	    srv->hub_pos);
 }
 

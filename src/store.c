@@ -35,6 +35,7 @@ struct store {
 	sqlite3_stmt *data_version;
 	bool own_read;		/* store_read_begin() opened a transaction */
 	uint64_t statements;	/* statements run, for store_statements() */
+	uint64_t event_queries;	/* of which reads of events */
 	char err[512];
 };
 
@@ -183,6 +184,12 @@ uint64_t
 store_statements(const struct store *st)
 {
 	return st->statements;
+}
+
+uint64_t
+store_event_queries(const struct store *st)
+{
+	return st->event_queries;
 }
 
 struct store *
@@ -710,6 +717,7 @@ store_cursor_open(struct store *st, const char *const *streams, size_t n,
 	}
 	/* One ordered index range per stream, merged here by id: linear in
 	 * the events read, where "stream IN (...) ORDER BY id" would sort. */
+	st->event_queries += n;
 	for (size_t i = 0; i < n; i++) {
 		if (sqlite3_prepare_v2(st->db, sql, -1, &c->stmts[i], NULL) !=
 		    SQLITE_OK ||
@@ -745,6 +753,7 @@ store_cursor_open_all(struct store *st, int64_t after_id)
 	c->st = st;
 	c->n = 1;
 	c->returned = 1;
+	st->event_queries++;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &c->stmts[0], NULL) !=
 	    SQLITE_OK ||
 	    sqlite3_bind_int64(c->stmts[0], 1, after_id) != SQLITE_OK) {

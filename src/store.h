@@ -118,6 +118,8 @@ int store_list_streams(struct store *st,
 /* The number of SQL statements run on this handle so far (each BEGIN,
  * query and PRAGMA counts one). */
 uint64_t store_statements(const struct store *st);
+/* Of those, the queries that read events (one per stream a cursor reads). */
+uint64_t store_event_queries(const struct store *st);
 
 /* PRAGMA data_version: changes when another connection commits. */
 int store_data_version(struct store *st, int64_t *version);
