@@ -95,7 +95,7 @@ loop_cancel(struct loop *l, struct loop_timer *t)
 void
 loop_next_in(struct loop_timer *t, int64_t ms)
 {
-	t->due_ms = loop_now_ms() + ms;
+	t->due_ms = loop_now_ms() + (ms > 0 ? ms : 1);
 }
 
 static int
@@ -116,13 +116,18 @@ run_timers(struct loop *l)
 {
 	int64_t now = loop_now_ms();
 
-	for (struct loop_timer *t = l->timers, *next; t != NULL; t = next) {
-		next = t->next;	/* t->fn may cancel t */
-		if (t->due_ms > now)
-			continue;
+	/* From the head each time: a callback may cancel any timer, the
+	 * next one included. Each due timer runs once per pass, since its
+	 * next due time is set, past now, before it runs. */
+	for (;;) {
+		struct loop_timer *t = l->timers;
+		while (t != NULL && t->due_ms > now)
+			t = t->next;
+		if (t == NULL)
+			return;
 		/* Catch up from now, not from the missed due time: a
 		 * stalled loop should not fire a burst of heartbeats. */
-		t->due_ms = now + t->interval_ms;
+		t->due_ms = now + (t->interval_ms > 0 ? t->interval_ms : 1);
 		t->fn(t);
 	}
 }

@@ -120,11 +120,9 @@ static int
 set_start(struct request *req, const char *what, const char *value,
     char *err, size_t errlen)
 {
-	const char *why = parse_event_id(value, &req->start);
-
-	if (why != NULL)
-		return fail(err, errlen, 400, "%s: %s that fits in 63 bits",
-		    what, why);
+	if (parse_event_id(value, &req->start) != NULL)
+		return fail(err, errlen, 400, "%s: not a plain non-negative "
+		    "decimal integer that fits in 63 bits", what);
 	req->start_given = true;
 	return 0;
 }
@@ -201,9 +199,17 @@ parse_path(const struct request_config *cfg, const struct request_params *p,
 			    "responder serves the paths below %s", cfg->prefix);
 		const char *rest = uri + plen;
 		size_t rlen = ulen - plen;
-		if (bare == plen && rlen > 0 && rest[0] == '/') {
-			rest++;
-			rlen--;
+		if (bare == plen) {
+			/* "/events" as the prefix: "/events/a" is below it,
+			 * "/eventsx" is not. */
+			if (rlen > 0 && rest[0] != '/')
+				return fail(err, errlen, 404, "not found: this "
+				    "responder serves the paths below %s",
+				    cfg->prefix);
+			if (rlen > 0) {
+				rest++;
+				rlen--;
+			}
 		}
 		if (rlen == 0)
 			return 0;

@@ -21,6 +21,7 @@ reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";

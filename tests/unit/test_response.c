@@ -1,0 +1,359 @@
+/* Unit tests for src/response.h: the CGI header blocks of each response,
+ * byte for byte, and the CORS origin check.
+ *
+ * Besides the exact bytes, every block is read back the way a web server
+ * reads a CGI response (RFC 3875 section 6): a Status line first, header
+ * lines that end in CRLF, an empty line, then the body, which is either
+ * empty or one line of text.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "response.h"
+
+#define NELEM(a) (sizeof (a) / sizeof (a)[0])
+
+#define ORIGIN "https://app.example"
+#define CORS "Access-Control-Allow-Origin: " ORIGIN "\r\n" \
+	"Access-Control-Allow-Credentials: true\r\n" \
+	"Vary: Origin\r\n"
+#define STREAM_HEADERS "Status: 200 OK\r\n" \
+	"Content-Type: text/event-stream; charset=utf-8\r\n" \
+	"Cache-Control: no-store\r\n" \
+	"X-Accel-Buffering: no\r\n"
+#define PLAIN "Content-Type: text/plain; charset=utf-8\r\n"
+#define ALLOW "Allow: GET, HEAD, OPTIONS\r\n"
+
+/* What was in the buffer before, which every function must leave alone. */
+#define BEFORE "earlier bytes\n"
+
+/* Reads the CGI response at s back: the status line, header lines each of
+ * "Name: value" ended by CRLF and holding no other CR or LF, names not
+ * repeated, the blank line, and a body of at most one line. Returns the
+ * status. */
+static int
+check_block(const char *s, size_t len, bool want_body)
+{
+	const char *end = s + len, *p = s;
+	char names[32][64];
+	size_t nnames = 0;
+	int status = -1;
+
+	for (;;) {
+		const char *crlf = memmem(p, (size_t)(end - p), "\r\n", 2);
+		if (crlf == NULL)
+			fail_msg("header block without its blank line");
+		if (crlf == p) {
+			p += 2;
+			break;
+		}
+		size_t line_len = (size_t)(crlf - p);
+		assert_null(memchr(p, '\r', line_len));
+		assert_null(memchr(p, '\n', line_len));
+		const char *colon = memchr(p, ':', line_len);
+		assert_non_null(colon);
+		assert_true(colon > p);
+		assert_true(colon + 2 <= crlf && colon[1] == ' ' &&
+		    colon + 2 < crlf);
+		size_t name_len = (size_t)(colon - p);
+		assert_true(name_len < sizeof names[0]);
+		for (size_t i = 0; i < name_len; i++)
+			assert_true(p[i] > ' ' && p[i] < 0x7f);
+		for (size_t i = 0; i < nnames; i++)
+			if (strlen(names[i]) == name_len &&
+			    strncasecmp(names[i], p, name_len) == 0)
+				fail_msg("header %s repeated", names[i]);
+		assert_true(nnames < NELEM(names));
+		memcpy(names[nnames], p, name_len);
+		names[nnames++][name_len] = '\0';
+		if (nnames == 1) {
+			assert_string_equal(names[0], "Status");
+			status = atoi(colon + 2);
+		}
+		p = crlf + 2;
+	}
+	assert_true(status >= 100 && status <= 599);
+	size_t body = (size_t)(end - p);
+	if (!want_body) {
+		assert_int_equal(body, 0);
+	} else {
+		assert_true(body >= 2);
+		assert_int_equal(p[body - 1], '\n');
+		assert_null(memchr(p, '\n', body - 1));
+		assert_null(memchr(p, '\r', body));
+	}
+	return status;
+}
+
+/* Runs fill into an empty buffer and after earlier bytes; asserts the
+ * bytes are want both times and that the block reads back. */
+static void
+check_output(int (*fill)(struct buf *, const void *), const void *arg,
+    const char *want, bool want_body, int want_status)
+{
+	struct buf out = BUF_INIT;
+	size_t want_len = strlen(want);
+
+	assert_int_equal(fill(&out, arg), 0);
+	if (out.len != want_len || memcmp(out.data, want, want_len) != 0)
+		fail_msg("want\n%s\ngot\n%.*s", want, (int)out.len, out.data);
+	assert_int_equal(check_block(out.data, out.len, want_body),
+	    want_status);
+
+	buf_clear(&out);
+	assert_int_equal(buf_append_str(&out, BEFORE), 0);
+	assert_int_equal(fill(&out, arg), 0);
+	assert_int_equal(out.len, strlen(BEFORE) + want_len);
+	assert_memory_equal(out.data, BEFORE, strlen(BEFORE));
+	assert_memory_equal(out.data + strlen(BEFORE), want, want_len);
+	buf_free(&out);
+}
+
+/* ---- the event stream ---- */
+
+static int
+fill_stream(struct buf *out, const void *arg)
+{
+	return response_stream(out, arg);
+}
+
+/* 200 with the event-stream headers that every server needs to stream
+ * (X-Accel-Buffering for nginx), and the CORS headers only for an allowed
+ * origin, which is echoed with credentials and Vary. */
+static void
+test_stream(void **state)
+{
+	static const struct {
+		const char *origin;
+		const char *want;
+	} cases[] = {
+		{ NULL, STREAM_HEADERS "\r\n" },
+		{ ORIGIN, STREAM_HEADERS CORS "\r\n" },
+		{ "null", STREAM_HEADERS
+		  "Access-Control-Allow-Origin: null\r\n"
+		  "Access-Control-Allow-Credentials: true\r\n"
+		  "Vary: Origin\r\n\r\n" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++)
+		check_output(fill_stream, cases[i].origin, cases[i].want,
+		    false, 200);
+}
+
+/* ---- other statuses ---- */
+
+struct status_case {
+	int status;
+	const char *origin;
+	const char *message;
+	int retry_after;
+	const char *want;
+};
+
+static int
+fill_status(struct buf *out, const void *arg)
+{
+	const struct status_case *c = arg;
+
+	return response_status(out, c->status, c->origin, c->message,
+	    c->retry_after);
+}
+
+/* Each status with its reason phrase and Cache-Control: no-store; no body
+ * and no Content-Type without a message (204 above all); a message is one
+ * text/plain line; 405 carries Allow; Retry-After only when asked (503),
+ * also when 0; CORS headers only for an allowed origin, so that a page on
+ * another site can read why it was refused. */
+static void
+test_status(void **state)
+{
+	static const struct status_case cases[] = {
+		{ 200, NULL, NULL, -1,
+		  "Status: 200 OK\r\nCache-Control: no-store\r\n\r\n" },
+		{ 204, NULL, NULL, -1,
+		  "Status: 204 No Content\r\nCache-Control: no-store\r\n\r\n" },
+		{ 204, ORIGIN, NULL, -1,
+		  "Status: 204 No Content\r\nCache-Control: no-store\r\n"
+		  CORS "\r\n" },
+		{ 400, NULL, "no stream: name one in the path or with "
+		  "?stream=NAME", -1,
+		  "Status: 400 Bad Request\r\nCache-Control: no-store\r\n"
+		  PLAIN "\r\n"
+		  "no stream: name one in the path or with ?stream=NAME\n" },
+		{ 400, ORIGIN, "bad", -1,
+		  "Status: 400 Bad Request\r\nCache-Control: no-store\r\n"
+		  CORS PLAIN "\r\nbad\n" },
+		{ 404, NULL, "not found: this responder serves the paths "
+		  "below /events/", -1,
+		  "Status: 404 Not Found\r\nCache-Control: no-store\r\n"
+		  PLAIN "\r\nnot found: this responder serves the paths "
+		  "below /events/\n" },
+		{ 405, NULL, "method not allowed: use GET to subscribe", -1,
+		  "Status: 405 Method Not Allowed\r\nCache-Control: no-store\r\n"
+		  ALLOW PLAIN "\r\nmethod not allowed: use GET to subscribe\n" },
+		{ 405, ORIGIN, "use GET", -1,
+		  "Status: 405 Method Not Allowed\r\nCache-Control: no-store\r\n"
+		  CORS ALLOW PLAIN "\r\nuse GET\n" },
+		{ 500, NULL, "the event log cannot be read", -1,
+		  "Status: 500 Internal Server Error\r\n"
+		  "Cache-Control: no-store\r\n"
+		  PLAIN "\r\nthe event log cannot be read\n" },
+		{ 503, NULL, "too many clients: try again later", 5,
+		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
+		  "Retry-After: 5\r\n"
+		  PLAIN "\r\ntoo many clients: try again later\n" },
+		{ 503, NULL, "restarting", 0,
+		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
+		  "Retry-After: 0\r\n" PLAIN "\r\nrestarting\n" },
+		{ 503, ORIGIN, "restarting", 1,
+		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
+		  CORS "Retry-After: 1\r\n" PLAIN "\r\nrestarting\n" },
+		{ 503, NULL, NULL, 86400,
+		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
+		  "Retry-After: 86400\r\n\r\n" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++)
+		check_output(fill_status, &cases[i], cases[i].want,
+		    cases[i].message != NULL, cases[i].status);
+}
+
+/* A message longer than any internal scratch space comes out whole. */
+static void
+test_long_message(void **state)
+{
+	static const size_t lens[] = { 1, 100, 127, 128, 200, 4000 };
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(lens); i++) {
+		char *msg = malloc(lens[i] + 1);
+		struct buf want = BUF_INIT;
+
+		assert_non_null(msg);
+		memset(msg, 'm', lens[i]);
+		msg[lens[i]] = '\0';
+		assert_int_equal(buf_printf(&want, "Status: 400 Bad Request\r\n"
+		    "Cache-Control: no-store\r\n" PLAIN "\r\n%s\n", msg), 0);
+		assert_int_equal(buf_append(&want, "", 1), 0);
+		struct status_case c = { 400, NULL, msg, -1, want.data };
+		check_output(fill_status, &c, want.data, true, 400);
+		buf_free(&want);
+		free(msg);
+	}
+}
+
+/* ---- preflight ---- */
+
+static int
+fill_preflight(struct buf *out, const void *arg)
+{
+	return response_preflight(out, arg);
+}
+
+/* OPTIONS: 204 with Allow; for an allowed origin also the CORS preflight
+ * answer, which admits the headers EventSource polyfills send
+ * (Last-Event-ID, Cache-Control) and may be cached for a day. */
+static void
+test_preflight(void **state)
+{
+	static const struct {
+		const char *origin;
+		const char *want;
+	} cases[] = {
+		{ NULL, "Status: 204 No Content\r\n" ALLOW "\r\n" },
+		{ ORIGIN, "Status: 204 No Content\r\n" ALLOW CORS
+		  "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
+		  "Access-Control-Allow-Headers: Last-Event-ID, "
+		  "Cache-Control\r\n"
+		  "Access-Control-Max-Age: 86400\r\n\r\n" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++)
+		check_output(fill_preflight, cases[i].origin, cases[i].want,
+		    false, 204);
+}
+
+/* ---- CORS ---- */
+
+/* An origin is allowed when it is one of the list, compared exactly
+ * (scheme, host and port; no prefix, suffix or case folding), or when the
+ * list holds "*"; the answer is the request's own Origin (the same
+ * pointer), never "*"; no Origin or an empty list allows nothing. */
+static void
+test_cors_allowed(void **state)
+{
+	static const char *const two[] = { "https://a.example",
+	    "http://b.example:8080" };
+	static const char *const star[] = { "*" };
+	static const char *const mixed[] = { "https://a.example", "*" };
+	static const struct {
+		const char *const *origins;
+		size_t n;
+		const char *origin;
+		bool allowed;
+	} cases[] = {
+		{ two, 2, "https://a.example", true },
+		{ two, 2, "http://b.example:8080", true },
+		{ two, 2, "http://a.example", false },
+		{ two, 2, "https://a.example:443", false },
+		{ two, 2, "https://a.example/", false },
+		{ two, 2, "https://a.example.evil", false },
+		{ two, 2, "https://evil.a.example", false },
+		{ two, 2, "https://a.exampl", false },
+		{ two, 2, "HTTPS://A.EXAMPLE", false },
+		{ two, 2, "http://b.example", false },
+		{ two, 2, "null", false },
+		{ two, 2, "", false },
+		{ two, 2, "*", false },
+		{ two, 2, NULL, false },
+		{ two, 1, "http://b.example:8080", false },
+		{ two, 0, "https://a.example", false },
+		{ star, 1, "https://anything.example", true },
+		{ star, 1, "null", true },
+		{ star, 1, NULL, false },
+		{ mixed, 2, "https://z.example", true },
+		{ mixed, 2, NULL, false },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct cors cors = { cases[i].origins, cases[i].n };
+		const char *got = cors_allowed(&cors, cases[i].origin);
+
+		if (cases[i].allowed) {
+			if (got != cases[i].origin)
+				fail_msg("case %zu: \"%s\" not allowed", i,
+				    cases[i].origin);
+		} else if (got != NULL) {
+			fail_msg("case %zu: \"%s\" allowed as \"%s\"", i,
+			    cases[i].origin ? cases[i].origin : "(null)",
+			    got);
+		}
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stream),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_long_message),
+		cmocka_unit_test(test_preflight),
+		cmocka_unit_test(test_cors_allowed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
