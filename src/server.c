@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -27,6 +28,9 @@
 #define REPLAY_LOW_WATER 16384
 /* How long a stopping server waits for its streams to end cleanly. */
 #define DRAIN_MS 3000
+/* How long an ended FastCGI connection waits for the web server to hang
+ * up before it is closed anyway. */
+#define LINGER_MS 2000
 #define TICK_MS 1000
 
 struct client {
@@ -43,6 +47,8 @@ struct client {
 	int64_t last_write_ms;
 	bool live;	/* caught up: takes events from the live hand-out */
 	bool ending;	/* the end is queued: close once it is written */
+	bool lingering;	/* all written; waiting for the peer to hang up */
+	int64_t linger_since;
 	bool dead;	/* closed; freed after this turn of the loop */
 	bool dropped;	/* did not read: close at the next flush */
 	bool polling_out;	/* EPOLLOUT is registered */
@@ -86,13 +92,15 @@ static void client_pump(struct client *c);
 static uint32_t
 client_events(const struct client *c)
 {
-	uint32_t ev = EPOLLRDHUP;
+	uint32_t ev = 0;
 
-	/* A FastCGI socket is read to notice the web server closing it; a
+	/* A FastCGI socket is read to notice the web server closing it. A
 	 * CGI standard output only reports errors (EPOLLERR: the reader is
-	 * gone), which epoll always does. */
+	 * gone), which epoll always does; it may be a socket that is our
+	 * standard input too (Apache mod_cgid), whose end of input says
+	 * nothing about the browser. */
 	if (c->transport == TRANSPORT_FCGI)
-		ev |= EPOLLIN;
+		ev |= EPOLLIN | EPOLLRDHUP;
 	if (c->polling_out)
 		ev |= EPOLLOUT;
 	return ev;
@@ -243,11 +251,28 @@ client_replay_page(struct client *c)
 	return 0;
 }
 
+/* Everything, the end included, is written. A FastCGI web server may
+ * still be sending the rest of the request (Apache sends the empty
+ * FCGI_STDIN record after the parameters, and answers 503 when that write
+ * fails): so stop writing, and close once it hangs up, or after a while.
+ * Closing a socket with unread input would also reset the connection. */
+static void
+client_finish(struct client *c)
+{
+	if (c->transport != TRANSPORT_FCGI || c->blocking ||
+	    shutdown(c->watch.fd, SHUT_WR) == -1) {
+		client_close(c);
+		return;
+	}
+	c->lingering = true;
+	c->linger_since = loop_now_ms();
+}
+
 /* Writes, and keeps the backlog coming while the client keeps reading. */
 static void
 client_pump(struct client *c)
 {
-	while (!c->dead) {
+	while (!c->dead && !c->lingering) {
 		if (c->dropped) {
 			client_close(c);
 			return;
@@ -260,7 +285,7 @@ client_pump(struct client *c)
 		}
 		set_polling_out(c, false);
 		if (c->ending) {
-			client_close(c);
+			client_finish(c);
 			return;
 		}
 		if (c->live || c->srv->stopping)
@@ -300,6 +325,8 @@ on_client_event(struct loop_watch *w, uint32_t events)
 			client_close(c);
 			return;
 		}
+		if (c->lingering && !(events & (EPOLLHUP | EPOLLERR)))
+			return;	/* more to read before the hang-up */
 	}
 	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 		client_close(c);
@@ -447,8 +474,11 @@ client_start(struct client *c, const struct request *req,
 		client_end(c);
 		return;
 	}
+	/* A comment first: Apache holds the headers back until the body
+	 * has a byte, and EventSource fires "open" only on the headers. */
 	buf_clear(s);
-	if ((srv->cfg.retry_ms >= 0 && (buf_printf(s, "retry: %" PRId64
+	if (buf_append_str(s, ":\n") == -1 ||
+	    (srv->cfg.retry_ms >= 0 && (buf_printf(s, "retry: %" PRId64
 	    "\n\n", srv->cfg.retry_ms) == -1)) ||
 	    (gap_first > 0 && sse_encode_gap(s, c->follow.position,
 	    gap_first) == -1) ||
@@ -660,7 +690,14 @@ on_tick(struct loop_timer *t)
 	int64_t silent_since = loop_now_ms() - srv->cfg.heartbeat_s * 1000LL;
 	static const char heartbeat[] = ":\n";
 
-	for (struct client *c = srv->clients; c != NULL; c = c->next) {
+	int64_t linger_limit = loop_now_ms() - LINGER_MS;
+
+	for (struct client *c = srv->clients, *next; c != NULL; c = next) {
+		next = c->next;		/* client_close() unlinks c */
+		if (c->lingering && c->linger_since <= linger_limit) {
+			client_close(c);
+			continue;
+		}
 		if (!c->live || c->ending || pending(c) > 0 ||
 		    c->last_write_ms > silent_since)
 			continue;

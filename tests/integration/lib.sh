@@ -1,0 +1,977 @@
+# tests/integration/lib.sh: runs sselog-fcgi behind real web servers.
+#
+# Sourced by every tests/integration/*.sh script (POSIX sh, TAP). The
+# environment names the programs under test ($SSELOG, $SSELOG_FCGI) and the
+# source tree ($SRCDIR). Each script starts its own web server on a free
+# loopback port from the config in contrib/, templated by `template` (the
+# configs share the literal names below), runs `sse_suite`, the checks that
+# every setup must pass, and stops everything it started at exit.
+#
+# Paths (all below the script's own temporary directory $T_WORK, which the
+# web servers' workers, www-data, can reach):
+#   $DB        the event log (its directory $DBDIR belongs to www-data)
+#   $RUNDIR    sockets, pid files, logs; $SOCK the responder's socket
+#   $SSELOG_FCGI   a copy of the responder under test, which www-data can
+#              run wherever the build directory is
+#
+#   template SRC DST [SED-ARGS...]   copy a contrib config, replacing
+#               /usr/local/bin/sselog-fcgi, /var/lib/sselog/events.db,
+#               /run/sselog/fcgi.sock (and their directories) with the
+#               paths above, and appending $RESPONDER_ARGS to
+#               "--prefix /events/".
+#   free_port   print a loopback TCP port nobody listens on.
+#   start_daemon NAME CMD...   run CMD in the background (stdout/stderr to
+#               $RUNDIR/NAME.log), tracked and stopped at exit.
+#   wait_http PORT   wait until something answers HTTP there.
+#   fetch NAME URL [CURL-ARGS...]   one request: headers in $T_WORK/NAME.h,
+#               body in NAME.b, status in $CODE, curl's exit in $CURL_RC.
+#   open_stream NAME URL [CURL-ARGS...]   the same in the background, for a
+#               stream that stays open; returns once the headers arrived.
+#   end_stream NAME SECONDS   wait for it to end; $CURL_RC.
+#   header NAME FIELD   the value of a response header (last one).
+#   sse_suite BASE   every check, against BASE (http://127.0.0.1:PORT/events/)
+#   no_leftovers     check that no process of this test is left running.
+
+# shellcheck disable=SC2034 # variables for the scripts
+
+set -u
+
+: "${SSELOG:?set SSELOG to the sselog binary under test}"
+: "${SSELOG_FCGI:?set SSELOG_FCGI to the sselog-fcgi binary under test}"
+: "${SRCDIR:?set SRCDIR to the source directory}"
+
+T_NUM=0
+T_FAILED=0
+T_DAEMONS=
+T_STREAMS=
+CODE=
+CURL_RC=
+# What the setups pass to the responder besides --prefix /events/: an
+# origin for the CORS checks, and a heartbeat short enough to see (the
+# default is 15 s).
+ORIGIN=http://app.example
+HEARTBEAT=3
+RESPONDER_ARGS="--cors-origin $ORIGIN --heartbeat $HEARTBEAT"
+WWW_USER=www-data
+
+bail() {
+	echo "Bail out! $*"
+	exit 99
+}
+
+# ---- TAP ----
+
+ok() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM - $1"
+}
+
+not_ok() {
+	T_NUM=$((T_NUM + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_NUM - $1"
+	shift
+	for t_line in "$@"; do
+		printf '%s\n' "$t_line" | sed 's/^/#   /'
+	done
+	return 1
+}
+
+check() {
+	t_desc=$1
+	shift
+	if "$@"; then
+		ok "$t_desc"
+	else
+		not_ok "$t_desc" "failed: $*"
+	fi
+}
+
+is() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "got:      '$2'" "expected: '$3'"
+	fi
+}
+
+done_testing() {
+	echo "1..$T_NUM"
+	[ "$T_FAILED" -eq 0 ] || {
+		echo "# $T_FAILED of $T_NUM checks failed"
+		exit 1
+	}
+	exit 0
+}
+
+# ---- processes ----
+
+t_now_ms() {
+	date +%s%3N
+}
+
+# Polls CMD every 50 ms until it succeeds, for up to SECONDS (an integer).
+wait_until() {
+	t_deadline=$(($(t_now_ms) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(t_now_ms)" -lt "$t_deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# A process that exited but was not waited for is a zombie: alive for
+# kill -0, so look at its state.
+t_alive() {
+	[ -r "/proc/$1/stat" ] &&
+		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c 1)" != Z ]
+}
+
+t_gone() {
+	! t_alive "$1"
+}
+
+start_daemon() {
+	t_name=$1
+	shift
+	"$@" >"$RUNDIR/$t_name.log" 2>&1 &
+	T_DAEMONS="$T_DAEMONS $!"
+	eval "PID_$t_name=\$!"
+}
+
+# The processes (other than this shell and its children that run the test
+# itself) whose command line or environment names this test's directory:
+# the web servers, the responders they spawned, stray curls.
+t_leftovers() {
+	for t_p in /proc/[0-9]*; do
+		t_p=${t_p#/proc/}
+		[ "$t_p" = "$$" ] && continue
+		t_alive "$t_p" || continue
+		if tr '\0' ' ' 2>/dev/null <"/proc/$t_p/cmdline" |
+		    grep -qF "$T_WORK" ||
+		    tr '\0' '\n' 2>/dev/null <"/proc/$t_p/environ" |
+		    grep -qF "$T_WORK"; then
+			echo "$t_p"
+		fi
+	done
+}
+
+# Stops the streams and daemons this script started: SIGTERM, up to 10 s
+# for them to finish (web servers stop their responders), then SIGKILL.
+stop_all() {
+	for t_pid in $T_STREAMS; do
+		kill "$t_pid" 2>/dev/null
+	done
+	for t_pid in $T_DAEMONS; do
+		kill -TERM "$t_pid" 2>/dev/null
+	done
+	for t_pid in $T_DAEMONS $T_STREAMS; do
+		if ! wait_until 10 t_gone "$t_pid"; then
+			kill -9 "$t_pid" 2>/dev/null
+		fi
+		wait "$t_pid" 2>/dev/null
+	done
+	T_DAEMONS=
+	T_STREAMS=
+	# Spawned processes may take a moment to follow their parent.
+	wait_until 10 t_no_leftovers
+}
+
+t_no_leftovers() {
+	[ -z "$(t_leftovers)" ]
+}
+
+no_leftovers() {
+	stop_all
+	t_left=$(t_leftovers)
+	if [ -z "$t_left" ]; then
+		ok "no process is left running after the server stopped"
+	else
+		t_ps=
+		for t_p in $t_left; do
+			t_ps="$t_ps
+$t_p: $(tr '\0' ' ' 2>/dev/null <"/proc/$t_p/cmdline")"
+		done
+		not_ok "no process is left running after the server stopped" \
+		    "left:$t_ps"
+	fi
+}
+
+t_cleanup() {
+	stop_all
+	# Whatever is still there was started for this test (it names its
+	# directory): end it by its id.
+	for t_p in $(t_leftovers); do
+		kill -9 "$t_p" 2>/dev/null
+	done
+	if [ -n "${KEEP_WORK:-}" ]; then
+		echo "# kept $T_WORK"
+	else
+		cd / && rm -rf "$T_WORK"
+	fi
+}
+
+# ---- set-up ----
+
+for t_tool in curl sqlite3 timeout setpriv; do
+	command -v "$t_tool" >/dev/null 2>&1 ||
+		bail "$t_tool is not installed (run build-aux/deps test)"
+done
+[ "$(id -u)" -eq 0 ] ||
+	bail "the integration tests start web servers: run them as root"
+id "$WWW_USER" >/dev/null 2>&1 || bail "there is no user $WWW_USER"
+
+T_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sselog-int.XXXXXX") ||
+	bail "cannot make a temporary directory"
+trap t_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# The web servers' workers run as www-data: they must reach what is here.
+chmod 755 "$T_WORK"
+cd "$T_WORK" || exit 99
+exec </dev/null
+
+DBDIR=$T_WORK/db
+DB=$DBDIR/events.db
+RUNDIR=$T_WORK/run
+SOCK=$RUNDIR/fcgi.sock
+WWW=$T_WORK/www
+mkdir -p "$DBDIR" "$RUNDIR" "$WWW" || bail "cannot make directories"
+"$SSELOG" -d "$DB" init || bail "sselog init failed"
+# The responder reads as www-data: SQLite needs to create and write the
+# -shm file next to the database, so the directory is www-data's. Writers
+# that run as root (sselog, sqlite3 below) hand the -wal and -shm files
+# they create to the database's owner.
+chown -R "$WWW_USER:$WWW_USER" "$DBDIR" "$RUNDIR" "$WWW"
+chmod 755 "$DBDIR" "$RUNDIR" "$WWW"
+# The web servers run the responder as www-data, which may not reach the
+# build directory (a checkout below /root): they run a copy from here.
+[ -x "$SSELOG_FCGI" ] || bail "$SSELOG_FCGI is not executable"
+mkdir -p "$T_WORK/bin" || bail "cannot make $T_WORK/bin"
+cp "$SSELOG_FCGI" "$T_WORK/bin/sselog-fcgi" || bail "cannot copy $SSELOG_FCGI"
+SSELOG_FCGI=$T_WORK/bin/sselog-fcgi
+setpriv --reuid="$WWW_USER" --regid="$WWW_USER" --init-groups \
+    test -x "$SSELOG_FCGI" ||
+	bail "$WWW_USER cannot run $SSELOG_FCGI (a directory above it is closed)"
+
+# A command prefix that runs a program as www-data (it execs: the process
+# keeps its id, so start_daemon can stop it).
+AS_WWW="setpriv --reuid=$WWW_USER --regid=$WWW_USER --init-groups"
+
+sselog() {
+	timeout -k 5 30 "$SSELOG" -d "$DB" "$@"
+}
+
+sql() {
+	timeout -k 5 30 sqlite3 -bail -cmd '.timeout 10000' "$DB" "$@"
+}
+
+template() {
+	t_src=$1 t_dst=$2
+	shift 2
+	sed -e "s|/usr/local/bin/sselog-fcgi|$SSELOG_FCGI|g" \
+	    -e "s|/var/lib/sselog/events.db|$DB|g" \
+	    -e "s|/var/lib/sselog|$DBDIR|g" \
+	    -e "s|/run/sselog/fcgi.sock|$SOCK|g" \
+	    -e "s|/run/sselog|$RUNDIR|g" \
+	    -e "s|--prefix /events/|--prefix /events/ $RESPONDER_ARGS|g" \
+	    "$@" "$SRCDIR/contrib/$t_src" >"$t_dst" ||
+		bail "cannot template contrib/$t_src"
+}
+
+# A port in 20000-59999 that nothing listens on (IPv4 or IPv6), chosen at
+# random so that scripts running side by side do not collide.
+free_port() {
+	t_tries=0
+	while [ "$t_tries" -lt 100 ]; do
+		t_tries=$((t_tries + 1))
+		t_port=$(( $(od -An -N2 -tu2 /dev/urandom) % 40000 + 20000 ))
+		t_hex=$(printf '%04X' "$t_port")
+		if ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+		    awk '{ print $2 }' | grep -q ":$t_hex\$"; then
+			echo "$t_port"
+			return 0
+		fi
+	done
+	bail "no free port found"
+}
+
+t_answers() {
+	curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/" 2>/dev/null
+}
+
+wait_http() {
+	wait_until 20 t_answers "$1" || {
+		for t_log in "$RUNDIR"/*.log; do
+			echo "# $t_log:"
+			tail -n 20 "$t_log" | sed 's/^/#   /'
+		done
+		bail "the web server does not answer on port $1"
+	}
+}
+
+# ---- HTTP ----
+
+fetch() {
+	t_name=$1 t_url=$2
+	shift 2
+	CODE=$(curl -s --max-time 10 -D "$T_WORK/$t_name.h" \
+	    -o "$T_WORK/$t_name.b" -w '%{http_code}' "$@" "$t_url")
+	CURL_RC=$?
+}
+
+t_has_headers() {
+	# The blank line that ends the header block is there.
+	tr -d '\r' <"$T_WORK/$1.h" 2>/dev/null | grep -q '^$'
+}
+
+open_stream() {
+	t_name=$1 t_url=$2
+	shift 2
+	: >"$T_WORK/$t_name.h"
+	: >"$T_WORK/$t_name.b"
+	curl -sN --max-time 60 -D "$T_WORK/$t_name.h" -o "$T_WORK/$t_name.b" \
+	    "$@" "$t_url" &
+	eval "STREAM_$t_name=\$!"
+	T_STREAMS="$T_STREAMS $!"
+	# The headers must come at once, before any event (and before the
+	# first heartbeat): EventSource fires "open" on them.
+	wait_until 2 t_has_headers "$t_name"
+}
+
+end_stream() {
+	eval "t_pid=\$STREAM_$1"
+	if wait_until "$2" t_gone "$t_pid"; then
+		wait "$t_pid"
+		CURL_RC=$?
+	else
+		kill "$t_pid" 2>/dev/null
+		wait "$t_pid" 2>/dev/null
+		CURL_RC=timeout
+	fi
+}
+
+# The status code of a header file.
+status_of() {
+	tr -d '\r' <"$T_WORK/$1.h" | sed -n 's|^HTTP/[0-9.]* \([0-9]*\).*|\1|p' |
+	    tail -n 1
+}
+
+header() {
+	tr -d '\r' <"$T_WORK/$1.h" | sed -n "s|^$2: *||Ip" | tail -n 1
+}
+
+t_body_has() {
+	grep -qF -e "$2" "$T_WORK/$1.b"
+}
+
+# The body of stream NAME has a comment line (a heartbeat).
+t_has_comment() {
+	grep -q '^:' "$T_WORK/$1.b"
+}
+
+# Waits until the body of stream NAME holds TEXT.
+arrives() {
+	t_desc=$1 t_name=$2 t_text=$3
+	if wait_until 5 t_body_has "$t_name" "$t_text"; then
+		ok "$t_desc"
+	else
+		not_ok "$t_desc" "'$t_text' did not arrive within 5 s" \
+		    "body so far: $(head -c 400 "$T_WORK/$t_name.b")"
+	fi
+}
+
+# The body of NAME is exactly printf FMT ARGS.
+is_body() {
+	t_desc=$1 t_name=$2
+	shift 2
+	# shellcheck disable=SC2059 # the format is the expected body
+	printf "$@" >"$T_WORK/.expected"
+	if cmp -s "$T_WORK/$t_name.b" "$T_WORK/.expected"; then
+		ok "$t_desc"
+	else
+		not_ok "$t_desc" "expected (od -c):" \
+		    "$(od -c "$T_WORK/.expected" | head -20)" "got (od -c):" \
+		    "$(od -c "$T_WORK/$t_name.b" | head -20)"
+	fi
+}
+
+# The body of NAME is exactly the file EXPECTED, comment lines aside:
+# heartbeats (and any comment sent to open the stream) are not compared.
+is_body_file() {
+	grep -v '^:' "$T_WORK/$2.b" >"$T_WORK/.got"
+	if cmp -s "$T_WORK/.got" "$3"; then
+		ok "$1"
+	else
+		not_ok "$1" "expected (od -c):" "$(od -c "$3" | head -20)" \
+		    "got (od -c):" "$(od -c "$T_WORK/$2.b" | head -20)"
+	fi
+}
+
+is_code() {
+	if [ "$CODE" = "$2" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected HTTP $2, got $CODE (curl exit $CURL_RC)" \
+		    "headers: $(tr -d '\r' <"$T_WORK/$3.h" 2>/dev/null |
+		    head -n 12)" "body: $(head -c 300 "$T_WORK/$3.b" 2>/dev/null)"
+	fi
+}
+
+is_header() {
+	is "$1" "$(header "$2" "$3")" "$4"
+}
+
+# An error answer: status, one line of text/plain saying what to fix.
+t_error_body() {
+	[ "$(wc -l <"$T_WORK/$1.b")" -eq 1 ] &&
+		[ -z "$(tail -c 1 "$T_WORK/$1.b")" ] &&
+		[ "$(wc -c <"$T_WORK/$1.b")" -gt 10 ]
+}
+
+refused() {
+	t_desc=$1 t_want=$2 t_url=$3
+	shift 3
+	fetch err "$t_url" "$@"
+	if [ "$CODE" = "$t_want" ] && t_error_body err &&
+	    [ "$(header err Content-Type)" = "text/plain; charset=utf-8" ]
+	then
+		ok "$t_desc"
+	else
+		not_ok "$t_desc" "expected HTTP $t_want with a one-line" \
+		    "text/plain body; got $CODE (curl exit $CURL_RC)" \
+		    "headers: $(tr -d '\r' <"$T_WORK/err.h" | head -n 12)" \
+		    "body: $(head -c 300 "$T_WORK/err.b")"
+	fi
+}
+
+# An URL with an encoded control character: 400 from the responder, or
+# from the server itself where it refuses them first (CTRL_BY_SERVER).
+refused_ctrl() {
+	if [ "$CTRL_BY_SERVER" = yes ]; then
+		fetch err "$2"
+		is_code "$1 (by the server itself)" 400 err
+	else
+		refused "$1" 400 "$2"
+	fi
+}
+
+# ---- the checks ----
+
+# Expected bodies are built with printf from the ids sselog printed.
+ev() {	# ID DATA: an event without a type
+	printf 'id: %s\ndata: %s\n\n' "$1" "$2"
+}
+
+ev_typed() {	# ID TYPE DATA
+	printf 'id: %s\nevent: %s\ndata: %s\n\n' "$1" "$2" "$3"
+}
+
+ev_close() {
+	printf 'id: %s\nevent: sselog.close\ndata: \n\n' "$1"
+}
+
+ev_gap() {	# LAST FIRST
+	printf 'event: sselog.gap\ndata: {"lastEventId":%s,"firstAvailableId":%s}\n\n' "$1" "$2"
+}
+
+# Checks that a stream request came back 200, with the headers of an event
+# stream, and that the response ended on its own (curl exit 0).
+t_stream_ok() {
+	t_desc=$1 t_name=$2
+	t_ct=$(header "$t_name" Content-Type)
+	if [ "$(status_of "$t_name")" = 200 ] && [ "$CURL_RC" = 0 ] &&
+	    [ "$t_ct" = "text/event-stream; charset=utf-8" ]; then
+		ok "$t_desc"
+	else
+		not_ok "$t_desc" "expected 200, text/event-stream and a" \
+		    "complete response; got status $(status_of "$t_name")," \
+		    "curl exit $CURL_RC" \
+		    "headers: $(tr -d '\r' <"$T_WORK/$t_name.h" | head -n 12)"
+	fi
+}
+
+# Every check that each setup must pass. BASE ends with /events/.
+sse_suite() {
+	B=$1
+	EXPECT_PATH_DOTDOT=${EXPECT_PATH_DOTDOT:-400}
+	EXPECT_PATH_SLASH=${EXPECT_PATH_SLASH:-400}
+	# lighttpd refuses control characters (%00, %0A, %0D) in the URL
+	# itself, with its own 400 page.
+	CTRL_BY_SERVER=${CTRL_BY_SERVER:-no}
+
+	# -- live delivery, with the headers of an event stream --
+	if open_stream live "${B}live/1"; then
+		ok "the headers of a stream arrive at once, before any event"
+	else
+		not_ok "the headers of a stream arrive at once, before any event" \
+		    "nothing within 2 s: EventSource would not fire open"
+	fi
+	# A stream that stays silent, for the heartbeat check at the end.
+	open_stream hb "${B}hb/1"
+	sleep 0.2
+	is "no event is sent before the first one (no start position: only new events)" \
+	    "$(grep -v '^:' "$T_WORK/live.b")" ""
+	id1=$(sselog publish live/1 "first")
+	arrives "an event published with sselog arrives while the stream is open" \
+	    live "id: $id1"
+	is "a stream answers 200" "$(status_of live)" 200
+	is_header "Content-Type is text/event-stream; charset=utf-8" live \
+	    Content-Type "text/event-stream; charset=utf-8"
+	is_header "Cache-Control is no-store" live Cache-Control no-store
+	id2=$(sql "INSERT INTO events (stream, data) VALUES ('live/1', 'from sql');
+	    SELECT last_insert_rowid();")
+	arrives "a row inserted with the sqlite3 shell arrives too" live \
+	    "id: $id2"
+	id3=$(printf 'two\r\nlines' | sselog publish live/1 -e note -)
+	arrives "an event with a type and two lines arrives" live "id: $id3"
+	idc=$(sselog close live/1)
+	end_stream live 10
+	t_stream_ok "the response ends after sselog close" live
+	{
+		ev "$id1" first
+		ev "$id2" "from sql"
+		printf 'id: %s\nevent: note\ndata: two\ndata: lines\n\n' "$id3"
+		ev_close "$idc"
+	} >"$T_WORK/live.expected"
+	is_body_file "the live body is exactly the four events" live \
+	    "$T_WORK/live.expected"
+
+	# -- the end: 204 at the close event --
+	fetch recon "${B}live/1" -H "Last-Event-ID: $idc"
+	is_code "a reconnect with Last-Event-ID at the close event gets 204" \
+	    204 recon
+	is "... with an empty body" "$(cat "$T_WORK/recon.b")" ""
+	fetch recon "${B}live/1?lastEventId=$idc"
+	is_code "lastEventId at the close event gets 204 too" 204 recon
+	fetch recon "${B}live/1" -H "Last-Event-ID: $((idc + 100))"
+	is_code "a start past the close event gets 204" 204 recon
+
+	# -- replay --
+	fetch replay "${B}live/1?lastEventId=0"
+	t_stream_ok "lastEventId=0 replays and ends (the stream is closed)" \
+	    replay
+	is_body_file "lastEventId=0 replays every event, byte for byte" replay \
+	    "$T_WORK/live.expected"
+	fetch replay "${B}live/1?last_event_id=0"
+	is_body_file "last_event_id=0 replays every event" replay \
+	    "$T_WORK/live.expected"
+	fetch replay "${B}live/1?cb=123&lastEventId=0&x"
+	is_body_file "other query parameters are ignored" replay \
+	    "$T_WORK/live.expected"
+
+	# -- short responses, many at once (browsers reconnecting after a
+	# restart): each ends cleanly --
+	set --
+	t_i=0
+	while [ "$t_i" -lt 50 ]; do
+		t_i=$((t_i + 1))
+		set -- "$@" -o /dev/null "${B}live/1?lastEventId=$id3" \
+		    -o /dev/null "${B}live/1?lastEventId=$idc"
+	done
+	t_codes=$(curl -s -Z --parallel-max 8 --max-time 30 -w '%{http_code}\n' \
+	    "$@" 2>/dev/null | sort | uniq -c | awk '{ printf "%s:%s ", $2, $1 }')
+	is "100 short answers, 8 at a time, all come through (200 and 204)" \
+	    "$t_codes" "200:50 204:50 "
+
+	# -- resume --
+	fetch resume "${B}live/1" -H "Last-Event-ID: $id1"
+	t_stream_ok "Last-Event-ID resumes" resume
+	{
+		ev "$id2" "from sql"
+		printf 'id: %s\nevent: note\ndata: two\ndata: lines\n\n' "$id3"
+		ev_close "$idc"
+	} >"$T_WORK/resume.expected"
+	is_body_file "Last-Event-ID: only the later events" resume \
+	    "$T_WORK/resume.expected"
+	fetch resume "${B}live/1?lastEventId=0" -H "Last-Event-ID: $id1"
+	is_body_file "the Last-Event-ID header wins over lastEventId" resume \
+	    "$T_WORK/resume.expected"
+
+	# -- several streams on one connection --
+	open_stream multi "${B}?stream=m/a&stream=m%2Fb"
+	ma1=$(sselog publish m/a a1)
+	mb1=$(sselog publish m/b b1)
+	ma2=$(sselog publish m/a a2)
+	mx=$(sselog publish m/c "not followed")
+	arrives "events of two streams arrive on one connection" multi \
+	    "id: $ma2"
+	mac=$(sselog close m/a)
+	mb2=$(sselog publish m/b b2)
+	arrives "one stream closed: the other goes on" multi "id: $mb2"
+	mbc=$(sselog close m/b)
+	end_stream multi 10
+	t_stream_ok "the response ends once both streams are closed" multi
+	{
+		ev "$ma1" a1
+		ev "$mb1" b1
+		ev "$ma2" a2
+		ev_close "$mac"
+		ev "$mb2" b2
+		ev_close "$mbc"
+	} >"$T_WORK/multi.expected"
+	is_body_file "two streams, live: every event once, in id order" multi \
+	    "$T_WORK/multi.expected"
+	fetch multi2 "${B}?stream=m/b&stream=m/a&lastEventId=0"
+	is_body_file "two streams, replayed: the same bytes" multi2 \
+	    "$T_WORK/multi.expected"
+	fetch multi3 "${B}m/a?stream=m/b&stream=m/a" -H "Last-Event-ID: 0"
+	is_body_file "a stream in the path and one in the query" multi3 \
+	    "$T_WORK/multi.expected"
+	fetch multi4 "${B}?stream=m/a&stream=m/b" -H "Last-Event-ID: $mb1"
+	{
+		ev "$ma2" a2
+		ev_close "$mac"
+		ev "$mb2" b2
+		ev_close "$mbc"
+	} >"$T_WORK/multi4.expected"
+	is_body_file "one Last-Event-ID resumes several streams" multi4 \
+	    "$T_WORK/multi4.expected"
+	fetch multi5 "${B}?stream=m/a&stream=m/b" -H "Last-Event-ID: $mac"
+	is_code "with one stream over, the others still answer 200" 200 multi5
+	{
+		ev "$mb2" b2
+		ev_close "$mbc"
+	} >"$T_WORK/multi5.expected"
+	is_body_file "... with only their later events" multi5 \
+	    "$T_WORK/multi5.expected"
+	: "$mx"
+
+	# -- gap after prune --
+	g1=$(sselog publish gap/1 one)
+	sselog publish gap/1 two >/dev/null
+	g3=$(sselog publish gap/1 three)
+	g4=$(sselog publish gap/1 four)
+	g5=$(sselog publish gap/1 five)
+	gc=$(sselog close gap/1)
+	sselog prune --keep 3 gap/1 >/dev/null
+	first=$(sql "SELECT min(id) FROM events WHERE stream = 'gap/1';")
+	is "prune kept the newest three events of the stream" "$first" "$g4"
+	fetch gap "${B}gap/1?lastEventId=0"
+	t_stream_ok "a start before pruned history still streams" gap
+	{
+		ev_gap 0 "$g4"
+		ev "$g4" four
+		ev "$g5" five
+		ev_close "$gc"
+	} >"$T_WORK/gap.expected"
+	is_body_file "sselog.gap comes first, then what is left" gap \
+	    "$T_WORK/gap.expected"
+	fetch gap2 "${B}gap/1" -H "Last-Event-ID: $g1"
+	{
+		ev_gap "$g1" "$g4"
+		ev "$g4" four
+		ev "$g5" five
+		ev_close "$gc"
+	} >"$T_WORK/gap2.expected"
+	is_body_file "the gap event names the client's Last-Event-ID" gap2 \
+	    "$T_WORK/gap2.expected"
+	fetch gap3 "${B}gap/1" -H "Last-Event-ID: $g4"
+	{
+		ev "$g5" five
+		ev_close "$gc"
+	} >"$T_WORK/gap3.expected"
+	is_body_file "no gap event when nothing asked for was pruned" gap3 \
+	    "$T_WORK/gap3.expected"
+	fetch gap4 "${B}gap/1" -H "Last-Event-ID: $g3"
+	{
+		ev "$g4" four
+		ev "$g5" five
+		ev_close "$gc"
+	} >"$T_WORK/gap4.expected"
+	is_body_file "no gap event at the last pruned id (the client saw it)" \
+	    gap4 "$T_WORK/gap4.expected"
+
+	# -- HEAD --
+	sselog publish head/1 x >/dev/null
+	fetch head "${B}head/1" -I
+	is_code "HEAD answers 200" 200 head
+	# (curl -I writes the headers where the body would go.)
+	if [ "$CURL_RC" = 0 ] && cmp -s "$T_WORK/head.h" "$T_WORK/head.b"; then
+		ok "HEAD: the response ends at once, without a body"
+	else
+		not_ok "HEAD: the response ends at once, without a body" \
+		    "curl exit $CURL_RC; what came: $(head -c 400 "$T_WORK/head.b")"
+	fi
+	is_header "HEAD: Content-Type of an event stream" head Content-Type \
+	    "text/event-stream; charset=utf-8"
+	is_header "HEAD: Cache-Control no-store" head Cache-Control no-store
+	fetch head "${B}live/1" -I -H "Last-Event-ID: $idc"
+	is_code "HEAD after the close event answers 204" 204 head
+
+	# -- CORS --
+	fetch pre "${B}live/1" -X OPTIONS -H "Origin: $ORIGIN" \
+	    -H "Access-Control-Request-Method: GET" \
+	    -H "Access-Control-Request-Headers: last-event-id"
+	is_code "OPTIONS from an allowed origin answers 204" 204 pre
+	is_header "the preflight echoes the origin" pre \
+	    Access-Control-Allow-Origin "$ORIGIN"
+	is_header "the preflight allows credentials" pre \
+	    Access-Control-Allow-Credentials true
+	t_ah=$(header pre Access-Control-Allow-Headers)
+	case $t_ah in
+	*Last-Event-ID*) ok "the preflight allows the Last-Event-ID header" ;;
+	*) not_ok "the preflight allows the Last-Event-ID header" \
+	    "Access-Control-Allow-Headers: $t_ah" ;;
+	esac
+	t_am=$(header pre Access-Control-Allow-Methods)
+	case $t_am in
+	*GET*) ok "the preflight allows GET" ;;
+	*) not_ok "the preflight allows GET" \
+	    "Access-Control-Allow-Methods: $t_am" ;;
+	esac
+	fetch pre "${B}live/1" -X OPTIONS -H "Origin: http://evil.example" \
+	    -H "Access-Control-Request-Method: GET"
+	is "OPTIONS from another origin: no Access-Control-Allow-Origin" \
+	    "$CODE:$(header pre Access-Control-Allow-Origin)" "204:"
+	fetch cors "${B}live/1?lastEventId=0" -H "Origin: $ORIGIN"
+	is_body_file "a GET from an allowed origin streams" cors \
+	    "$T_WORK/live.expected"
+	is_header "... and echoes the origin" cors \
+	    Access-Control-Allow-Origin "$ORIGIN"
+	is_header "... with credentials" cors \
+	    Access-Control-Allow-Credentials true
+	is_header "... and Vary: Origin" cors Vary Origin
+	fetch cors "${B}live/1?lastEventId=0" -H "Origin: http://evil.example"
+	is "a GET from another origin gets no CORS headers" \
+	    "$CODE:$(header cors Access-Control-Allow-Origin):$(header cors Access-Control-Allow-Credentials)" \
+	    "200::"
+	fetch cors "${B}live/1" -H "Origin: $ORIGIN" -H "Last-Event-ID: abc"
+	is "an error for an allowed origin carries the CORS headers" \
+	    "$CODE:$(header cors Access-Control-Allow-Origin)" "400:$ORIGIN"
+
+	# -- bad input --
+	for t_bad in abc -1 1e3 99999999999999999999 9223372036854775808 \
+	    +5 0x10 1.0 "5 6"; do
+		refused "Last-Event-ID '$t_bad' is refused with 400" 400 \
+		    "${B}live/1" -H "Last-Event-ID: $t_bad"
+	done
+	for t_bad in abc -1 1e3 99999999999999999999; do
+		refused "lastEventId=$t_bad is refused with 400" 400 \
+		    "${B}live/1?lastEventId=$t_bad"
+	done
+	refused "last_event_id=-5 is refused with 400" 400 \
+	    "${B}live/1?last_event_id=-5"
+	refused "?stream=..%2Fetc (encoded ../) is refused with 400" 400 \
+	    "${B}?stream=..%2Fetc"
+	refused "?stream=a%2F..%2Fb is refused with 400" 400 \
+	    "${B}?stream=a%2F..%2Fb"
+	refused "?stream=%2e%2e is refused with 400" 400 "${B}?stream=%2e%2e"
+	refused_ctrl "lastEventId=%31%00 is refused with 400" \
+	    "${B}live/1?lastEventId=%31%00"
+	refused_ctrl "?stream=a%0D%0Ab (CR/LF) is refused with 400" \
+	    "${B}?stream=a%0D%0Ab"
+	refused_ctrl "?stream=a%0Ab (LF) is refused with 400" \
+	    "${B}?stream=a%0Ab"
+	refused "?stream= (empty) is refused with 400" 400 "${B}?stream="
+	refused "?stream=a%2F%2Fb (empty segment) is refused with 400" 400 \
+	    "${B}?stream=a%2F%2Fb"
+	refused "?stream=a%20b (space) is refused with 400" 400 \
+	    "${B}?stream=a%20b"
+	refused "?stream=%zz (bad escape) is refused with 400" 400 \
+	    "${B}?stream=%zz"
+	refused_ctrl "?stream=a%00 (NUL) is refused with 400" "${B}?stream=a%00"
+	t_long=$(printf '%0201d' 0)
+	refused "a 201-character stream name is refused with 400" 400 \
+	    "${B}?stream=$t_long"
+	refused_ctrl "a path with CR/LF (a%0D%0Ab) is refused with 400" \
+	    "${B}a%0D%0Ab"
+	refused "a path with an encoded ../ is refused with $EXPECT_PATH_DOTDOT" \
+	    "$EXPECT_PATH_DOTDOT" "${B}x/%2e%2e/y"
+	if [ "$EXPECT_PATH_SLASH" = server404 ]; then
+		# Apache refuses %2F in a path itself (AllowEncodedSlashes).
+		fetch err "${B}x%2F..%2Fy"
+		is_code "a path with an encoded / is refused by the server (404)" \
+		    404 err
+	else
+		refused "a path with an encoded / and .. is refused with 400" \
+		    400 "${B}x%2F..%2Fy"
+	fi
+	refused "no stream at all is refused with 400" 400 "${B}"
+	t_q=
+	t_i=0
+	while [ "$t_i" -lt 33 ]; do
+		t_i=$((t_i + 1))
+		t_q="${t_q}stream=s$t_i&"
+	done
+	refused "33 streams (more than --max-streams 32) is refused with 400" \
+	    400 "${B}?$t_q"
+	fetch many "${B}?${t_q%stream=s33&}" -I
+	is_code "32 streams are accepted" 200 many
+	for t_m in POST PUT DELETE PATCH; do
+		refused "$t_m is refused with 405" 405 "${B}live/1" -X "$t_m" \
+		    -d 'x=1'
+		is_header "... with Allow" err Allow "GET, HEAD, OPTIONS"
+	done
+
+	# -- heartbeat: a silent stream gets comments, which pass the server --
+	if wait_until $((HEARTBEAT + 3)) t_has_comment hb; then
+		ok "a silent stream gets a heartbeat comment (--heartbeat $HEARTBEAT)"
+	else
+		not_ok "a silent stream gets a heartbeat comment (--heartbeat $HEARTBEAT)" \
+		    "nothing arrived; body: $(head -c 200 "$T_WORK/hb.b")"
+	fi
+	is "... and nothing but comments" "$(grep -v '^:' "$T_WORK/hb.b")" ""
+	sselog close hb/1 >/dev/null
+	end_stream hb 10
+
+	# -- still serving after all that --
+	open_stream after "${B}after/1?stream=after/2"
+	a0=$(sselog publish after/1 "nudge")
+	wait_until 5 t_has_headers after
+	is "after the bad requests a new stream answers 200" \
+	    "$(status_of after)" 200
+	a1=$(sselog publish after/2 "still here")
+	arrives "... and delivers live events" after "id: $a1"
+	ac1=$(sselog close after/1)
+	ac2=$(sselog close after/2)
+	end_stream after 10
+	t_stream_ok "... and ends when its streams close" after
+	{
+		ev "$a0" nudge
+		ev "$a1" "still here"
+		ev_close "$ac1"
+		ev_close "$ac2"
+	} >"$T_WORK/after.expected"
+	is_body_file "... with exactly the events" after "$T_WORK/after.expected"
+}
+
+# The sockets the process PID holds open.
+t_sockets() {
+	t_n=0
+	for t_fd in /proc/"$1"/fd/*; do
+		case $(readlink "$t_fd" 2>/dev/null) in
+		socket:*) t_n=$((t_n + 1)) ;;
+		esac
+	done
+	echo "$t_n"
+}
+
+t_sockets_are() {
+	[ "$(t_sockets "$1")" = "$2" ]
+}
+
+# A browser that leaves: the web server closes its FastCGI connection,
+# and the responder PID lets go of it (within 5 s of the next event).
+client_leaves() {
+	t_rpid=$1 B=$2
+	t_base=$(t_sockets "$t_rpid")
+	open_stream gone "${B}gone/1"
+	t_g1=$(sselog publish gone/1 one)
+	arrives "a stream is open (to leave)" gone "id: $t_g1"
+	is "the responder holds a connection for it" "$(t_sockets "$t_rpid")" \
+	    $((t_base + 1))
+	# shellcheck disable=SC2154 # open_stream sets STREAM_gone
+	kill "$STREAM_gone"
+	end_stream gone 5
+	# Some servers notice only when a write fails, which may take two.
+	sselog publish gone/1 two >/dev/null
+	sleep 0.5
+	sselog publish gone/1 three >/dev/null
+	if wait_until 5 t_sockets_are "$t_rpid" "$t_base"; then
+		ok "the responder closes the connection once the browser left"
+	else
+		not_ok "the responder closes the connection once the browser left" \
+		    "sockets before: $t_base, now: $(t_sockets "$t_rpid")"
+	fi
+	sselog close gone/1 >/dev/null
+}
+
+# ---- Apache ----
+
+# Writes $RUNDIR/httpd.conf: an Apache instance of its own on PORT, with
+# the modules named (mod_NAME.so) and the config file SNIPPET included at
+# server level. Start it with apache_start.
+apache_conf() {
+	t_port=$1 t_snippet=$2
+	shift 2
+	{
+		echo "ServerRoot $RUNDIR"
+		echo "ServerName 127.0.0.1"
+		echo "Listen 127.0.0.1:$t_port"
+		echo "PidFile $RUNDIR/httpd.pid"
+		echo "DefaultRuntimeDir $RUNDIR"
+		echo "Mutex file:$RUNDIR default"
+		echo "User $WWW_USER"
+		echo "Group $WWW_USER"
+		echo "ErrorLog $RUNDIR/httpd-error.log"
+		echo "LogLevel warn"
+		echo "DocumentRoot $WWW"
+		echo "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so"
+		echo "LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so"
+		for t_mod in "$@"; do
+			echo "LoadModule ${t_mod}_module /usr/lib/apache2/modules/mod_$t_mod.so"
+		done
+		echo "StartServers 1"
+		echo "Include $t_snippet"
+	} >"$RUNDIR/httpd.conf"
+}
+
+apache_start() {
+	apache2 -t -f "$RUNDIR/httpd.conf" >"$RUNDIR/httpd-t.log" 2>&1 || {
+		sed 's/^/# /' "$RUNDIR/httpd-t.log"
+		bail "apache2 -t refuses the config"
+	}
+	start_daemon httpd apache2 -f "$RUNDIR/httpd.conf" -DFOREGROUND
+	wait_http "$1"
+}
+
+# ---- nginx ----
+
+# Writes $RUNDIR/nginx.conf: an instance of its own on PORT whose server
+# includes the config file SNIPPET (contrib/nginx.conf), and starts it.
+nginx_start() {
+	cp /etc/nginx/fastcgi_params "$RUNDIR/fastcgi_params" ||
+		bail "cannot read /etc/nginx/fastcgi_params"
+	cat >"$RUNDIR/nginx.conf" <<CONF
+user $WWW_USER;
+worker_processes 1;
+pid $RUNDIR/nginx.pid;
+error_log $RUNDIR/nginx-error.log info;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $RUNDIR/nginx-body;
+    proxy_temp_path $RUNDIR/nginx-proxy;
+    fastcgi_temp_path $RUNDIR/nginx-fastcgi;
+    uwsgi_temp_path $RUNDIR/nginx-uwsgi;
+    scgi_temp_path $RUNDIR/nginx-scgi;
+    server {
+        listen 127.0.0.1:$1;
+        root $WWW;
+        include $2;
+    }
+}
+CONF
+	nginx -t -p "$RUNDIR" -c "$RUNDIR/nginx.conf" >"$RUNDIR/nginx-t.log" 2>&1 || {
+		sed 's/^/# /' "$RUNDIR/nginx-t.log"
+		bail "nginx -t refuses the config"
+	}
+	start_daemon nginx nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" \
+	    -g 'daemon off;'
+	wait_http "$1"
+}
+
+# ---- lighttpd ----
+
+# Writes $RUNDIR/lighttpd.conf: an instance of its own on PORT that
+# includes the config file SNIPPET, and starts it.
+lighttpd_start() {
+	cat >"$RUNDIR/lighttpd.conf" <<CONF
+server.modules = ( "mod_access" )
+server.document-root = "$WWW"
+server.bind = "127.0.0.1"
+server.port = $1
+server.username = "$WWW_USER"
+server.groupname = "$WWW_USER"
+server.errorlog = "$RUNDIR/lighttpd-error.log"
+server.pid-file = "$RUNDIR/lighttpd.pid"
+include "$2"
+CONF
+	lighttpd -tt -f "$RUNDIR/lighttpd.conf" >"$RUNDIR/lighttpd-t.log" 2>&1 || {
+		sed 's/^/# /' "$RUNDIR/lighttpd-t.log"
+		bail "lighttpd -tt refuses the config"
+	}
+	start_daemon lighttpd lighttpd -D -f "$RUNDIR/lighttpd.conf"
+	wait_http "$1"
+}
