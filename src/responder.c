@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +61,7 @@ static const char usage_text[] =
 enum {
 	OPT_LISTEN = 256, OPT_PREFIX, OPT_MAX_STREAMS, OPT_MAX_CLIENTS,
 	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_CORS,
-	OPT_VERSION,
+	OPT_USER, OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -74,6 +76,7 @@ static const struct option long_options[] = {
 	{ "poll-interval", required_argument, NULL, OPT_POLL },
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
 	{ "cors-origin", required_argument, NULL, OPT_CORS },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
@@ -81,6 +84,7 @@ static const struct option long_options[] = {
 struct options {
 	struct server_config cfg;
 	const char *listen;
+	const char *user;
 	const char *cors[MAX_CORS_ORIGINS];
 	bool max_clients_given;
 };
@@ -176,6 +180,9 @@ parse_options(int argc, char **argv, struct options *o)
 			    INT32_MAX, &v)) == 0)
 				o->cfg.max_pending = (size_t)v;
 			break;
+		case OPT_USER:
+			o->user = optarg;
+			break;
 		case OPT_CORS:
 			if (ncors == MAX_CORS_ORIGINS)
 				return usage_error("--cors-origin", optarg,
@@ -199,6 +206,43 @@ parse_options(int argc, char **argv, struct options *o)
 		    NULL, NULL);
 	o->cfg.cors.origins = o->cors;
 	o->cfg.cors.n = ncors;
+	return 0;
+}
+
+/* Serves as user, with its groups, when started as root: after binding
+ * the socket (which may need root), before opening the log (whose -shm
+ * file must not come to belong to root). Returns 0, or -1. */
+static int
+drop_privileges(const char *user)
+{
+	if (geteuid() != 0) {
+		if (user != NULL) {
+			log_error("--user %s: only root can change user", user);
+			return -1;
+		}
+		return 0;
+	}
+	if (user == NULL) {
+		log_warn("running as root: use --user NAME to serve as an "
+		    "unprivileged user");
+		return 0;
+	}
+	errno = 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		log_error("--user %s: %s", user, errno ? strerror(errno) :
+		    "no such user");
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		log_error("--user %s: %s", user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) != -1) {
+		log_error("--user %s: could still regain root", user);
+		return -1;
+	}
 	return 0;
 }
 
@@ -309,6 +353,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rlim_t fds = raise_fd_limit();
+	if (drop_privileges(o.user) == -1)
+		return 1;
 	if (!o.max_clients_given)
 		o.cfg.max_clients = fds > 2 * RESERVED_FDS ?
 		    (size_t)(fds - RESERVED_FDS) : RESERVED_FDS;

@@ -24,8 +24,6 @@
  * runs at memory speed, small enough that one client catching up does not
  * hold up the others for long. */
 #define REPLAY_PAGE 1000
-/* A backlog page is read only once the client's output is below this. */
-#define REPLAY_LOW_WATER 16384
 /* How long a stopping server waits for its streams to end cleanly. */
 #define DRAIN_MS 3000
 /* How long an ended FastCGI connection waits for the web server to hang
