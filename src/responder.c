@@ -315,6 +315,29 @@ cgi_params(struct request_params *p)
 	p->origin = getenv("HTTP_ORIGIN");
 }
 
+/* CGI: reads the request body, if any, before answering. A web server
+ * that is still writing it when the program exits (Apache mod_cgid)
+ * may fail the whole response. Bodies are never used: a bounded amount
+ * is read and dropped. */
+static void
+cgi_drain_body(void)
+{
+	const char *cl = getenv("CONTENT_LENGTH");
+	int64_t left;
+	char buf[65536];
+
+	if (cl == NULL || parse_uint(cl, 1024 * 1024, &left) != NULL)
+		return;
+	while (left > 0) {
+		ssize_t n = read(STDIN_FILENO, buf, (size_t)left < sizeof buf ?
+		    (size_t)left : sizeof buf);
+		if (n <= 0 && !(n == -1 && errno == EINTR))
+			return;
+		if (n > 0)
+			left -= n;
+	}
+}
+
 /* CGI: a bad setup still gets a response the web server can show. */
 static int
 cgi_fail(const char *message)
@@ -379,6 +402,7 @@ main(int argc, char **argv)
 	if (listen_fd == -1) {
 		struct request_params p;
 		cgi_params(&p);
+		cgi_drain_body();
 		server_accept(srv, STDOUT_FILENO, TRANSPORT_CGI, 0, &p);
 	} else {
 		int pipefd[2];

@@ -1,0 +1,131 @@
+// tests/browser/drive.mjs: drives headless Chromium for eventsource.sh.
+//
+//     node drive.mjs URL OUTDIR
+//
+// Opens URL (eventsource.html, which follows a stream with EventSource)
+// in Debian's Chromium through playwright-core, and mirrors what the page
+// records (window.log) into files the shell test polls:
+//
+//   OUTDIR/events.log  a line per entry, tab-separated, as it happens:
+//                      MS open READYSTATE
+//                      MS error READYSTATE
+//                      MS event READYSTATE LAST_EVENT_ID TYPE DATA_AS_JSON
+//   OUTDIR/state       "READYSTATE ENTRIES", rewritten when it changes
+//   OUTDIR/net.log     the page's requests to /events/ (with their
+//                      Last-Event-ID), responses, failures, console
+//                      messages and page errors: for diagnosis
+//
+// It runs until SIGTERM (or SIGINT), then closes the browser and exits 0;
+// after DRIVE_MAX_SECONDS (default 120) it gives up and exits 3. No
+// browser is ever downloaded: it runs /usr/bin/chromium (or $CHROMIUM)
+// with a fresh profile that playwright-core makes below $TMPDIR.
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [url, outdir] = process.argv.slice(2);
+if (!url || !outdir) {
+	console.error('usage: node drive.mjs URL OUTDIR');
+	process.exit(2);
+}
+const maxSeconds = Number(process.env.DRIVE_MAX_SECONDS || 120);
+const eventsLog = join(outdir, 'events.log');
+const netLog = join(outdir, 'net.log');
+const stateFile = join(outdir, 'state');
+writeFileSync(eventsLog, '');
+writeFileSync(netLog, '');
+
+const t0 = Date.now();
+function net(...fields) {
+	appendFileSync(netLog, [Date.now() - t0, ...fields].join('\t') + '\n');
+}
+
+let stopping = false;
+let stopped;
+const stop = new Promise((resolve) => { stopped = resolve; });
+for (const sig of ['SIGTERM', 'SIGINT']) {
+	process.on(sig, () => { stopping = true; stopped(); });
+}
+
+const browser = await chromium.launch({
+	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+	headless: true,
+	args: [
+		'--headless',
+		'--no-sandbox',
+		'--disable-gpu',
+		'--disable-background-networking',
+		'--disable-component-update',
+		'--disable-sync',
+		'--no-first-run',
+		'--disable-quic',
+	],
+	// This script closes the browser itself on a signal.
+	handleSIGTERM: false,
+	handleSIGINT: false,
+	handleSIGHUP: false,
+	timeout: 30000,
+});
+
+let status = 0;
+try {
+	const page = await browser.newPage();
+	page.on('console', (m) => net('console', m.type(), JSON.stringify(m.text())));
+	page.on('pageerror', (e) => net('pageerror', JSON.stringify(String(e))));
+	page.on('request', async (r) => {
+		if (!r.url().includes('/events/'))
+			return;
+		const h = await r.allHeaders().catch(() => ({}));
+		net('request', r.method(), r.url(),
+		    'last-event-id=' + (h['last-event-id'] ?? ''));
+	});
+	page.on('response', (r) => {
+		if (r.url().includes('/events/'))
+			net('response', r.status(), r.url());
+	});
+	page.on('requestfailed', (r) => {
+		if (r.url().includes('/events/'))
+			net('failed', r.url(), r.failure()?.errorText ?? '');
+	});
+
+	const resp = await page.goto(url, { timeout: 20000 });
+	if (!resp || resp.status() !== 200)
+		throw new Error(`${url}: HTTP ${resp ? resp.status() : 'no response'}`);
+
+	let seen = 0;
+	let state = '';
+	const deadline = t0 + maxSeconds * 1000;
+	while (!stopping) {
+		const { rs, entries } = await page.evaluate((n) => ({
+			rs: window.es ? window.es.readyState : -1,
+			entries: (window.log || []).slice(n),
+		}), seen);
+		if (entries.length > 0) {
+			appendFileSync(eventsLog, entries.map((e) => {
+				const f = [e.t, e.kind, e.readyState];
+				if (e.kind === 'event')
+					f.push(e.lastEventId, e.type, JSON.stringify(e.data));
+				return f.join('\t') + '\n';
+			}).join(''));
+			seen += entries.length;
+		}
+		const s = `${rs} ${seen}\n`;
+		if (s !== state) {
+			writeFileSync(stateFile + '.tmp', s);
+			renameSync(stateFile + '.tmp', stateFile);
+			state = s;
+		}
+		if (Date.now() > deadline) {
+			console.error(`drive.mjs: still running after ${maxSeconds} s, giving up`);
+			status = 3;
+			break;
+		}
+		await Promise.race([stop, new Promise((r) => setTimeout(r, 25))]);
+	}
+} catch (e) {
+	console.error(`drive.mjs: ${e.stack || e}`);
+	status = 1;
+} finally {
+	await browser.close();
+}
+process.exit(status);

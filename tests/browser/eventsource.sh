@@ -1,0 +1,353 @@
+#!/bin/sh
+# A real EventSource in headless Chromium, through nginx (contrib/nginx.conf)
+# and sselog-fcgi on a Unix socket: the page (tests/browser/eventsource.html,
+# served by the same nginx) follows one stream from lastEventId=0 while
+# events are published with sselog and plain SQL, the responder is killed
+# and restarted, and the stream is closed. tests/browser/drive.mjs runs
+# Chromium (Debian's, through playwright-core) and mirrors what the page
+# records into files that this script polls.
+#
+# Needs what `build-aux/deps test` installs: nginx, chromium, Node.js 20
+# and tests/browser/node_modules (npm ci).
+
+# Several functions below are only called through wait_until.
+# shellcheck disable=SC2317
+. "$SRCDIR/tests/integration/lib.sh"
+
+B_DIR=$SRCDIR/tests/browser
+command -v nginx >/dev/null 2>&1 || bail "nginx is not installed (run build-aux/deps test)"
+command -v node >/dev/null 2>&1 || bail "node is not installed (Node.js 20 or later)"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+[ -x "$CHROMIUM" ] || bail "$CHROMIUM is not installed (run build-aux/deps test)"
+[ -f "$B_DIR/node_modules/playwright-core/package.json" ] ||
+	bail "playwright-core is missing: run build-aux/deps test (npm ci in tests/browser)"
+
+# The reconnection time the responder announces (retry:). While the
+# responder is down nginx answers 502, and an EventSource that gets a
+# non-200 answer stops for good: the responder must be back within this
+# long after the browser saw the connection drop (it takes well under
+# 0.2 s), so leave room for a busy machine.
+RETRY_MS=1000
+STREAM=browser/1
+OUT=$T_WORK/out
+EV=$OUT/events.log
+ACCESS=$RUNDIR/access.log
+mkdir -p "$OUT" "$T_WORK/tmp" "$T_WORK/home" || bail "cannot make directories"
+: >"$EV"
+T_START=$(t_now_ms)
+
+# ---- nginx, the responder, the page ----
+
+# nginx_start of lib.sh, with an access log that names each request's
+# Last-Event-ID.
+b_nginx_start() {
+	cp /etc/nginx/fastcgi_params "$RUNDIR/fastcgi_params" ||
+		bail "cannot read /etc/nginx/fastcgi_params"
+	cat >"$RUNDIR/nginx.conf" <<CONF
+user $WWW_USER;
+worker_processes 1;
+pid $RUNDIR/nginx.pid;
+error_log $RUNDIR/nginx-error.log info;
+events { worker_connections 256; }
+http {
+    include /etc/nginx/mime.types;
+    log_format sse '\$status \$http_last_event_id \$request_uri';
+    access_log $ACCESS sse;
+    client_body_temp_path $RUNDIR/nginx-body;
+    proxy_temp_path $RUNDIR/nginx-proxy;
+    fastcgi_temp_path $RUNDIR/nginx-fastcgi;
+    uwsgi_temp_path $RUNDIR/nginx-uwsgi;
+    scgi_temp_path $RUNDIR/nginx-scgi;
+    server {
+        listen 127.0.0.1:$1;
+        root $WWW;
+        include $2;
+    }
+}
+CONF
+	nginx -t -p "$RUNDIR" -c "$RUNDIR/nginx.conf" >"$RUNDIR/nginx-t.log" 2>&1 || {
+		sed 's/^/# /' "$RUNDIR/nginx-t.log"
+		bail "nginx -t refuses the config"
+	}
+	start_daemon nginx nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" \
+	    -g 'daemon off;'
+	wait_http "$1"
+}
+
+# The responder accepts on $SOCK (a socket file left by a killed one is
+# there too: look for a listening socket at that path).
+b_listening() {
+	awk -v p="$SOCK" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' \
+	    /proc/net/unix
+}
+
+b_responder_start() {
+	# shellcheck disable=SC2086 # RESPONDER_ARGS is a list of words
+	start_daemon responder $AS_WWW "$SSELOG_FCGI" -d "$DB" \
+	    --listen "unix:$SOCK" --prefix /events/ --retry "$RETRY_MS" \
+	    $RESPONDER_ARGS
+	wait_until 10 b_listening || {
+		sed 's/^/# /' "$RUNDIR/responder.log"
+		bail "sselog-fcgi does not listen on $SOCK"
+	}
+}
+
+# ---- what the page saw (events.log, written by drive.mjs) ----
+
+# The events: LAST_EVENT_ID TYPE DATA_AS_JSON, tab-separated.
+b_events() {
+	awk -F '\t' '$2 == "event" { print $4 "\t" $5 "\t" $6 }' "$EV"
+}
+
+# The entries without their times: KIND READYSTATE [ID TYPE DATA].
+b_entries() {
+	cut -f 2- "$EV"
+}
+
+b_count() {
+	awk -F '\t' -v k="$1" '$2 == k { n++ } END { print n + 0 }' "$EV"
+}
+
+b_at_least() {	# KIND N
+	[ "$(b_count "$1")" -ge "$2" ]
+}
+
+b_ready_state() {
+	cut -d ' ' -f 1 "$OUT/state" 2>/dev/null
+}
+
+b_state_is() {
+	[ "$(b_ready_state)" = "$1" ]
+}
+
+# The lines of the access log for the stream: STATUS LAST_EVENT_ID URI.
+b_requests() {
+	grep ' /events/' "$ACCESS" 2>/dev/null
+}
+
+b_diag() {
+	echo "# --- events.log (ms, kind, readyState, id, type, data):"
+	sed 's/^/#   /' "$EV" 2>/dev/null
+	echo "# --- net.log (the browser's requests):"
+	sed 's/^/#   /' "$OUT/net.log" 2>/dev/null
+	echo "# --- nginx access log:"
+	sed 's/^/#   /' "$ACCESS" 2>/dev/null
+	echo "# --- drive.mjs:"
+	sed 's/^/#   /' "$RUNDIR/driver.log" 2>/dev/null
+	echo "# --- responder:"
+	tail -n 20 "$RUNDIR/responder.log" 2>/dev/null | sed 's/^/#   /'
+	echo "# --- nginx error log:"
+	grep -v '\[info\]\|\[notice\]' "$RUNDIR/nginx-error.log" 2>/dev/null |
+	    tail -n 20 | sed 's/^/#   /'
+}
+
+# The expected events, in order: expect ID TYPE DATA_AS_JSON.
+: >"$T_WORK/expected"
+expect() {
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$T_WORK/expected"
+}
+
+b_events_are() {	# DESCRIPTION: the events so far are exactly the expected
+	b_events >"$T_WORK/got"
+	if cmp -s "$T_WORK/got" "$T_WORK/expected"; then
+		ok "$1"
+	else
+		not_ok "$1" "diff expected got:" \
+		    "$(diff "$T_WORK/expected" "$T_WORK/got")"
+	fi
+}
+
+b_wait_events() {	# SECONDS: until as many events as expected arrived
+	wait_until "$1" b_at_least event "$(wc -l <"$T_WORK/expected")"
+}
+
+# ---- set-up ----
+
+PORT=$(free_port)
+template nginx.conf "$RUNDIR/sselog.conf"
+cp "$B_DIR/eventsource.html" "$WWW/eventsource.html" ||
+	bail "cannot copy the page"
+chmod 644 "$WWW/eventsource.html"
+b_responder_start
+b_nginx_start "$PORT" "$RUNDIR/sselog.conf"
+
+# An event from before the page opens: lastEventId=0 replays it.
+h1=$(sselog publish "$STREAM" "history")
+expect "$h1" message '"history"'
+
+# Chromium's profile goes below $T_WORK/tmp (which also lets lib.sh find
+# and stop a stray browser); its home is there too.
+start_daemon driver env TMPDIR="$T_WORK/tmp" HOME="$T_WORK/home" \
+    XDG_CONFIG_HOME="$T_WORK/home/.config" \
+    XDG_CACHE_HOME="$T_WORK/home/.cache" CHROMIUM="$CHROMIUM" FORCE_COLOR=0 \
+    node "$B_DIR/drive.mjs" \
+    "http://127.0.0.1:$PORT/eventsource.html?stream=$STREAM&types=note,sselog.close" \
+    "$OUT"
+
+# ---- 1. the page connects and replays ----
+
+# shellcheck disable=SC2154 # start_daemon sets PID_driver
+b_opened_or_gone() {
+	b_at_least open 1 || t_gone "$PID_driver"
+}
+if wait_until 30 b_opened_or_gone && b_at_least open 1; then
+	ok "Chromium loads the page and its EventSource opens"
+else
+	not_ok "Chromium loads the page and its EventSource opens" \
+	    "no open event within 30 s, or drive.mjs ended"
+	b_diag
+	bail "no browser, nothing more to test"
+fi
+b_wait_events 5
+b_events_are "lastEventId=0: the event published before the page opened is replayed"
+
+# ---- 2. sselog publish and plain SQL, with every line ending ----
+
+e1=$(sselog publish "$STREAM" "plain")
+expect "$e1" message '"plain"'
+b_wait_events 5
+b_events_are "an event published with sselog arrives live, as a message event"
+
+e2=$(printf 'crlf one\r\ncrlf two' | sselog publish "$STREAM" -e note -)
+expect "$e2" note '"crlf one\ncrlf two"'
+e3=$(printf 'cr one\rcr two\rcr three' | sselog publish "$STREAM" -e note -)
+expect "$e3" note '"cr one\ncr two\ncr three"'
+e4=$(printf 'lf one\nlf two\n' | sselog publish "$STREAM" -)
+expect "$e4" message '"lf one\nlf two\n"'
+e5=$(printf 'mixed\r\nall\rthree\nkinds\r\n' | sselog publish "$STREAM" -e note -)
+expect "$e5" note '"mixed\nall\nthree\nkinds\n"'
+e6=$(sselog publish "$STREAM" "")
+expect "$e6" message '""'
+e7=$(sselog publish "$STREAM" "  two leading spaces: kept")
+expect "$e7" message '"  two leading spaces: kept"'
+e8=$(printf 'id: 999\nevent: fake\nretry: 1\n: not a comment\n\ndata: x' |
+    sselog publish "$STREAM" -)
+expect "$e8" message '"id: 999\nevent: fake\nretry: 1\n: not a comment\n\ndata: x"'
+e9=$(sselog publish "$STREAM" -e note "héllo wörld ✓ 日本語")
+expect "$e9" note '"héllo wörld ✓ 日本語"'
+s1=$(sql "INSERT INTO events (stream, data) VALUES ('$STREAM', 'from sql');
+    SELECT last_insert_rowid();")
+expect "$s1" message '"from sql"'
+s2=$(sql "INSERT INTO events (stream, event, data) VALUES ('$STREAM', 'note',
+    'sql' || char(13, 10) || 'crlf' || char(13) || 'cr' || char(10) || 'lf');
+    SELECT last_insert_rowid();")
+expect "$s2" note '"sql\ncrlf\ncr\nlf"'
+b_wait_events 10
+b_events_are "sselog publish (with and without -e) and SQL inserts arrive in order, ids as lastEventId, CR/CRLF/LF joined with LF"
+is "... on the one connection (one open, no error)" \
+    "$(b_count open) $(b_count error)" "1 0"
+
+# ---- 3. the responder is killed, events are published, it comes back ----
+
+# shellcheck disable=SC2154 # start_daemon sets PID_responder
+killed=$PID_responder
+kill -9 "$killed"
+wait_until 5 t_gone "$killed" || bail "sselog-fcgi $killed survived SIGKILL"
+d1=$(sselog publish "$STREAM" "while down (sselog)")
+expect "$d1" message '"while down (sselog)"'
+d2=$(sql "INSERT INTO events (stream, event, data) VALUES ('$STREAM', 'note',
+    'while down (sql)'); SELECT last_insert_rowid();")
+expect "$d2" note '"while down (sql)"'
+if wait_until 5 b_at_least error 1; then
+	ok "the browser sees the connection drop when the responder dies"
+else
+	not_ok "the browser sees the connection drop when the responder dies" \
+	    "no error event within 5 s"
+fi
+t_drop=$(t_now_ms)
+b_responder_start
+echo "# the responder was back $(($(t_now_ms) - t_drop)) ms after this script saw the browser's error event (retry: $RETRY_MS)"
+is "... EventSource is reconnecting (error with readyState 0, CONNECTING)" \
+    "$(b_entries | sed -n '$p')" "$(printf 'error\t0')"
+
+if wait_until 10 b_at_least open 2; then
+	ok "EventSource reconnects by itself once the responder is back"
+else
+	not_ok "EventSource reconnects by itself once the responder is back" \
+	    "readyState $(b_ready_state), $(b_count open) open, $(b_count error) error events"
+fi
+b_wait_events 5
+d3=$(sselog publish "$STREAM" "after the restart")
+expect "$d3" message '"after the restart"'
+b_wait_events 5
+b_events_are "after the restart: every event exactly once, in order (the missed ones replayed, then live)"
+is "... with one drop and one reopen (2 open, 1 error events)" \
+    "$(b_count open) $(b_count error)" "2 1"
+if awk -F '\t' -v want="last-event-id=$s2" \
+    '$2 == "request" && $5 == want { f = 1 } END { exit !f }' "$OUT/net.log"
+then
+	ok "the reconnect sends Last-Event-ID: the last id it received ($s2)"
+else
+	not_ok "the reconnect sends Last-Event-ID: the last id it received ($s2)" \
+	    "$(grep "$(printf '\trequest\t')" "$OUT/net.log")"
+fi
+
+# ---- 4. sselog close: the close event, the end, one reconnect, 204 ----
+
+c=$(sselog close "$STREAM")
+expect "$c" sselog.close '""'
+b_wait_events 5
+b_events_are "sselog close: the page receives the sselog.close event (empty data, its id)"
+if wait_until 10 b_state_is 2; then
+	ok "without es.close(), EventSource stops by itself: readyState 2 (CLOSED)"
+else
+	not_ok "without es.close(), EventSource stops by itself: readyState 2 (CLOSED)" \
+	    "readyState $(b_ready_state)"
+fi
+# After the close event: the response ends (error, reconnecting), the
+# reconnect gets 204 (error, closed), and then nothing.
+b_entries | sed -n '/^event	1	[0-9]*	sselog.close	/,$p' | sed 1d \
+    >"$T_WORK/after-close"
+printf 'error\t0\nerror\t2\n' >"$T_WORK/after-close.expected"
+if cmp -s "$T_WORK/after-close" "$T_WORK/after-close.expected"; then
+	ok "... after the close event: the response ends, one reconnect, then closed"
+else
+	not_ok "... after the close event: the response ends, one reconnect, then closed" \
+	    "got (kind, readyState):" "$(cat "$T_WORK/after-close")"
+fi
+# The reconnect waited the retry: the responder announced, not
+# Chromium's default of 3 s (the times are the page's, in ms).
+gap=$(awk -F '\t' '$2 == "error" { t[++n] = $1 } END { print t[n] - t[n - 1] }' "$EV")
+if [ "$gap" -ge $((RETRY_MS - 50)) ] && [ "$gap" -lt 2900 ]; then
+	ok "... after the retry: the responder sent ($RETRY_MS ms; it took $gap ms)"
+else
+	not_ok "... after the retry: the responder sent ($RETRY_MS ms; it took $gap ms)" \
+	    "between the last two error events: $gap ms"
+fi
+# Several reconnection times without anything new, to be sure it stays so.
+n_entries=$(wc -l <"$EV")
+n_requests=$(b_requests | wc -l)
+sleep $((RETRY_MS * 3 / 1000))
+is "... and stays closed: no event, open or error in $((RETRY_MS * 3)) ms" \
+    "$(wc -l <"$EV") $(b_ready_state)" "$n_entries 2"
+is "... and no request reaches nginx any more" \
+    "$(b_requests | wc -l)" "$n_requests"
+{
+	echo "200 - /events/$STREAM?lastEventId=0"
+	echo "200 $s2 /events/$STREAM?lastEventId=0"
+	echo "204 $c /events/$STREAM?lastEventId=0"
+} >"$T_WORK/requests.expected"
+b_requests >"$T_WORK/requests"
+if cmp -s "$T_WORK/requests" "$T_WORK/requests.expected"; then
+	ok "nginx saw three stream requests: the first, the reconnect after the restart (Last-Event-ID $s2), the last one (Last-Event-ID $c, 204)"
+else
+	not_ok "nginx saw three stream requests: the first, the reconnect after the restart (Last-Event-ID $s2), the last one (Last-Event-ID $c, 204)" \
+	    "diff expected got:" \
+	    "$(diff "$T_WORK/requests.expected" "$T_WORK/requests")"
+fi
+is "the page reported no script error" \
+    "$(grep -c '	pageerror	' "$OUT/net.log")" 0
+
+# ---- the end ----
+
+kill -TERM "$PID_driver"
+if wait_until 20 t_gone "$PID_driver"; then
+	wait "$PID_driver"
+	is "drive.mjs closes Chromium and exits 0" "$?" 0
+else
+	not_ok "drive.mjs closes Chromium and exits 0" "still running after 20 s"
+fi
+no_leftovers
+[ "$T_FAILED" -eq 0 ] || b_diag
+echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"
+done_testing
