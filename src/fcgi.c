@@ -54,6 +54,20 @@ systemd_socket(void)
 	    SD_LISTEN_FDS_START : -1;
 }
 
+/* The socket file --listen unix:PATH made, removed again on the way out
+ * so that a stale file does not outlive the responder. */
+static char *socket_path;
+
+void
+fcgi_remove_socket(void)
+{
+	if (socket_path != NULL) {
+		unlink(socket_path);
+		free(socket_path);
+		socket_path = NULL;
+	}
+}
+
 static int
 listen_unix(const char *path, char *err, size_t errlen)
 {
@@ -80,6 +94,7 @@ listen_unix(const char *path, char *err, size_t errlen)
 			close(fd);
 		return -2;
 	}
+	socket_path = strdup(path);
 	return fd;
 }
 
@@ -199,6 +214,8 @@ accept_loop(void *arg)
 	FCGX_InitRequest(&req, a->listen_fd, 0);
 	for (;;) {
 		int rc = FCGX_Accept_r(&req);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+			continue;	/* SO_RCVTIMEO, below, times accept out */
 		if (rc < 0) {
 			/* Out of descriptors, most likely: say so now and
 			 * then, and let the streams that end free some. */

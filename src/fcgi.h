@@ -30,6 +30,10 @@ void fcgi_request_free(struct fcgi_request *r);
  * failure, with the reason in err. */
 int fcgi_listener(const char *listen_spec, char *err, size_t errlen);
 
+/* Removes the socket file that fcgi_listener() created for unix:PATH, if
+ * any. */
+void fcgi_remove_socket(void);
+
 /* Starts nthreads threads that accept requests on listen_fd and write a
  * pointer to each new struct fcgi_request (the reader frees it) to
  * notify_fd. Returns 0, or -1 with the reason in err. */

@@ -55,6 +55,9 @@ static const char usage_text[] =
     "                          read is dropped (default 1048576)\n"
     "  --cors-origin ORIGIN    let pages from ORIGIN read the streams, with\n"
     "                          credentials (repeatable; * for any)\n"
+    "  --user NAME             when started as root, serve as user NAME (a\n"
+    "                          name or a number) and its groups, after\n"
+    "                          opening --listen and before opening the log\n"
     "  -h, --help              this help\n"
     "  --version               print the version\n";
 
@@ -229,6 +232,9 @@ drop_privileges(const char *user)
 	}
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
+	int64_t uid;
+	if (pw == NULL && parse_uint(user, INT32_MAX, &uid) == NULL)
+		pw = getpwuid((uid_t)uid);
 	if (pw == NULL) {
 		log_error("--user %s: %s", user, errno ? strerror(errno) :
 		    "no such user");
@@ -343,6 +349,7 @@ static int
 cgi_fail(const char *message)
 {
 	printf("Status: 500 Internal Server Error\r\n"
+	    "Cache-Control: no-store\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s\n", message);
 	return 1;
 }
@@ -376,8 +383,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rlim_t fds = raise_fd_limit();
-	if (drop_privileges(o.user) == -1)
+	if (drop_privileges(o.user) == -1) {
+		fcgi_remove_socket();
 		return 1;
+	}
 	if (!o.max_clients_given)
 		o.cfg.max_clients = fds > 2 * RESERVED_FDS ?
 		    (size_t)(fds - RESERVED_FDS) : RESERVED_FDS;
@@ -385,6 +394,7 @@ main(int argc, char **argv)
 	struct server *srv = server_new(&o.cfg, err, sizeof err);
 	if (srv == NULL) {
 		log_error("%s", err);
+		fcgi_remove_socket();
 		return listen_fd == -1 ? cgi_fail("sselog-fcgi cannot start: "
 		    "see the server's error log") : 1;
 	}
@@ -429,6 +439,7 @@ main(int argc, char **argv)
 		/* The accepting threads still block in accept(); exit()
 		 * ends them with the process. */
 		server_free(srv);
+		fcgi_remove_socket();
 		return rc == 0 ? 0 : 1;
 	}
 	rc = server_run(srv);
