@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -76,6 +77,9 @@ struct server {
 	bool once;		/* CGI: stop when the one client is done */
 	int64_t drain_deadline;
 	bool store_failing;	/* say so once, and once when it recovers */
+	bool log_missing;	/* the file is gone or unreadable: 503 */
+	dev_t log_dev;		/* the file the store has open */
+	ino_t log_ino;
 	uint64_t delivered;	/* events handed to live clients */
 	uint64_t dropped;	/* clients dropped for not reading */
 	uint64_t served;	/* requests answered */
@@ -523,6 +527,9 @@ server_accept(struct server *srv, int fd, enum transport transport,
 	} else if (srv->stopping) {
 		client_reply(c, 503, allow_origin, "the server is restarting: "
 		    "try again", 1);
+	} else if (srv->log_missing) {
+		client_reply(c, 503, allow_origin, "the event log is "
+		    "unavailable: try again later", 5);
 	} else if (srv->nclients > srv->cfg.max_clients) {
 		client_reply(c, 503, allow_origin, "too many clients: try "
 		    "again later", 5);
@@ -671,10 +678,66 @@ on_log_change(struct loop_watch *w, uint32_t events)
 }
 
 static void
+remember_log_file(struct server *srv, const struct stat *sb)
+{
+	srv->log_dev = sb->st_dev;
+	srv->log_ino = sb->st_ino;
+}
+
+/* The store keeps reading the file it opened, even after the file is
+ * removed, replaced or made unreadable: look at the path itself now and
+ * then. Gone or unreadable: say so once and answer 503 to new clients
+ * (open streams stay, with heartbeats). Replaced (a restore from a
+ * backup, say): reopen. Back: say so and serve again. */
+static void
+check_log_file(struct server *srv)
+{
+	struct stat sb;
+	char err[512];
+
+	if (stat(srv->cfg.db_path, &sb) == -1 ||
+	    access(srv->cfg.db_path, R_OK) == -1) {
+		if (!srv->log_missing)
+			log_error("%s: %s: new clients get 503 until the event "
+			    "log is back", srv->cfg.db_path, strerror(errno));
+		srv->log_missing = true;
+		return;
+	}
+	if (sb.st_dev != srv->log_dev || sb.st_ino != srv->log_ino) {
+		struct store *st = store_open(srv->cfg.db_path, STORE_READ, err,
+		    sizeof err);
+		if (st == NULL) {
+			if (!srv->log_missing)
+				log_error("%s; new clients get 503 until it "
+				    "can be read", err);
+			srv->log_missing = true;
+			return;
+		}
+		int64_t last = 0;
+		if (store_last_id(st, &last) == 0 && last < srv->hub_pos) {
+			log_warn("%s: the new event log ends at id %" PRId64
+			    ", before the %" PRId64 " already handed out",
+			    srv->cfg.db_path, last, srv->hub_pos);
+			srv->hub_pos = last;
+		}
+		log_info("%s: the event log was replaced: reading the new "
+		    "one", srv->cfg.db_path);
+		store_close(srv->store);
+		srv->store = st;
+		srv->data_version = -1;	/* read what the new one has */
+		remember_log_file(srv, &sb);
+	}
+	if (srv->log_missing)
+		log_info("%s: the event log is back", srv->cfg.db_path);
+	srv->log_missing = false;
+}
+
+static void
 on_poll_timer(struct loop_timer *t)
 {
 	struct server *srv = container_of(t, struct server, poll_timer);
 
+	check_log_file(srv);
 	poll_log(srv);
 	loop_next_in(t, watch_next_check_ms(srv->watch));
 }
@@ -734,6 +797,9 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", store_error(srv->store));
 		goto fail;
 	}
+	struct stat sb;
+	if (stat(cfg->db_path, &sb) == 0)
+		remember_log_file(srv, &sb);
 	if ((srv->watch = watch_open(cfg->db_path, cfg->poll_interval_ms, err,
 	    errlen)) == NULL)
 		goto fail;
