@@ -31,6 +31,10 @@
  * up before it is closed anyway. */
 #define LINGER_MS 2000
 #define TICK_MS 1000
+/* A stream idle for IDLE_MS keeps an output buffer up to this size: idle
+ * streams are most streams, and their memory is the responder's. */
+#define KEEP_OUT_BYTES 512
+#define IDLE_MS 1000
 
 struct client {
 	struct loop_watch watch;
@@ -189,8 +193,10 @@ client_write(struct client *c)
 		c->out_off += (size_t)n;
 		c->last_write_ms = loop_now_ms();
 	}
-	/* Idle streams are most streams: give their memory back. */
-	buf_free(&c->out);
+	/* Keep the buffer while the stream is busy: allocating it again for
+	 * every event costs more than the copy (fresh pages are zeroed).
+	 * on_tick() frees the large ones of idle streams. */
+	buf_clear(&c->out);
 	c->out_off = 0;
 	return 0;
 }
@@ -759,6 +765,9 @@ on_tick(struct loop_timer *t)
 			client_close(c);
 			continue;
 		}
+		if (pending(c) == 0 && c->out.cap > KEEP_OUT_BYTES &&
+		    c->last_write_ms < loop_now_ms() - IDLE_MS)
+			buf_free(&c->out);
 		if (!c->live || c->ending || pending(c) > 0 ||
 		    c->last_write_ms > silent_since)
 			continue;
