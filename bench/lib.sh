@@ -1,10 +1,19 @@
 # Shared by the benchmarks that need a web server: sourced, not run.
-# bench_start NAME: builds bench/sse-load, creates a log, and starts one
-# nginx (contrib/nginx.conf on a loopback port) in front of one
-# sselog-fcgi, all in a temporary directory removed on exit. Sets $top,
-# $build, $dir, $db, $port, $fcgi (the responder's pid), $load (the load
-# client). bench_counters: the responder's "statements event_queries".
-# bench_rss PID: resident memory in KiB.
+#
+# bench_start NAME: bench_setup NAME, then one nginx (contrib/nginx.conf on
+# a loopback port) in front of one sselog-fcgi. Sets $port and $fcgi (the
+# responder's pid) besides what bench_setup sets.
+#
+# bench_setup NAME: finds the build, makes a temporary directory (removed
+# on exit) with a fresh log, builds bench/sse-load (and, when NAME needs
+# it, bench_build_pub builds bench/sse-pub). Sets $top, $build, $dir, $db,
+# $load.
+#
+# Helpers: bench_sselog_conf (contrib/nginx.conf, pointed at $dir),
+# bench_free_port, bench_counters (the responder's "statements
+# event_queries"), bench_rss PID (KiB), bench_mem PID... ("RSS PSS" in
+# KiB, summed), bench_cpu PID... (CPU seconds, summed), bench_children PID,
+# bench_machine, bench_write_docs NAME FILE.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -27,7 +36,7 @@ bench_cleanup() {
 	rm -rf "$dir"
 }
 
-bench_start() {
+bench_setup() {
 	bench_name=$1
 	bench_pids=
 	bench_find_build
@@ -45,11 +54,52 @@ bench_start() {
 	db=$dir/events.db
 	"$build/sselog" -d "$db" init
 	chmod 666 "$db"
+}
 
-	port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+# bench/sse-pub, which links SQLite (pkg-config sqlite3).
+bench_build_pub() {
+	pub=$dir/sse-pub
+	# shellcheck disable=SC2046
+	cc -O2 -o "$pub" "$top/bench/sse-pub.c" \
+	    $(pkg-config --cflags --libs sqlite3)
+}
+
+# A loopback TCP port that no socket uses, below the ephemeral ports
+# (32768 and up on Linux), which outgoing connections take at any time.
+bench_free_port() {
+	while :; do
+		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
+		ss -Htan "sport = :$p" 2>/dev/null | grep -q . || {
+			echo "$p"
+			return 0
+		}
+		sleep 1
+	done
+}
+
+# $dir/sselog.conf: contrib/nginx.conf with the socket in $dir.
+bench_sselog_conf() {
 	sed -e "s|unix:/run/sselog/fcgi.sock|unix:$dir/fcgi.sock|" \
 	    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
 	    "$top/contrib/nginx.conf" > "$dir/sselog.conf"
+}
+
+# Waits until nginx answers on $port; exits when it does not start.
+bench_wait_nginx() {
+	for _ in $(seq 50); do
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" &&
+		    return 0
+		sleep 0.1
+	done
+	cat "$dir/nginx.out" >&2
+	echo "$bench_name: nginx did not start" >&2
+	exit 1
+}
+
+bench_start() {
+	bench_setup "$1"
+	port=$(bench_free_port)
+	bench_sselog_conf
 	# A proxied stream holds two nginx connections: the browser's and
 	# the FastCGI one. 20,000 descriptors is this machine's hard limit.
 	cat > "$dir/nginx.conf" <<NGINX
@@ -76,20 +126,19 @@ NGINX
 	bench_pids="$bench_pids $fcgi"
 	nginx -c "$dir/nginx.conf" 2>"$dir/nginx.out" &
 	bench_pids="$bench_pids $!"
-	for _ in $(seq 50); do
-		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/" &&
-		    return 0
-		sleep 0.1
-	done
-	cat "$dir/nginx.out" >&2
-	echo "$bench_name: nginx did not start" >&2
-	exit 1
+	bench_wait_nginx
 }
 
 bench_counters() {
 	n=$(grep -c 'stats:' "$dir/fcgi.log" || true)
 	kill -USR1 "$fcgi"
+	w=0
 	while [ "$(grep -c 'stats:' "$dir/fcgi.log" || true)" -le "$n" ]; do
+		w=$((w + 1))
+		[ $w -lt 400 ] || {
+			echo "$bench_name: the responder did not log its counters" >&2
+			exit 1
+		}
 		sleep 0.05
 	done
 	grep 'stats:' "$dir/fcgi.log" | tail -n 1 |
@@ -98,6 +147,28 @@ bench_counters() {
 
 bench_rss() {
 	awk '/^VmRSS/ { print $2 }' "/proc/$1/status"
+}
+
+# "RSS PSS" in KiB, summed over the processes named.
+bench_mem() {
+	for p in "$@"; do
+		cat "/proc/$p/smaps_rollup" 2>/dev/null
+	done | awk '$1 == "Rss:" { r += $2 } $1 == "Pss:" { s += $2 }
+	    END { printf "%d %d\n", r, s }'
+}
+
+# CPU seconds (user and system) used so far, summed over the processes.
+bench_cpu() {
+	tck=$(getconf CLK_TCK)
+	for p in "$@"; do
+		# Fields after the command name, which may hold spaces.
+		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null
+	done | awk -v t="$tck" '{ s += $12 + $13 } END { printf "%.2f\n", s / t }'
+}
+
+# The processes whose parent is PID (nginx's workers).
+bench_children() {
+	pgrep -P "$1" || true
 }
 
 bench_machine() {

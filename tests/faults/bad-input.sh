@@ -1,0 +1,403 @@
+#!/bin/sh
+# Bad input, through nginx (contrib/nginx.conf) and straight to the
+# responder's FastCGI socket: bad Last-Event-ID values, bad stream names,
+# 1,000 stream= parameters, a 1 MB query string, huge headers, every HTTP
+# method, clients leaving in the middle of a replay, and malformed FastCGI
+# records (bad version, truncated header, huge lengths, wrong record
+# types, parameters without FCGI_BEGIN_REQUEST, garbage, half a record
+# and a stall). Each gets a clear 4xx (from the responder: one line of
+# text/plain), or, for broken FastCGI, a closed connection; and the
+# responder keeps serving everyone else: a stream opened before all this
+# still receives events after each group of cases, and new clients are
+# served.
+#
+# tests/integration/lib.sh's sse_suite has more cases of the same kinds;
+# this table adds those it lacks, and the raw FastCGI ones.
+
+# Several functions below are only called through wait_until; start_daemon,
+# open_stream and eval set PID_*, STREAM_* and the like; the sh -c scripts
+# expand their own arguments.
+# shellcheck disable=SC2317,SC2154,SC2016
+. "$SRCDIR/tests/faults/lib.sh"
+
+T_START=$(t_now_ms)
+f_helpers
+PORT=$(free_port)
+PORT2=$(free_port)
+# A second server on PORT2 with large header buffers, so that longer
+# requests reach the responder (nginx itself refuses FastCGI parameter
+# records above 64 KB, with a 500 of its own: 1 MB inputs go straight to
+# the socket below).
+f_nginx_conf "$PORT" 256 "server {
+        listen 127.0.0.1:$PORT2;
+        root $WWW;
+        large_client_header_buffers 4 256k;
+        include $RUNDIR/sselog.conf;
+    }"
+f_responder_start responder
+f_nginx_start nginx
+RLOG=$RUNDIR/responder.log
+B=http://127.0.0.1:$PORT/events/
+B2=http://127.0.0.1:$PORT2/events/
+FC=$FAULT_CLIENT
+
+k1=$(sselog publish keep/1 "first")
+open_stream before "${B}keep/1" --max-time 300
+N_BEFORE=0
+
+# After each group of cases: the responder still runs, the stream opened
+# at the start gets a new event, and a new client is served.
+still_serving() {
+	N_BEFORE=$((N_BEFORE + 1))
+	t_id=$(sselog publish keep/1 "after $1")
+	if t_alive "$F_RESPONDER" && wait_until 5 t_body_has before "id: $t_id"
+	then
+		ok "after $1: the stream opened before still receives events"
+	else
+		not_ok "after $1: the stream opened before still receives events" \
+		    "responder $(t_alive "$F_RESPONDER" && echo running || echo gone)" \
+		    "log: $(tail -n 5 "$RLOG")"
+	fi
+	fetch new "${B}keep/1" -I
+	is_code "after $1: a new client is served" 200 new
+}
+
+# An answer from nginx itself (an HTML page): only the status matters.
+by_nginx() {	# STATUS DESCRIPTION URL [CURL-ARGS...]
+	t_want=$1 t_desc=$2 t_url=$3
+	shift 3
+	fetch ng "$t_url" "$@"
+	is_code "$t_desc" "$t_want" ng
+}
+
+# ---- Last-Event-ID ----
+
+for v in abc -1 1e3 12345678901234567890 "5 6" 0x10 +5 5.0 "٥"; do
+	refused "Last-Event-ID '$v': 400" 400 "${B}keep/1" -H "Last-Event-ID: $v"
+done
+for v in abc -1 1e3 12345678901234567890 %205 5%20 %09 %2B5 %EF%BC%95; do
+	refused "lastEventId=$v: 400" 400 "${B}keep/1?lastEventId=$v"
+done
+# nginx drops the space around a header's value: " 5" arrives as "5".
+fetch sp "${B}keep/1" -I -H "Last-Event-ID:  5"
+is_code "Last-Event-ID ' 5' (nginx strips the space): 200" 200 sp
+refused "a 60 KB Last-Event-ID (through the large-buffer server): 400" 400 \
+    "${B2}keep/1" -H "Last-Event-ID: $(head -c 60000 /dev/zero | tr '\0' 1)"
+still_serving "bad Last-Event-IDs"
+
+# ---- stream names ----
+
+t_long=$(printf '%0201d' 7)
+for n in "$t_long" a%20b a%3Cb %C3%A9 a%2A a%2F %2Fa . %2E .. %2E%2E \
+    a%2F..%2Fb a%2F.%2Fb a%2F%2Fb a%0D%0Ab a%0Ab a%0Db a%09b a%25 a%22b \
+    a%5Cb "a%3B"; do
+	refused "stream=$(printf '%.40s' "$n"): 400" 400 "${B}?stream=$n"
+done
+refused "stream=a%2 (a cut escape): 400" 400 "${B}?stream=a%2"
+refused "stream=%00: 400" 400 "${B}?stream=%00"
+for p in "$t_long" a//b a/./b a/../b x/%2e%2e x/%2E%2E/y a%0D%0Ab a%2F..%2Fb \
+    'a%20b' '%C3%A9'; do
+	refused "path /events/$(printf '%.40s' "$p"): 400" 400 "${B}$p" --path-as-is
+done
+# /events/.. and /events/%2e%2e/x are resolved by nginx above /events/.
+by_nginx 403 "path /events/.. : nginx resolves it to / (403)" "${B}.." \
+    --path-as-is
+by_nginx 404 "path /events/%2e%2e/x : nginx resolves it to /x (404)" \
+    "${B}%2e%2e/x" --path-as-is
+
+q=
+i=0
+while [ "$i" -lt 1000 ]; do
+	i=$((i + 1))
+	q="${q}stream=s$i&"
+done
+by_nginx 414 "1,000 stream= parameters (13 KB of URL): nginx says 414" \
+    "${B}?$q"
+refused "1,000 stream= parameters through the large-buffer server: 400" 400 \
+    "${B2}?$q"
+q=
+i=0
+while [ "$i" -lt 1000 ]; do
+	i=$((i + 1))
+	q="${q}stream=keep/1&"
+done
+fetch same "${B2}?$q" -I
+is_code "the same stream= 1,000 times: one stream, 200" 200 same
+still_serving "bad stream names"
+
+# ---- huge requests through nginx ----
+
+t_pad=$(head -c 1048576 /dev/zero | tr '\0' x)
+printf 'GET /events/?stream=keep/1&pad=%s HTTP/1.1\r\nHost: x\r\n\r\n' \
+    "$t_pad" >"$T_WORK/req"
+"$FC" http "$PORT" "$T_WORK/req" 5000 >"$T_WORK/resp"
+is "a 1 MB query string: nginx says 414" \
+    "$(head -n 1 "$T_WORK/resp" | tr -d '\r')" "HTTP/1.1 414 Request-URI Too Large"
+printf 'GET /events/keep/1 HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n' \
+    "$t_pad" >"$T_WORK/req"
+"$FC" http "$PORT" "$T_WORK/req" 5000 >"$T_WORK/resp"
+is "a 1 MB header: nginx says 400" \
+    "$(head -n 1 "$T_WORK/resp" | tr -d '\r')" "HTTP/1.1 400 Bad Request"
+{
+	printf 'GET /events/keep/1 HTTP/1.1\r\nHost: x\r\n'
+	i=0
+	while [ "$i" -lt 1000 ]; do
+		i=$((i + 1))
+		printf 'X-H%s: %0100d\r\n' "$i" 0
+	done
+	printf '\r\n'
+} >"$T_WORK/req"
+"$FC" http "$PORT" "$T_WORK/req" 5000 >"$T_WORK/resp"
+is "1,000 headers of 100 bytes: nginx says 400" \
+    "$(head -n 1 "$T_WORK/resp" | tr -d '\r')" "HTTP/1.1 400 Bad Request"
+# (nginx sends it twice: in QUERY_STRING and REQUEST_URI.)
+fetch big "${B2}keep/1?pad=$(printf '%030000d' 0)" -I
+is_code "a 30 KB query string through the large-buffer server: served (200)" \
+    200 big
+fetch big "${B2}keep/1" -I -H "X-Big: $(printf '%060000d' 0)"
+is_code "a 60 KB header through the large-buffer server: served (200)" \
+    200 big
+still_serving "huge requests"
+
+# ---- every method ----
+
+for m in POST PUT DELETE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK \
+    UNLOCK SEARCH PURGE REPORT FOO M-SEARCH; do
+	refused "$m: 405" 405 "${B}keep/1" -X "$m"
+	is_header "... with Allow" err Allow "GET, HEAD, OPTIONS"
+done
+by_nginx 405 "TRACE: nginx says 405" "${B}keep/1" -X TRACE
+by_nginx 405 "CONNECT: nginx says 405" "${B}keep/1" -X CONNECT
+by_nginx 400 "get (lower case): nginx says 400" "${B}keep/1" -X get
+fetch m "${B}keep/1" -I
+is_code "HEAD: 200" 200 m
+fetch m "${B}keep/1" -X OPTIONS
+is_code "OPTIONS: 204" 204 m
+still_serving "every method"
+
+# ---- clients that leave in the middle of a replay ----
+
+"$FC" tick 0 20000 200 | sselog pipe replay/1 || bail "cannot publish"
+rc=$(sselog close replay/1)
+t_open() {
+	[ "$(f_open_streams "$RLOG" "$F_RESPONDER")" = "$1" ]
+}
+t_base=$(f_open_streams "$RLOG" "$F_RESPONDER")
+# curl dies of SIGPIPE once head has 200 KB (of the 5 MB replay).
+i=0
+while [ "$i" -lt 5 ]; do
+	i=$((i + 1))
+	curl -sN --max-time 20 "${B}replay/1?lastEventId=0" | head -c 200000 \
+	    >/dev/null
+done
+if wait_until 5 t_open "$t_base"; then
+	ok "5 clients leave in the middle of a replay (through nginx): the responder lets go of them"
+else
+	not_ok "5 clients leave in the middle of a replay (through nginx): the responder lets go of them" \
+	    "open streams: $(f_open_streams "$RLOG" "$F_RESPONDER"), expected $t_base"
+fi
+i=0
+while [ "$i" -lt 5 ]; do
+	i=$((i + 1))
+	"$FC" fcgi "$SOCK" 5000 begin param:REQUEST_METHOD=GET \
+	    param:REQUEST_URI=/events/replay/1 param:QUERY_STRING=lastEventId=0 \
+	    params stdin readmax:200000 >/dev/null 2>&1
+done
+if wait_until 5 t_open "$t_base"; then
+	ok "5 FastCGI connections closed in the middle of a replay: the responder lets go of them"
+else
+	not_ok "5 FastCGI connections closed in the middle of a replay: the responder lets go of them" \
+	    "open streams: $(f_open_streams "$RLOG" "$F_RESPONDER"), expected $t_base"
+fi
+fetch full "${B}replay/1?lastEventId=0" --max-time 30
+is "... and a client that stays gets the whole replay: 20,001 events, the close last" \
+    "$CODE $CURL_RC $(grep -c '^id: ' "$T_WORK/full.b") $(grep '^id: ' "$T_WORK/full.b" | tail -n 1)" \
+    "200 0 20001 id: $rc"
+still_serving "clients leaving mid-replay"
+
+# ---- straight to the FastCGI socket: well-formed, with bad values ----
+
+# fcgi_req NAME METHOD [OP...]: a whole request for /events/keep/1 (or
+# for the URI that FCGI_URI names), its answer in $T_WORK/NAME.out and the
+# client's result line in $T_WORK/NAME.res (a stream that stays open is
+# cut after 5 s).
+fcgi_req() {
+	t_n=$1 t_m=$2
+	shift 2
+	set -- begin "param:REQUEST_METHOD=$t_m" \
+	    "param:REQUEST_URI=${FCGI_URI:-/events/keep/1}" "$@" params stdin
+	"$FC" fcgi "$SOCK" 5000 "$@" >"$T_WORK/$t_n.out" 2>"$T_WORK/$t_n.res"
+}
+fcgi_status() {
+	sed -n 's/^Status: \([0-9]*\).*/\1/p' "$T_WORK/$1.out" | head -n 1
+}
+# A complete answer with this status (FCGI_END_REQUEST came).
+fcgi_is() {	# DESCRIPTION NAME STATUS
+	if [ "$(fcgi_status "$2")" = "$3" ] &&
+	    grep -q 'end_request=1' "$T_WORK/$2.res"; then
+		ok "$1"
+	else
+		not_ok "$1" "expected a complete $3 answer; got:" \
+		    "$(head -c 300 "$T_WORK/$2.out")" "$(cat "$T_WORK/$2.res")"
+	fi
+}
+
+fcgi_req ok0 HEAD
+fcgi_is "FastCGI: a well-formed HEAD request: 200" ok0 200
+for v in " 5" "5 " "	5" "٥" "5x"; do
+	fcgi_req leid GET "param:HTTP_LAST_EVENT_ID=$v"
+	fcgi_is "FastCGI: HTTP_LAST_EVENT_ID '$v': 400" leid 400
+done
+fcgi_req big HEAD \
+    "param-repeat:HTTP_LAST_EVENT_ID:1048576:1"
+fcgi_is "FastCGI: a 1 MB HTTP_LAST_EVENT_ID: 400" big 400
+fcgi_req big HEAD "param-repeat:QUERY_STRING:1048576:x"
+fcgi_is "FastCGI: a 1 MB query string (one unknown parameter), the stream in the path: 200" \
+    big 200
+fcgi_req big HEAD "param-repeat:HTTP_X_BIG:1048576:x"
+fcgi_is "FastCGI: a 1 MB header (HTTP_X_BIG): served, 200" big 200
+fcgi_req big HEAD \
+    "param-repeat:QUERY_STRING:80000:stream=a/b&"
+fcgi_is "FastCGI: a 1 MB query string, the same stream 80,000 times: one stream, 200" \
+    big 200
+FCGI_URI=/events/ fcgi_req big HEAD \
+    "param-repeat:QUERY_STRING:100000:x=0123456&"
+fcgi_is "FastCGI: a 1 MB query string of unknown parameters, no stream: 400" \
+    big 400
+FCGI_URI=/events/ fcgi_req big HEAD prefix:stream= \
+    "param-repeat:QUERY_STRING:350000:%41"
+fcgi_is "FastCGI: a 1 MB stream name of escapes: 400" big 400
+FCGI_URI=/events/ fcgi_req big HEAD \
+    "param-repeat:QUERY_STRING:90000:stream=a/%41&"
+fcgi_is "FastCGI: 1 MB of stream=a/%41 (one name, escaped): 200" big 200
+FCGI_URI=/events/ fcgi_req big HEAD prefix:stream=keep/1 \
+    "param-repeat:QUERY_STRING:100000:&stream="
+fcgi_is "FastCGI: 100,000 empty stream= parameters: 400" big 400
+set --
+i=0
+while [ "$i" -lt 1000 ]; do
+	i=$((i + 1))
+	set -- "$@" "param:HTTP_X_H$i=$(printf '%0100d' 0)"
+done
+fcgi_req many HEAD "$@"
+fcgi_is "FastCGI: 1,000 headers: 200" many 200
+fcgi_req nomethod ""
+fcgi_is "FastCGI: an empty REQUEST_METHOD: 405" nomethod 405
+still_serving "bad values over FastCGI"
+
+# ---- straight to the FastCGI socket: broken records ----
+
+# broken DESCRIPTION OP...: the responder must close the connection
+# within 5 s of the client's half-close, and not answer 200.
+broken() {
+	t_desc=$1
+	shift
+	"$FC" fcgi "$SOCK" 5000 "$@" shut >"$T_WORK/broken.out" \
+	    2>"$T_WORK/broken.res"
+	if grep -q 'end=eof\|end=reset' "$T_WORK/broken.res" &&
+	    ! grep -q '^Status: 200' "$T_WORK/broken.out"; then
+		ok "FastCGI, $t_desc: connection closed$(grep -q '^Status' "$T_WORK/broken.out" && printf ' after %s' "$(sed -n 's/^Status: //p' "$T_WORK/broken.out" | tr -d '\r')")"
+	else
+		not_ok "FastCGI, $t_desc: connection closed" \
+		    "$(cat "$T_WORK/broken.res")" \
+		    "$(head -c 200 "$T_WORK/broken.out")"
+	fi
+}
+
+broken "bad version (2) in the first record" \
+    record:2:1:1:8:0:0001000000000000
+broken "bad version (0) in a params record" begin record:0:4:1:0:0
+broken "a truncated header (2 bytes)" hex:0101
+broken "a truncated header after a begin" begin hex:01040001
+broken "content length 65535, 2 bytes sent" begin \
+    record:1:4:1:65535:255:0102
+broken "padding length 255, nothing sent" begin record:1:4:1:0:255
+broken "params without FCGI_BEGIN_REQUEST" param:REQUEST_METHOD=GET param:REQUEST_URI=/events/keep/1 params stdin
+broken "stdin without FCGI_BEGIN_REQUEST" stdin
+broken "FCGI_STDOUT from the client" begin record:1:6:1:2:0:6869
+broken "FCGI_END_REQUEST from the client" begin \
+    record:1:3:1:8:0:0000000000000000
+broken "record type 99" begin record:1:99:1:0:0
+broken "FCGI_UNKNOWN_TYPE from the client" begin \
+    record:1:11:1:8:0:0000000000000000
+broken "FCGI_GET_VALUES, then nothing" \
+    record:1:9:0:14:2:0e034643474900000000000000000000
+# A responder that knows only its own role must refuse the others (FastCGI
+# 1.0, section 5.1: FCGI_END_REQUEST with FCGI_UNKNOWN_ROLE).
+broken "role 2 (authorizer)" begin:1:2:0 param:REQUEST_METHOD=GET param:REQUEST_URI=/events/keep/1 params stdin
+broken "role 3 (filter)" begin:1:3:0 param:REQUEST_METHOD=GET param:REQUEST_URI=/events/keep/1 params stdin
+broken "role 99" begin:1:99:0 param:REQUEST_METHOD=GET param:REQUEST_URI=/events/keep/1 params stdin
+broken "a params record for another request id" begin:1 param:REQUEST_METHOD=GET param:REQUEST_URI=/events/keep/1 params:2 stdin:2
+broken "1,000 garbage bytes" garbage:1000
+broken "100,000 garbage bytes" garbage:100000
+broken "a begin, then garbage" begin garbage:5000
+broken "a name length of 2^31 - 1" begin record:1:4:1:8:0:ffffffff01000000
+still_serving "broken FastCGI records"
+
+# ---- half a record, then nothing ----
+
+# A peer that stalls holds one of the threads that read requests. One
+# must not keep others out; nor must a few: the responder must time them
+# out (10 s for its parameters), and serve the others meanwhile.
+stall() {	# N: N connections that send half a header and stall
+	t_k=0
+	STALLERS=
+	while [ "$t_k" -lt "$1" ]; do
+		t_k=$((t_k + 1))
+		"$FC" fcgi "$SOCK" 30000 hex:0101 >/dev/null \
+		    2>"$T_WORK/stall.$1.$t_k.res" &
+		STALLERS="$STALLERS $!"
+		T_STREAMS="$T_STREAMS $!"
+	done
+}
+served_at_once() {	# DESCRIPTION
+	t0=$(t_now_ms)
+	fetch quick "${B}keep/1" -I --max-time 5
+	t_ms=$(($(t_now_ms) - t0))
+	if [ "$CODE" = 200 ] && [ "$t_ms" -lt 2000 ]; then
+		ok "$1: a new client is served at once ($t_ms ms)"
+	else
+		not_ok "$1: a new client is served at once" \
+		    "HTTP $CODE after $t_ms ms (curl exit $CURL_RC)"
+	fi
+}
+stall 1
+sleep 0.3
+served_at_once "one connection stalls after half a header"
+for t_p in $STALLERS; do kill "$t_p" 2>/dev/null; wait "$t_p" 2>/dev/null; done
+stall 8
+sleep 0.3
+served_at_once "8 connections stall after half a header"
+stalled_closed() {
+	for t_p in $STALLERS; do
+		t_alive "$t_p" && return 1
+	done
+	return 0
+}
+if wait_until 15 stalled_closed; then
+	ok "... and the responder closes them (within 15 s)"
+else
+	not_ok "... and the responder closes them (within 15 s)" \
+	    "still open after 15 s: $(cat "$T_WORK"/stall.8.*.res 2>/dev/null | wc -l) of 8 closed"
+fi
+for t_p in $STALLERS; do kill "$t_p" 2>/dev/null; wait "$t_p" 2>/dev/null; done
+still_serving "stalled connections"
+
+# ---- last: lengths that overflow ----
+
+# Name and value lengths of 2^30 each: their sum overflows an int.
+broken "name and value lengths of 2^30 each" begin \
+    record:1:4:1:8:0:c0000000c0000000
+still_serving "name and value lengths of 2^30"
+
+sselog close keep/1 >/dev/null
+end_stream before 10
+t_stream_ok "the stream opened before all this ends cleanly" before
+is "... having received every event published meanwhile" \
+    "$(grep -c '^id: ' "$T_WORK/before.b")" "$N_BEFORE"
+: "$k1"
+
+no_leftovers
+[ "$T_FAILED" -eq 0 ] || f_diag 8
+echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"
+done_testing
