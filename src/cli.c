@@ -631,9 +631,11 @@ watch_live(struct store *st, struct watcher *w, const char *db)
 		goto out;
 	while (w->f.open > 0 && stop_signal == 0) {
 		struct pollfd pfd = { .fd = watch_fd(changes), .events = POLLIN };
-		int ready = poll(&pfd, 1, watch_next_check_ms(changes));
+		int64_t us = watch_next_check_us(changes);
+		struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
+		int ready = ppoll(&pfd, 1, &ts, NULL);
 		if (ready == -1 && errno != EINTR) {
-			log_error("poll: %s", strerror(errno));
+			log_error("ppoll: %s", strerror(errno));
 			goto out;
 		}
 		if (ready > 0 && watch_drain(changes) == -1) {

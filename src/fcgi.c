@@ -1,31 +1,31 @@
 #include "fcgi.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <stdbool.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
 
+#include "fcgi_head.h"
 #include "log.h"
+#include "loop.h"
 
 #define SD_LISTEN_FDS_START 3
-/* How long a connection may take to send its request's parameters. */
-#define PARAMS_TIMEOUT_S 10
-
-struct acceptor {
-	int listen_fd;
-	int notify_fd;
-};
 
 static bool
 is_listening_socket(int fd)
@@ -182,14 +182,9 @@ copy_param(const char **dst, const char *name, FCGX_ParamArray envp)
 
 /* Copies what the responder needs of the request, so that libfcgi's own
  * copy can go. */
-static struct fcgi_request *
-take_request(FCGX_Request *req)
+static int
+copy_params(struct fcgi_request *r, FCGX_Request *req)
 {
-	struct fcgi_request *r = calloc(1, sizeof *r);
-
-	if (r == NULL)
-		return NULL;
-	r->fd = -1;
 	r->request_id = (unsigned)req->requestId;
 	if (copy_param(&r->params.method, "REQUEST_METHOD", req->envp) ||
 	    copy_param(&r->params.query_string, "QUERY_STRING", req->envp) ||
@@ -197,95 +192,355 @@ take_request(FCGX_Request *req)
 	    copy_param(&r->params.path_info, "PATH_INFO", req->envp) ||
 	    copy_param(&r->params.last_event_id, "HTTP_LAST_EVENT_ID",
 	    req->envp) ||
-	    copy_param(&r->params.origin, "HTTP_ORIGIN", req->envp)) {
+	    copy_param(&r->params.origin, "HTTP_ORIGIN", req->envp))
+		return -1;
+	return 0;
+}
+
+/* ---- the doorman ----
+ *
+ * One thread accepts connections and keeps each, in an epoll set of its
+ * own, until the bytes waiting on it hold a whole request head
+ * (fcgi_head.h); only then does libfcgi read and decode it, which cannot
+ * block since everything it reads is there. A peer that sends half a
+ * request and stalls holds a slot, not a thread, and is closed after
+ * HEAD_TIMEOUT_MS. Requests then go to the event loop through notify_fd.
+ */
+
+/* How long a connection may take to send its request's parameters. */
+#define HEAD_TIMEOUT_MS 10000
+/* Connections still sending their request; past it, the oldest goes. */
+#define MAX_WAITING 1024
+#define LISTENER_KEY UINT64_MAX
+
+struct waiting {
+	int fd;			/* -1: a free slot */
+	int64_t deadline_ms;
+	size_t need;		/* bytes to wait for before looking again */
+};
+
+struct doorman {
+	int listen_fd;
+	int notify_fd;
+	int epoll_fd;
+	const char *web_server_addrs;	/* FCGI_WEB_SERVER_ADDRS, or NULL */
+	unsigned char *head;		/* FCGI_HEAD_BYTES_MAX bytes */
+	struct waiting slot[MAX_WAITING];
+	size_t nwaiting;
+	FCGX_Request req;
+	time_t last_complaint;
+};
+
+/* Says what went wrong at most once a second: a flood of connections
+ * must not flood the log as well. */
+static void
+complain(struct doorman *d, const char *what, int err)
+{
+	time_t now = time(NULL);
+
+	if (now != d->last_complaint)
+		log_error("%s: %s", what, strerror(err));
+	d->last_complaint = now;
+}
+
+static void
+pass_on(struct doorman *d, struct fcgi_request *r)
+{
+	ssize_t n;
+
+	while ((n = write(d->notify_fd, &r, sizeof r)) == -1 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof r) {
+		complain(d, "cannot pass a request on", errno);
+		close(r->fd);
 		fcgi_request_free(r);
-		return NULL;
 	}
-	return r;
+}
+
+static void
+release(struct doorman *d, struct waiting *w, bool close_it)
+{
+	epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+	if (close_it)
+		close(w->fd);
+	w->fd = -1;
+	d->nwaiting--;
+}
+
+/* Lets libfcgi read the request head that is known to be complete. */
+static void
+decode(struct doorman *d, int fd)
+{
+	struct fcgi_request *r = calloc(1, sizeof *r);
+
+	if (r == NULL) {
+		complain(d, "cannot take a request", errno);
+		close(fd);
+		return;
+	}
+	/* An open connection with keepConnection set is one that libfcgi
+	 * goes on reading rather than accepting anew (FCGX_Accept_r). */
+	d->req.ipcFd = fd;
+	d->req.keepConnection = 1;
+	int rc = FCGX_Accept_r(&d->req);
+	if (rc < 0) {
+		/* libfcgi closed the connection; the listener it was given
+		 * (-1) keeps it from accepting another. */
+		complain(d, "libfcgi could not read a request", -rc);
+		d->req.ipcFd = -1;
+		free(r);
+		return;
+	}
+	r->fd = fd;
+	r->verdict = FCGI_SERVE;
+	rc = copy_params(r, &d->req);
+	/* Free libfcgi's streams without writing anything or closing the
+	 * connection, which now belongs to the event loop. */
+	FCGX_Free(&d->req, 0);
+	d->req.ipcFd = -1;
+	if (rc == -1) {
+		complain(d, "cannot take a request", ENOMEM);
+		close(fd);
+		fcgi_request_free(r);
+		return;
+	}
+	pass_on(d, r);
+}
+
+/* A request the event loop answers without libfcgi's help. */
+static void
+refuse(struct doorman *d, int fd, enum fcgi_verdict verdict,
+    unsigned request_id)
+{
+	struct fcgi_request *r = calloc(1, sizeof *r);
+
+	if (r == NULL) {
+		close(fd);
+		return;
+	}
+	r->fd = fd;
+	r->verdict = verdict;
+	r->request_id = request_id;
+	pass_on(d, r);
+}
+
+static void
+look_at(struct doorman *d, struct waiting *w, uint32_t events)
+{
+	bool hung_up = events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
+	int avail = 0;
+
+	/* Most wake-ups of a slow sender bring too little to decide on:
+	 * do not copy the whole head again for those. */
+	if (!hung_up && ioctl(w->fd, FIONREAD, &avail) == 0 &&
+	    (size_t)avail < w->need)
+		return;
+	ssize_t n = recv(w->fd, d->head, FCGI_HEAD_BYTES_MAX,
+	    MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		release(d, w, true);
+		return;
+	}
+	struct fcgi_head head;
+	int fd = w->fd;
+	switch (fcgi_head_check(d->head, (size_t)n, &head)) {
+	case FCGI_HEAD_WAIT:
+		if (hung_up)
+			release(d, w, true);
+		else
+			w->need = head.need;
+		return;
+	case FCGI_HEAD_BAD:
+		release(d, w, true);
+		return;
+	case FCGI_HEAD_READY:
+		release(d, w, false);
+		decode(d, fd);
+		return;
+	case FCGI_HEAD_TOO_LARGE:
+		release(d, w, false);
+		refuse(d, fd, FCGI_TOO_LARGE, head.request_id);
+		return;
+	case FCGI_HEAD_UNKNOWN_ROLE:
+		release(d, w, false);
+		refuse(d, fd, FCGI_UNKNOWN_ROLE, head.request_id);
+		return;
+	}
+}
+
+/* FCGI_WEB_SERVER_ADDRS, as libfcgi reads it: a comma-separated list of
+ * the addresses that may connect over TCP. */
+static bool
+peer_allowed(const struct doorman *d, const struct sockaddr_storage *sa)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const void *a;
+
+	if (d->web_server_addrs == NULL)
+		return true;
+	if (sa->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+	else if (sa->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	else
+		return true;	/* a unix socket: its mode guards it */
+	if (inet_ntop(sa->ss_family, a, addr, sizeof addr) == NULL)
+		return false;
+	size_t len = strlen(addr);
+	for (const char *p = d->web_server_addrs; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		if (n == len && strncmp(p, addr, n) == 0)
+			return true;
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
+static struct waiting *
+free_slot(struct doorman *d)
+{
+	struct waiting *oldest = NULL;
+
+	for (size_t i = 0; i < MAX_WAITING; i++) {
+		if (d->slot[i].fd == -1)
+			return &d->slot[i];
+		if (oldest == NULL ||
+		    d->slot[i].deadline_ms < oldest->deadline_ms)
+			oldest = &d->slot[i];
+	}
+	release(d, oldest, true);
+	return oldest;
+}
+
+static void
+accept_some(struct doorman *d)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage sa;
+		socklen_t salen = sizeof sa;
+		int fd = accept4(d->listen_fd, (struct sockaddr *)&sa, &salen,
+		    SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EPROTO)
+				continue;
+			/* Out of descriptors, most likely: say so now and
+			 * then, and let the streams that end free some. */
+			complain(d, "cannot accept a connection", errno);
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+			return;
+		}
+		if (!peer_allowed(d, &sa)) {
+			close(fd);
+			continue;
+		}
+		struct waiting *w = free_slot(d);
+		struct epoll_event ev = {
+			.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
+			.data.u64 = (uint64_t)(w - d->slot),
+		};
+		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+			complain(d, "cannot wait for a request", errno);
+			close(fd);
+			continue;
+		}
+		w->fd = fd;
+		w->deadline_ms = loop_now_ms() + HEAD_TIMEOUT_MS;
+		w->need = 0;
+		d->nwaiting++;
+	}
+}
+
+/* Closes the connections that took too long; returns the milliseconds
+ * until the next one is due, or -1 when none waits. */
+static int
+expire(struct doorman *d)
+{
+	int64_t now = loop_now_ms(), next = -1;
+
+	if (d->nwaiting == 0)
+		return -1;
+	for (size_t i = 0; i < MAX_WAITING; i++) {
+		struct waiting *w = &d->slot[i];
+		if (w->fd == -1)
+			continue;
+		if (w->deadline_ms <= now)
+			release(d, w, true);
+		else if (next == -1 || w->deadline_ms - now < next)
+			next = w->deadline_ms - now;
+	}
+	return (int)next;
 }
 
 static void *
-accept_loop(void *arg)
+doorman_run(void *arg)
 {
-	struct acceptor *a = arg;
-	FCGX_Request req;
-	time_t last_complaint = 0;
+	struct doorman *d = arg;
+	struct epoll_event ev[64];
 
-	FCGX_InitRequest(&req, a->listen_fd, 0);
 	for (;;) {
-		int rc = FCGX_Accept_r(&req);
-		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
-			continue;	/* SO_RCVTIMEO, below, times accept out */
-		if (rc < 0) {
-			/* Out of descriptors, most likely: say so now and
-			 * then, and let the streams that end free some. */
-			if (time(NULL) != last_complaint)
-				log_error("cannot accept a connection: %s",
-				    strerror(-rc));
-			last_complaint = time(NULL);
+		int n = epoll_wait(d->epoll_fd, ev, 64, expire(d));
+		if (n == -1 && errno != EINTR) {
+			complain(d, "epoll_wait", errno);
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
-			continue;
 		}
-		struct fcgi_request *r = take_request(&req);
-		int fd = req.ipcFd;
-		/* Free libfcgi's streams without writing anything or closing
-		 * the connection, which now belongs to the event loop. */
-		FCGX_Free(&req, 0);
-		req.ipcFd = -1;
-		if (r == NULL) {
-			log_error("out of memory taking a request");
-			close(fd);
-			continue;
-		}
-		r->fd = fd;
-		ssize_t n;
-		while ((n = write(a->notify_fd, &r, sizeof r)) == -1 &&
-		    errno == EINTR)
-			;
-		if (n != (ssize_t)sizeof r) {
-			log_error("cannot pass a request on: %s",
-			    strerror(errno));
-			close(fd);
-			fcgi_request_free(r);
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u64 == LISTENER_KEY)
+				accept_some(d);
+			else if (d->slot[ev[i].data.u64].fd != -1)
+				look_at(d, &d->slot[ev[i].data.u64],
+				    ev[i].events);
 		}
 	}
 	return NULL;
 }
 
 int
-fcgi_start(int listen_fd, int nthreads, int notify_fd, char *err,
-    size_t errlen)
+fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen)
 {
-	static struct acceptor a;
+	static struct doorman d;
 	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
 
 	if (FCGX_Init() != 0) {
 		snprintf(err, errlen, "libfcgi failed to start");
 		return -1;
 	}
-	/* libfcgi reads the parameters with blocking reads: a peer that
-	 * connects and says nothing must not hold an accepting thread for
-	 * good. Accepted sockets inherit the timeout from the listener. */
-	struct timeval tv = { .tv_sec = PARAMS_TIMEOUT_S };
-	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ==
-	    -1)
-		log_warn("cannot time out slow requests: %s", strerror(errno));
-	a.listen_fd = listen_fd;
-	a.notify_fd = notify_fd;
+	/* The doorman never hands libfcgi the listener: see decode(). */
+	FCGX_InitRequest(&d.req, -1, 0);
+	d.listen_fd = listen_fd;
+	d.notify_fd = notify_fd;
+	d.web_server_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+	for (size_t i = 0; i < MAX_WAITING; i++)
+		d.slot[i].fd = -1;
+	struct epoll_event ev = { .events = EPOLLIN,
+	    .data.u64 = LISTENER_KEY };
+	/* Other processes may share the listener: accept must not block
+	 * when one of them took the connection first. */
+	if ((d.head = malloc(FCGI_HEAD_BYTES_MAX)) == NULL ||
+	    fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) |
+	    O_NONBLOCK) == -1 ||
+	    (d.epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
+		snprintf(err, errlen, "cannot wait for connections: %s",
+		    strerror(errno));
+		return -1;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* They only accept and copy a few strings. */
 	pthread_attr_setstacksize(&attr, 256 * 1024);
-	for (int i = 0; i < nthreads; i++) {
-		pthread_t t;
-		int rc = pthread_create(&t, &attr, accept_loop, &a);
-		if (rc != 0) {
-			snprintf(err, errlen, "cannot start a thread: %s",
-			    strerror(rc));
-			pthread_attr_destroy(&attr);
-			return -1;
-		}
-	}
+	rc = pthread_create(&t, &attr, doorman_run, &d);
 	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start a thread: %s",
+		    strerror(rc));
+		return -1;
+	}
 	return 0;
 }

@@ -1,8 +1,9 @@
 /* The FastCGI glue: the only part of sselog that includes fcgiapp.h.
  *
- * libfcgi accepts connections and decodes the request's parameters, on
- * threads of their own since it blocks; each request then leaves libfcgi
- * (its socket and a copy of the parameters) for the event loop, which
+ * A thread of its own accepts connections and waits, without blocking on
+ * any one peer, until each has sent a whole, well-formed request head
+ * (fcgi_head.h); libfcgi then decodes the parameters. Each request leaves
+ * for the event loop (its socket and a copy of the parameters), which
  * writes the long-lived response itself (fcgi_record.h).
  */
 #ifndef SSELOG_FCGI_H
@@ -12,11 +13,18 @@
 
 #include "request.h"
 
-/* A request that libfcgi has read. The connection's descriptor passes to
- * whoever takes the request; fcgi_request_free() does not close it. */
+enum fcgi_verdict {
+	FCGI_SERVE,		/* libfcgi read it: params are set */
+	FCGI_TOO_LARGE,		/* parameters over FCGI_HEAD_PARAMS_MAX */
+	FCGI_UNKNOWN_ROLE,	/* not a responder request */
+};
+
+/* A request to answer. The connection's descriptor passes to whoever takes
+ * the request; fcgi_request_free() does not close it. */
 struct fcgi_request {
 	int fd;
 	unsigned request_id;
+	enum fcgi_verdict verdict;
 	struct request_params params;	/* strings owned by the struct */
 };
 
@@ -34,10 +42,9 @@ int fcgi_listener(const char *listen_spec, char *err, size_t errlen);
  * any. */
 void fcgi_remove_socket(void);
 
-/* Starts nthreads threads that accept requests on listen_fd and write a
- * pointer to each new struct fcgi_request (the reader frees it) to
- * notify_fd. Returns 0, or -1 with the reason in err. */
-int fcgi_start(int listen_fd, int nthreads, int notify_fd, char *err,
-    size_t errlen);
+/* Starts the thread that accepts requests on listen_fd (made non-blocking)
+ * and writes a pointer to each new struct fcgi_request (the reader frees
+ * it) to notify_fd. Returns 0, or -1 with the reason in err. */
+int fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@ enum {
 	FCGI_END_REQUEST = 3,
 	FCGI_STDOUT = 6,
 	FCGI_REQUEST_COMPLETE = 0,
+	FCGI_UNKNOWN_ROLE = 3,
 };
 
 static void
@@ -50,15 +51,32 @@ fcgi_append_stdout(struct buf *out, unsigned request_id, const void *data,
 	return 0;
 }
 
+/* FCGI_END_REQUEST: appStatus 0 (4 bytes), protocolStatus, 3 reserved
+ * bytes. */
+static void
+put_end_request(unsigned char *rec, unsigned request_id, int protocol_status)
+{
+	put_header(rec, FCGI_END_REQUEST, request_id, 8);
+	memset(rec + FCGI_HEADER_LEN, 0, 8);
+	rec[FCGI_HEADER_LEN + 4] = (unsigned char)protocol_status;
+}
+
 int
 fcgi_append_end(struct buf *out, unsigned request_id)
 {
 	unsigned char rec[FCGI_HEADER_LEN * 2 + 8];
 
 	put_header(rec, FCGI_STDOUT, request_id, 0);
-	put_header(rec + FCGI_HEADER_LEN, FCGI_END_REQUEST, request_id, 8);
-	/* appStatus 0 (4 bytes), protocolStatus, 3 reserved bytes */
-	memset(rec + FCGI_HEADER_LEN * 2, 0, 8);
-	rec[FCGI_HEADER_LEN * 2 + 4] = FCGI_REQUEST_COMPLETE;
+	put_end_request(rec + FCGI_HEADER_LEN, request_id,
+	    FCGI_REQUEST_COMPLETE);
+	return buf_append(out, rec, sizeof rec);
+}
+
+int
+fcgi_append_unknown_role(struct buf *out, unsigned request_id)
+{
+	unsigned char rec[FCGI_HEADER_LEN + 8];
+
+	put_end_request(rec, request_id, FCGI_UNKNOWN_ROLE);
 	return buf_append(out, rec, sizeof rec);
 }

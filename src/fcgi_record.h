@@ -24,6 +24,11 @@ int fcgi_append_stdout(struct buf *out, unsigned request_id,
  * Returns 0, or -1 when memory runs out. */
 int fcgi_append_end(struct buf *out, unsigned request_id);
 
+/* Appends the refusal of a request in a role other than responder (an
+ * authorizer or filter): FCGI_END_REQUEST with FCGI_UNKNOWN_ROLE and no
+ * output. Returns 0, or -1 when memory runs out. */
+int fcgi_append_unknown_role(struct buf *out, unsigned request_id);
+
 /* The bytes fcgi_append_stdout() adds for len bytes of content. */
 size_t fcgi_stdout_size(size_t len);
 

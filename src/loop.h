@@ -25,7 +25,7 @@ struct loop_watch {
 struct loop_timer {
 	int64_t interval_ms;
 	void (*fn)(struct loop_timer *t);
-	int64_t due_ms;		/* the loop's own */
+	int64_t due_us;		/* the loop's own */
 	struct loop_timer *next;
 };
 
@@ -42,14 +42,16 @@ void loop_remove(struct loop *l, struct loop_watch *w);
 /* Calls t->fn every t->interval_ms from now on, until loop_cancel(). */
 void loop_every(struct loop *l, struct loop_timer *t);
 void loop_cancel(struct loop *l, struct loop_timer *t);
-/* Moves the next call of a running timer to ms from now. */
+/* Moves the next call of a running timer to ms (us) from now. */
 void loop_next_in(struct loop_timer *t, int64_t ms);
+void loop_next_in_us(struct loop_timer *t, int64_t us);
 
 /* Waits for events and timers and runs their callbacks, once. Returns 0,
  * or -1 with errno set when epoll itself fails. */
 int loop_run_once(struct loop *l);
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds (microseconds) on the monotonic clock. */
 int64_t loop_now_ms(void);
+int64_t loop_now_us(void);
 
 #endif

@@ -24,9 +24,6 @@
 #include "number.h"
 #include "server.h"
 
-/* Threads that accept and read requests (libfcgi blocks while doing so):
- * a few, so that one slow peer does not hold the others up. */
-#define ACCEPT_THREADS 4
 #define MAX_CORS_ORIGINS 64
 /* Descriptors kept back from --max-clients for the log, inotify, epoll,
  * the listening socket and the connections that get a 503. */
@@ -304,8 +301,20 @@ on_request(struct loop_watch *w, uint32_t events)
 
 	(void)events;
 	while (read(w->fd, &r, sizeof r) == (ssize_t)sizeof r) {
-		server_accept(h->srv, r->fd, TRANSPORT_FCGI, r->request_id,
-		    &r->params);
+		switch (r->verdict) {
+		case FCGI_SERVE:
+			server_accept(h->srv, r->fd, TRANSPORT_FCGI,
+			    r->request_id, &r->params);
+			break;
+		case FCGI_TOO_LARGE:
+			server_refuse(h->srv, r->fd, r->request_id,
+			    REFUSE_TOO_LARGE);
+			break;
+		case FCGI_UNKNOWN_ROLE:
+			server_refuse(h->srv, r->fd, r->request_id,
+			    REFUSE_UNKNOWN_ROLE);
+			break;
+		}
 		fcgi_request_free(r);
 	}
 }
@@ -370,7 +379,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* Web servers stop their backends with SIGTERM (which libfcgi
 	 * ignores): take it, SIGINT and SIGHUP through the event loop, and
-	 * keep them from the accepting threads. */
+	 * keep them from the accepting thread. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
@@ -427,8 +436,7 @@ main(int argc, char **argv)
 		h.watch.fn = on_request;
 		if (loop_add(server_loop(srv), &h.watch, EPOLLIN) == -1)
 			snprintf(err, sizeof err, "epoll: %s", strerror(errno));
-		else if (fcgi_start(listen_fd, ACCEPT_THREADS, pipefd[1], err,
-		    sizeof err) == 0)
+		else if (fcgi_start(listen_fd, pipefd[1], err, sizeof err) == 0)
 			err[0] = '\0';
 		if (err[0] != '\0') {
 			log_error("%s", err);
@@ -436,8 +444,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		rc = server_run(srv);
-		/* The accepting threads still block in accept(); exit()
-		 * ends them with the process. */
+		/* The accepting thread still waits for connections; exit()
+		 * ends it with the process. */
 		server_free(srv);
 		fcgi_remove_socket();
 		return rc == 0 ? 0 : 1;

@@ -509,6 +509,29 @@ client_start(struct client *c, const struct request *req,
 }
 
 void
+server_refuse(struct server *srv, int fd, unsigned request_id,
+    enum refusal why)
+{
+	struct client *c = client_new(srv, fd, TRANSPORT_FCGI, request_id);
+
+	if (c == NULL) {
+		log_error("cannot take a connection: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	srv->served++;
+	if (why == REFUSE_TOO_LARGE) {
+		client_reply(c, 431, NULL, "the request's headers are too "
+		    "large (over 128 KiB of FastCGI parameters)", -1);
+	} else if (fcgi_append_unknown_role(&c->out, request_id) == -1) {
+		client_close(c);
+	} else {
+		c->ending = true;
+		mark_dirty(c);
+	}
+}
+
+void
 server_accept(struct server *srv, int fd, enum transport transport,
     unsigned request_id, const struct request_params *params)
 {
@@ -676,7 +699,8 @@ on_log_change(struct loop_watch *w, uint32_t events)
 		break;
 	case 1:
 		poll_log(srv);
-		loop_next_in(&srv->poll_timer, watch_next_check_ms(srv->watch));
+		loop_next_in_us(&srv->poll_timer,
+		    watch_next_check_us(srv->watch));
 		break;
 	default:
 		break;	/* another file in the log's directory */
@@ -745,7 +769,7 @@ on_poll_timer(struct loop_timer *t)
 
 	check_log_file(srv);
 	poll_log(srv);
-	loop_next_in(t, watch_next_check_ms(srv->watch));
+	loop_next_in_us(t, watch_next_check_us(srv->watch));
 }
 
 /* Heartbeats: a comment to every stream that was silent for heartbeat_s,

@@ -49,6 +49,16 @@ struct loop *server_loop(struct server *srv);
 void server_accept(struct server *srv, int fd, enum transport transport,
     unsigned request_id, const struct request_params *params);
 
+enum refusal {
+	REFUSE_TOO_LARGE,	/* 431: parameters over the bound */
+	REFUSE_UNKNOWN_ROLE,	/* not a responder request (FastCGI 5.1) */
+};
+
+/* Answers a FastCGI request that the glue refused before reading it, on
+ * fd, which the server takes over (and closes). */
+void server_refuse(struct server *srv, int fd, unsigned request_id,
+    enum refusal why);
+
 /* Runs until server_stop() and every stream has ended. Returns 0, or -1
  * when the event loop fails. */
 int server_run(struct server *srv);

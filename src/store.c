@@ -24,6 +24,17 @@ extern const char store_schema_sql[];
  * of one row per statement; more rows per statement gain little. */
 #define INSERT_MANY 16
 
+/* Prepared reads of one stream kept for the next cursors: a request may
+ * follow --max-streams streams (32 by default). */
+#define IDLE_READS 32
+
+static const char read_stream_sql[] =
+    "SELECT id, stream, event, data, retry, created FROM events"
+    " WHERE stream = ?1 AND id > ?2 ORDER BY id";
+static const char read_all_sql[] =
+    "SELECT id, stream, event, data, retry, created FROM events"
+    " WHERE id > ?1 ORDER BY id";
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -33,6 +44,11 @@ struct store {
 	sqlite3_stmt *close_id;
 	sqlite3_stmt *pruned_id;
 	sqlite3_stmt *data_version;
+	/* Reads of events, prepared once and kept between cursors: preparing
+	 * costs more than the rest of opening a new client's stream. */
+	sqlite3_stmt *idle_reads[IDLE_READS];	/* WHERE stream = ? AND id > ? */
+	size_t nidle_reads;
+	sqlite3_stmt *idle_read_all;		/* WHERE id > ?, or NULL */
 	bool own_read;		/* store_read_begin() opened a transaction */
 	uint64_t statements;	/* statements run, for store_statements() */
 	uint64_t event_queries;	/* of which reads of events */
@@ -41,6 +57,7 @@ struct store {
 
 struct store_cursor {
 	struct store *st;
+	bool all;		/* reads every stream: one idle_read_all */
 	size_t n;
 	sqlite3_stmt **stmts;
 	bool *has_row;		/* stmts[i] stands on a row not yet returned */
@@ -272,6 +289,9 @@ store_close(struct store *st)
 	sqlite3_finalize(st->close_id);
 	sqlite3_finalize(st->pruned_id);
 	sqlite3_finalize(st->data_version);
+	for (size_t i = 0; i < st->nidle_reads; i++)
+		sqlite3_finalize(st->idle_reads[i]);
+	sqlite3_finalize(st->idle_read_all);
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);
@@ -692,24 +712,73 @@ cursor_step(struct store_cursor *c, size_t i)
 	return 0;
 }
 
-struct store_cursor *
-store_cursor_open(struct store *st, const char *const *streams, size_t n,
-    int64_t after_id)
+/* A prepared read, from those kept or new. Returns NULL on failure, with
+ * the error set. */
+static sqlite3_stmt *
+take_read(struct store *st, bool all)
 {
-	static const char sql[] =
-	    "SELECT id, stream, event, data, retry, created FROM events"
-	    " WHERE stream = ?1 AND id > ?2 ORDER BY id";
+	sqlite3_stmt *s = NULL;
+
+	if (all && st->idle_read_all != NULL) {
+		s = st->idle_read_all;
+		st->idle_read_all = NULL;
+	} else if (!all && st->nidle_reads > 0) {
+		s = st->idle_reads[--st->nidle_reads];
+	} else if (sqlite3_prepare_v3(st->db, all ? read_all_sql :
+	    read_stream_sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+	    SQLITE_OK) {
+		set_sqlite_error(st, "cannot prepare to read events");
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Keeps a read taken with take_read() for the next cursor. */
+static void
+give_back_read(struct store *st, sqlite3_stmt *s, bool all)
+{
+	if (s == NULL)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (all && st->idle_read_all == NULL)
+		st->idle_read_all = s;
+	else if (!all && st->nidle_reads < IDLE_READS)
+		st->idle_reads[st->nidle_reads++] = s;
+	else
+		sqlite3_finalize(s);
+}
+
+static struct store_cursor *
+cursor_new(struct store *st, size_t n, bool all)
+{
 	struct store_cursor *c;
 
 	if ((c = calloc(1, sizeof *c)) == NULL ||
 	    (c->stmts = calloc(n ? n : 1, sizeof *c->stmts)) == NULL ||
 	    (c->has_row = calloc(n ? n : 1, sizeof *c->has_row)) == NULL) {
 		set_error(st, "%s: out of memory reading events", st->path);
-		goto fail;
+		if (c != NULL)
+			free(c->stmts);
+		free(c);
+		return NULL;
 	}
 	c->st = st;
+	c->all = all;
 	c->n = n;
 	c->returned = n;
+	return c;
+}
+
+struct store_cursor *
+store_cursor_open(struct store *st, const char *const *streams, size_t n,
+    int64_t after_id)
+{
+	struct store_cursor *c = cursor_new(st, n, false);
+
+	if (c == NULL)
+		return NULL;
 	if (sqlite3_get_autocommit(st->db)) {
 		if (exec(st, "BEGIN", "cannot start a read transaction") == -1)
 			goto fail;
@@ -719,9 +788,9 @@ store_cursor_open(struct store *st, const char *const *streams, size_t n,
 	 * the events read, where "stream IN (...) ORDER BY id" would sort. */
 	st->event_queries += n;
 	for (size_t i = 0; i < n; i++) {
-		if (sqlite3_prepare_v2(st->db, sql, -1, &c->stmts[i], NULL) !=
-		    SQLITE_OK ||
-		    sqlite3_bind_text(c->stmts[i], 1, streams[i], -1,
+		if ((c->stmts[i] = take_read(st, false)) == NULL)
+			goto fail;
+		if (sqlite3_bind_text(c->stmts[i], 1, streams[i], -1,
 		    SQLITE_TRANSIENT) != SQLITE_OK ||
 		    sqlite3_bind_int64(c->stmts[i], 2, after_id) != SQLITE_OK) {
 			set_sqlite_error(st, "cannot prepare to read events");
@@ -739,24 +808,14 @@ fail:
 struct store_cursor *
 store_cursor_open_all(struct store *st, int64_t after_id)
 {
-	static const char sql[] =
-	    "SELECT id, stream, event, data, retry, created FROM events"
-	    " WHERE id > ?1 ORDER BY id";
-	struct store_cursor *c;
+	struct store_cursor *c = cursor_new(st, 1, true);
 
-	if ((c = calloc(1, sizeof *c)) == NULL ||
-	    (c->stmts = calloc(1, sizeof *c->stmts)) == NULL ||
-	    (c->has_row = calloc(1, sizeof *c->has_row)) == NULL) {
-		set_error(st, "%s: out of memory reading events", st->path);
-		goto fail;
-	}
-	c->st = st;
-	c->n = 1;
-	c->returned = 1;
+	if (c == NULL)
+		return NULL;
 	st->event_queries++;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &c->stmts[0], NULL) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_int64(c->stmts[0], 1, after_id) != SQLITE_OK) {
+	if ((c->stmts[0] = take_read(st, true)) == NULL)
+		goto fail;
+	if (sqlite3_bind_int64(c->stmts[0], 1, after_id) != SQLITE_OK) {
 		set_sqlite_error(st, "cannot prepare to read events");
 		goto fail;
 	}
@@ -807,8 +866,8 @@ store_cursor_close(struct store_cursor *c)
 {
 	if (c == NULL)
 		return;
-	for (size_t i = 0; c->stmts != NULL && i < c->n; i++)
-		sqlite3_finalize(c->stmts[i]);
+	for (size_t i = 0; i < c->n; i++)
+		give_back_read(c->st, c->stmts[i], c->all);
 	if (c->own_txn && !sqlite3_get_autocommit(c->st->db))
 		sqlite3_exec(c->st->db, "COMMIT", NULL, NULL, NULL);
 	free(c->stmts);

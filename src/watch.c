@@ -13,13 +13,16 @@
 #include <sys/inotify.h>
 #endif
 
-/* The last of the quick re-checks after a wake-up that found nothing. */
-#define RECHECK_MAX_MS 256
+/* The quick re-checks after a write: the first, then the last. A commit
+ * becomes visible once the writer's fsync() returns, a few hundred
+ * microseconds after the write that woke us on a local disk. */
+#define RECHECK_FIRST_US 100
+#define RECHECK_MAX_US 256000
 
 struct watch {
 	int fd;			/* inotify, or -1 */
 	int poll_ms;
-	int recheck_ms;		/* next quick re-check; 0: none pending */
+	int64_t recheck_us;	/* next quick re-check; 0: none pending */
 	char *db_name;		/* base name of the database file */
 	char *wal_name;		/* and of its write-ahead log */
 };
@@ -86,16 +89,16 @@ watch_fd(const struct watch *w)
 	return w->fd;
 }
 
-int
-watch_next_check_ms(struct watch *w)
+int64_t
+watch_next_check_us(struct watch *w)
 {
-	if (w->recheck_ms == 0 || w->recheck_ms > RECHECK_MAX_MS) {
-		w->recheck_ms = 0;
-		return w->poll_ms;
+	if (w->recheck_us == 0 || w->recheck_us > RECHECK_MAX_US) {
+		w->recheck_us = 0;
+		return (int64_t)w->poll_ms * 1000;
 	}
-	int ms = w->recheck_ms;
-	w->recheck_ms *= 2;
-	return ms;
+	int64_t us = w->recheck_us;
+	w->recheck_us *= 2;
+	return us;
 }
 
 int
@@ -125,7 +128,7 @@ watch_drain(struct watch *w)
 			    strcmp(ev->name, w->db_name) == 0)))
 				changed = true;
 			if (changed)
-				w->recheck_ms = 1;	/* a new write */
+				w->recheck_us = RECHECK_FIRST_US;
 			p += sizeof *ev + ev->len;
 		}
 	}

@@ -9,6 +9,7 @@
 #define SSELOG_WATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct watch;
 
@@ -22,13 +23,14 @@ void watch_close(struct watch *w);
 /* The descriptor to wait on for readability, or -1 when only polling. */
 int watch_fd(const struct watch *w);
 
-/* How long to wait before checking the log again, in ms. A writer writes
- * the -wal file (which wakes us) before it makes the commit visible, and a
- * wake-up may stand for several commits, the last not yet visible. So
- * after a write the checks come again after 1, 2, 4 ... 256 ms (a few
- * cheap PRAGMA data_version, however many commits), then every poll
- * interval, which with inotify is only a safety net. */
-int watch_next_check_ms(struct watch *w);
+/* How long to wait before checking the log again, in microseconds. A
+ * writer writes the -wal file (which wakes us) before it makes the commit
+ * visible (after its fsync), and a wake-up may stand for several commits,
+ * the last not yet visible. So after a write the checks come again after
+ * 0.1, 0.2, 0.4 ... 204.8 ms (a dozen cheap PRAGMA data_version, however
+ * many commits), then every poll interval, which with inotify is only a
+ * safety net. */
+int64_t watch_next_check_us(struct watch *w);
 
 /* Reads the pending notifications. Returns 1 when one of the database's
  * files was written, 0 when none was, -1 on a read error (errno). */

@@ -27,7 +27,9 @@
  *       FCGI_STDOUT records goes to standard output; one line goes to
  *       standard error:
  *         result: end=eof|reset|timeout|readmax end_request=0|1
- *           stdout=BYTES records=N bad_records=N write_error=0|1
+ *           protocol_status=N stdout=BYTES records=N bad_records=N
+ *           write_error=0|1
+ *       (protocol_status: FCGI_END_REQUEST's, -1 without one)
  *       OPs (IDs are request ids, 1 by default):
  *         begin[:ID[:ROLE[:FLAGS]]]   FCGI_BEGIN_REQUEST (role 1, flags 0)
  *         param:NAME=VALUE            add a parameter to send
@@ -360,6 +362,7 @@ struct in {
 	size_t len;
 	long records, bad;
 	bool end_request;
+	int protocol_status;	/* FCGI_END_REQUEST's, or -1 */
 	uint64_t stdout_bytes;
 };
 
@@ -387,6 +390,8 @@ consume(struct in *in)
 			in->stdout_bytes += clen;
 		} else if (h[1] == 3) {	/* FCGI_END_REQUEST */
 			in->end_request = true;
+			if (clen >= 5)
+				in->protocol_status = h[8 + 4];
 		} else if (h[1] != 7) {	/* FCGI_STDERR is fine */
 			in->bad++;
 		}
@@ -515,6 +520,7 @@ fcgi(int argc, char **argv)
 	}
 
 	static struct in in;
+	in.protocol_status = -1;
 	const char *end = "timeout";
 	int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)wait_ms * 1000000;
 	for (;;) {
@@ -550,9 +556,9 @@ fcgi(int argc, char **argv)
 		}
 	}
 	fflush(stdout);
-	fprintf(stderr, "result: end=%s end_request=%d stdout=%" PRIu64
-	    " records=%ld bad_records=%ld write_error=%d\n", end,
-	    in.end_request, in.stdout_bytes, in.records, in.bad,
+	fprintf(stderr, "result: end=%s end_request=%d protocol_status=%d "
+	    "stdout=%" PRIu64 " records=%ld bad_records=%ld write_error=%d\n",
+	    end, in.end_request, in.protocol_status, in.stdout_bytes, in.records, in.bad,
 	    o.write_error);
 	close(o.fd);
 	return 0;
