@@ -51,6 +51,42 @@ fcgi_append_stdout(struct buf *out, unsigned request_id, const void *data,
 	return 0;
 }
 
+int
+fcgi_append_stdout_joined(struct buf *out, unsigned request_id,
+    size_t *last, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t room = 0, cur = 0;
+
+	if (*last != FCGI_NO_RECORD && *last + FCGI_HEADER_LEN <= out->len) {
+		const unsigned char *h = (unsigned char *)out->data + *last;
+		cur = (size_t)h[4] << 8 | h[5];
+		if (h[1] == FCGI_STDOUT && h[6] == 0 &&
+		    *last + FCGI_HEADER_LEN + cur == out->len)
+			room = FCGI_RECORD_MAX - cur;
+	}
+	size_t joined = len < room ? len : room;
+	/* Reserve it all first, so that a failure leaves out as it was. */
+	if (buf_reserve(out, joined + fcgi_stdout_size(len - joined)) == -1)
+		return -1;
+	if (joined > 0) {
+		unsigned char *h = (unsigned char *)out->data + *last;
+		memcpy(out->data + out->len, p, joined);
+		out->len += joined;
+		h[4] = (unsigned char)((cur + joined) >> 8);
+		h[5] = (unsigned char)(cur + joined);
+		p += joined;
+		len -= joined;
+	}
+	if (len > 0) {
+		size_t start = out->len;
+		fcgi_append_stdout(out, request_id, p, len);
+		*last = start + (len - 1) / FCGI_RECORD_MAX *
+		    (FCGI_HEADER_LEN + FCGI_RECORD_MAX);
+	}
+	return 0;
+}
+
 /* FCGI_END_REQUEST: appStatus 0 (4 bytes), protocolStatus, 3 reserved
  * bytes. */
 static void

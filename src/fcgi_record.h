@@ -19,6 +19,18 @@
 int fcgi_append_stdout(struct buf *out, unsigned request_id,
     const void *data, size_t len);
 
+/* No record for fcgi_append_stdout_joined() to extend. */
+#define FCGI_NO_RECORD ((size_t)-1)
+
+/* Like fcgi_append_stdout(), but extends the FCGI_STDOUT record at offset
+ * *last in out when it is out's last record and has room, so that the
+ * events of one wake-up make one record, which the web server then handles
+ * once. *last (FCGI_NO_RECORD: none) is updated to the last record
+ * appended; the caller resets it whenever out's start is written or out is
+ * cleared. Returns 0, or -1 when memory runs out (out is then unchanged). */
+int fcgi_append_stdout_joined(struct buf *out, unsigned request_id,
+    size_t *last, const void *data, size_t len);
+
 /* Appends the end of the response: an empty FCGI_STDOUT record, which
  * closes the stream, then FCGI_END_REQUEST with FCGI_REQUEST_COMPLETE.
  * Returns 0, or -1 when memory runs out. */

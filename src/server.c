@@ -47,6 +47,8 @@ struct client {
 	struct follow follow;
 	struct buf out;			/* framed output not yet written */
 	size_t out_off;			/* bytes of out already written */
+	size_t out_record;	/* unwritten FCGI_STDOUT record at out's end
+				 * that events may join, or FCGI_NO_RECORD */
 	int64_t last_write_ms;
 	bool live;	/* caught up: takes events from the live hand-out */
 	bool ending;	/* the end is queued: close once it is written */
@@ -191,6 +193,7 @@ client_write(struct client *c)
 			return -1;
 		}
 		c->out_off += (size_t)n;
+		c->out_record = FCGI_NO_RECORD;	/* its header is gone */
 		c->last_write_ms = loop_now_ms();
 	}
 	/* Keep the buffer while the stream is busy: allocating it again for
@@ -406,6 +409,7 @@ client_new(struct server *srv, int fd, enum transport transport,
 	c->request_id = request_id;
 	c->last_write_ms = loop_now_ms();
 	c->out = (struct buf)BUF_INIT;
+	c->out_record = FCGI_NO_RECORD;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	if (loop_add(srv->loop, &c->watch, client_events(c)) == -1) {
 		if (errno != EPERM) {
@@ -625,9 +629,9 @@ deliver(struct hub_link *link, void *arg)
 		return;
 	}
 	if (c->transport == TRANSPORT_FCGI ?
-	    fcgi_append_stdout(&c->out, c->request_id, d->srv->scratch.data,
-	    d->srv->scratch.len) : buf_append(&c->out, d->srv->scratch.data,
-	    d->srv->scratch.len)) {
+	    fcgi_append_stdout_joined(&c->out, c->request_id, &c->out_record,
+	    d->srv->scratch.data, d->srv->scratch.len) :
+	    buf_append(&c->out, d->srv->scratch.data, d->srv->scratch.len)) {
 		c->dropped = true;	/* out of memory */
 		mark_dirty(c);
 		return;

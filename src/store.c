@@ -44,6 +44,7 @@ struct store {
 	sqlite3_stmt *close_id;
 	sqlite3_stmt *pruned_id;
 	sqlite3_stmt *data_version;
+	sqlite3_stmt *begin_read, *end_read;	/* BEGIN, COMMIT */
 	/* Reads of events, prepared once and kept between cursors: preparing
 	 * costs more than the rest of opening a new client's stream. */
 	sqlite3_stmt *idle_reads[IDLE_READS];	/* WHERE stream = ? AND id > ? */
@@ -143,6 +144,24 @@ exec(struct store *st, const char *sql, const char *doing)
 		return -1;
 	}
 	return 0;
+}
+
+/* Runs BEGIN or COMMIT of a read, which every new client's request does:
+ * kept prepared in *stmt, since preparing costs more than running them. */
+static int
+exec_kept(struct store *st, sqlite3_stmt **stmt, const char *sql,
+    const char *doing)
+{
+	if (*stmt == NULL && sqlite3_prepare_v3(st->db, sql, -1,
+	    SQLITE_PREPARE_PERSISTENT, stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, doing);
+		return -1;
+	}
+	int rc = sqlite3_step(*stmt);
+	if (rc != SQLITE_DONE)
+		set_sqlite_error(st, doing);
+	sqlite3_reset(*stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 static int
@@ -289,6 +308,8 @@ store_close(struct store *st)
 	sqlite3_finalize(st->close_id);
 	sqlite3_finalize(st->pruned_id);
 	sqlite3_finalize(st->data_version);
+	sqlite3_finalize(st->begin_read);
+	sqlite3_finalize(st->end_read);
 	for (size_t i = 0; i < st->nidle_reads; i++)
 		sqlite3_finalize(st->idle_reads[i]);
 	sqlite3_finalize(st->idle_read_all);
@@ -601,7 +622,8 @@ fail:
 int
 store_read_begin(struct store *st)
 {
-	if (exec(st, "BEGIN", "cannot start a read transaction") == -1)
+	if (exec_kept(st, &st->begin_read, "BEGIN",
+	    "cannot start a read transaction") == -1)
 		return -1;
 	st->own_read = true;
 	return 0;
@@ -611,7 +633,7 @@ void
 store_read_end(struct store *st)
 {
 	if (st->own_read && !sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+		exec_kept(st, &st->end_read, "COMMIT", "cannot end a read");
 	st->own_read = false;
 }
 
@@ -780,7 +802,8 @@ store_cursor_open(struct store *st, const char *const *streams, size_t n,
 	if (c == NULL)
 		return NULL;
 	if (sqlite3_get_autocommit(st->db)) {
-		if (exec(st, "BEGIN", "cannot start a read transaction") == -1)
+		if (exec_kept(st, &st->begin_read, "BEGIN",
+	    "cannot start a read transaction") == -1)
 			goto fail;
 		c->own_txn = true;
 	}
@@ -869,7 +892,8 @@ store_cursor_close(struct store_cursor *c)
 	for (size_t i = 0; i < c->n; i++)
 		give_back_read(c->st, c->stmts[i], c->all);
 	if (c->own_txn && !sqlite3_get_autocommit(c->st->db))
-		sqlite3_exec(c->st->db, "COMMIT", NULL, NULL, NULL);
+		exec_kept(c->st, &c->st->end_read, "COMMIT",
+		    "cannot end a read");
 	free(c->stmts);
 	free(c->has_row);
 	free(c);

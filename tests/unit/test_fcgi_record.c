@@ -293,6 +293,27 @@ read_records(const unsigned char *s, size_t len, unsigned request_id,
 	assert_int_equal(i, len);
 }
 
+/* The records in out are a whole response of request_id: the content
+ * want, in this many records, then the end, complete, status 0. */
+static void
+assert_complete(const struct buf *out, unsigned request_id,
+    const struct buf *want, size_t records)
+{
+	struct reader r;
+
+	read_records((const unsigned char *)out->data, out->len, request_id,
+	    &r);
+	assert_int_equal(r.content.len, want->len);
+	if (want->len > 0)
+		assert_memory_equal(r.content.data, want->data, want->len);
+	assert_int_equal(r.records, records);
+	assert_true(r.stdout_closed);
+	assert_true(r.ended);
+	assert_int_equal(r.app_status, 0);
+	assert_int_equal(r.protocol_status, SPEC_REQUEST_COMPLETE);
+	buf_free(&r.content);
+}
+
 /* Random writes of random sizes, from empty to several records, appended
  * to one buffer and ended, read back to exactly the content written, with
  * the fewest records possible, the stream closed once and the request
@@ -321,7 +342,6 @@ test_random_framing(void **state)
 		struct buf out = BUF_INIT, want = BUF_INIT;
 		uint32_t x = cases[i].seed;
 		size_t min_records = 0;
-		struct reader r;
 
 		for (size_t w = 0; w < cases[i].writes; w++) {
 			x = x * 1664525u + 1013904223u;
@@ -342,21 +362,98 @@ test_random_framing(void **state)
 		}
 		assert_int_equal(fcgi_append_end(&out, cases[i].id), 0);
 
-		read_records((const unsigned char *)out.data, out.len,
-		    cases[i].id, &r);
-		assert_int_equal(r.content.len, want.len);
-		if (want.len > 0)
-			assert_memory_equal(r.content.data, want.data,
-			    want.len);
-		assert_int_equal(r.records, min_records);
-		assert_true(r.stdout_closed);
-		assert_true(r.ended);
-		assert_int_equal(r.app_status, 0);
-		assert_int_equal(r.protocol_status, SPEC_REQUEST_COMPLETE);
-		buf_free(&r.content);
+		assert_complete(&out, cases[i].id, &want, min_records);
 		buf_free(&out);
 		buf_free(&want);
 	}
+}
+
+/* Events joined into the last record: random writes, with now and then a
+ * record appended the plain way (a header block) or the buffer written
+ * out and cleared (which forgets the last record), read back to exactly
+ * the content, in the fewest records that these breaks allow. */
+static void
+test_joined_framing(void **state)
+{
+	static const struct {
+		unsigned seed;
+		size_t writes;
+		size_t max_write;
+	} cases[] = {
+		{ 11, 1, 10 },
+		{ 12, 300, 100 },
+		{ 13, 200, 3000 },
+		{ 14, 40, 70000 },
+		{ 15, 30, 300000 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct buf out = BUF_INIT, wire = BUF_INIT, want = BUF_INIT;
+		size_t last = FCGI_NO_RECORD, run = 0, min_records = 0;
+		uint32_t x = cases[i].seed;
+
+		for (size_t w = 0; w < cases[i].writes; w++) {
+			x = x * 1664525u + 1013904223u;
+			size_t len = (size_t)x % (cases[i].max_write + 1);
+			unsigned char *d = make_content(len, x);
+			/* (an empty plain record would be no record) */
+			switch (len == 0 ? 2 : (x >> 24) % 8) {
+			case 0:		/* a plain record breaks the run */
+				assert_int_equal(fcgi_append_stdout(&out, 9,
+				    d, len), 0);
+				min_records += (run + 65534) / 65535 +
+				    (len + 65534) / 65535;
+				run = 0;
+				break;
+			case 1:		/* written out: a new run */
+				assert_int_equal(buf_append(&wire, out.data,
+				    out.len), 0);
+				buf_clear(&out);
+				last = FCGI_NO_RECORD;
+				min_records += (run + 65534) / 65535;
+				run = 0;
+				/* fall through */
+			default:
+				assert_int_equal(fcgi_append_stdout_joined(
+				    &out, 9, &last, d, len), 0);
+				run += len;
+				break;
+			}
+			assert_int_equal(buf_append(&want, d, len), 0);
+			free(d);
+		}
+		min_records += (run + 65534) / 65535;
+		assert_int_equal(fcgi_append_end(&out, 9), 0);
+		assert_int_equal(buf_append(&wire, out.data, out.len), 0);
+
+		assert_complete(&wire, 9, &want, min_records);
+		buf_free(&out);
+		buf_free(&wire);
+		buf_free(&want);
+	}
+}
+
+/* A request in another role is refused with FCGI_END_REQUEST alone,
+ * protocolStatus FCGI_UNKNOWN_ROLE (3), and no output. */
+static void
+test_unknown_role(void **state)
+{
+	struct buf out = BUF_INIT;
+	struct reader r;
+	(void)state;
+
+	assert_int_equal(fcgi_append_unknown_role(&out, 0x0102), 0);
+	assert_int_equal(out.len, 16);
+	assert_header((const unsigned char *)out.data, SPEC_END_REQUEST,
+	    0x0102, 8);
+	read_records((const unsigned char *)out.data, out.len, 0x0102, &r);
+	assert_true(r.ended);
+	assert_false(r.stdout_closed);
+	assert_int_equal(r.content.len, 0);
+	assert_int_equal(r.protocol_status, 3);
+	buf_free(&r.content);
+	buf_free(&out);
 }
 
 int
@@ -368,6 +465,8 @@ main(void)
 		cmocka_unit_test(test_stdout_size),
 		cmocka_unit_test(test_end),
 		cmocka_unit_test(test_random_framing),
+		cmocka_unit_test(test_joined_framing),
+		cmocka_unit_test(test_unknown_role),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
