@@ -215,6 +215,8 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 
 struct waiting {
 	int fd;			/* -1: a free slot */
+	uint32_t generation;	/* tells a reused slot's events from those
+				 * of the connection it held before */
 	int64_t deadline_ms;
 	size_t need;		/* bytes to wait for before looking again */
 };
@@ -440,9 +442,11 @@ accept_some(struct doorman *d)
 			continue;
 		}
 		struct waiting *w = free_slot(d);
+		w->generation++;
 		struct epoll_event ev = {
 			.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
-			.data.u64 = (uint64_t)(w - d->slot),
+			.data.u64 = (uint64_t)w->generation << 32 |
+			    (uint64_t)(w - d->slot),
 		};
 		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == -1) {
 			complain(d, "cannot wait for a request", errno);
@@ -490,11 +494,14 @@ doorman_run(void *arg)
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 		}
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.u64 == LISTENER_KEY)
+			uint64_t key = ev[i].data.u64;
+			if (key == LISTENER_KEY) {
 				accept_some(d);
-			else if (d->slot[ev[i].data.u64].fd != -1)
-				look_at(d, &d->slot[ev[i].data.u64],
-				    ev[i].events);
+				continue;
+			}
+			struct waiting *w = &d->slot[(uint32_t)key];
+			if (w->fd != -1 && w->generation == key >> 32)
+				look_at(d, w, ev[i].events);
 		}
 	}
 	return NULL;
