@@ -279,7 +279,7 @@ template() {
 		bail "cannot template contrib/$t_src"
 }
 
-# A port in 20000-59999 that nothing listens on (IPv4 or IPv6), chosen at
+# A port in 20000-31999 that nothing listens on (IPv4 or IPv6), chosen at
 # random so that scripts running side by side do not collide.
 free_port() {
 	t_tries=0
