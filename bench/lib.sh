@@ -6,8 +6,8 @@
 #
 # bench_setup NAME: finds the build, makes a temporary directory (removed
 # on exit) with a fresh log, builds bench/sse-load (and, when NAME needs
-# it, bench_build_pub builds bench/sse-pub). Sets $top, $build, $dir, $db,
-# $load.
+# it, bench_build_pub builds bench/sse-pub; both with bench/bench.c). Sets
+# $top, $build, $dir, $db, $load.
 #
 # Helpers: bench_sselog_conf (contrib/nginx.conf, pointed at $dir),
 # bench_free_port, bench_counters (the responder's "statements
@@ -50,7 +50,7 @@ bench_setup() {
 	trap 'exit 130' INT TERM
 
 	load=$dir/sse-load
-	cc -O2 -o "$load" "$top/bench/sse-load.c"
+	cc -O2 -o "$load" "$top/bench/sse-load.c" "$top/bench/bench.c"
 	db=$dir/events.db
 	"$build/sselog" -d "$db" init
 	chmod 666 "$db"
@@ -60,7 +60,7 @@ bench_setup() {
 bench_build_pub() {
 	pub=$dir/sse-pub
 	# shellcheck disable=SC2046
-	cc -O2 -o "$pub" "$top/bench/sse-pub.c" \
+	cc -O2 -o "$pub" "$top/bench/sse-pub.c" "$top/bench/bench.c" \
 	    $(pkg-config --cflags --libs sqlite3)
 }
 

@@ -50,7 +50,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -66,8 +65,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "bench.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -131,28 +131,16 @@ static struct {
 	.connect_timeout_s = 30, .ramp = 256, .procs = 1 };
 
 static struct result *res;	/* this process's */
-static volatile int64_t *progress;	/* [0] procs, [1] last seq, [2 + k] */
+static volatile int64_t *progress;	/* the --progress file (bench.h) */
 static int proc_index;
 static char raw[RAW_SIZE];
 static char request[2048];
 static int request_len;
 
 static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return mono_ns() / 1000000;
 }
 
 static size_t
@@ -537,8 +525,8 @@ send_request(struct conn *c, int ep)
 static long
 target_events(void)
 {
-	if (progress != NULL && progress[1] > 0)
-		return (long)progress[1];
+	if (progress != NULL && progress[PROGRESS_LAST] > 0)
+		return (long)progress[PROGRESS_LAST];
 	return opt.expect;
 }
 
@@ -597,7 +585,7 @@ run(int first, int n, int64_t deadline_ms)
 				if (conns[i].state == S_BODY &&
 				    conns[i].last_seq < low)
 					low = conns[i].last_seq;
-			progress[2 + proc_index] = low < 0 ? 0 : low;
+			progress[PROGRESS_LOW + proc_index] = low < 0 ? 0 : low;
 			last_progress = now;
 		}
 		if (done || now >= deadline_ms)
@@ -648,7 +636,7 @@ run(int first, int n, int64_t deadline_ms)
 	if (res->connected_ns == 0)
 		res->connected_ns = now_ns();
 	if (progress != NULL)
-		progress[2 + proc_index] = INT64_MAX;
+		progress[PROGRESS_LOW + proc_index] = INT64_MAX;
 }
 
 static void
@@ -732,20 +720,10 @@ main(int argc, char **argv)
 		perror("sse-load: mmap");
 		return 1;
 	}
-	if (opt.progress != NULL) {
-		size_t size = sizeof(int64_t) * (size_t)(2 + opt.procs);
-		int fd = open(opt.progress, O_RDWR | O_CREAT | O_TRUNC, 0644);
-		if (fd == -1 || ftruncate(fd, (off_t)size) == -1 ||
-		    (progress = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, fd, 0)) == MAP_FAILED) {
-			perror(opt.progress);
-			return 1;
-		}
-		close(fd);
-		progress[0] = opt.procs;
-		progress[1] = 0;
-		for (int k = 0; k < opt.procs; k++)
-			progress[2 + k] = 0;
+	if (opt.progress != NULL &&
+	    (progress = progress_create(opt.progress, opt.procs)) == NULL) {
+		perror(opt.progress);
+		return 1;
 	}
 
 	int64_t start = now_ns();
@@ -823,10 +801,7 @@ main(int argc, char **argv)
 		printf("connected %ld\n", t->connected);
 		fflush(stdout);
 	}
-	struct rusage ru;
-	getrusage(RUSAGE_CHILDREN, &ru);
-	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	double cpu = cpu_seconds(RUSAGE_CHILDREN);
 	uint64_t nlat = 0;
 	size_t maxb = 0;
 	for (size_t b = 0; b < NBUCKETS; b++) {

@@ -38,7 +38,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -49,14 +48,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
+
+#include "bench.h"
 
 static struct {
 	const char *db, *stream, *http, *path, *progress;
@@ -68,28 +67,10 @@ static sqlite3 *db;
 static sqlite3_stmt *ins, *begin, *commit;
 static int sock = -1;
 static struct sockaddr_in peer;
-static volatile int64_t *progress;
-static size_t progress_size;
+static volatile int64_t *progress;	/* the --progress file (bench.h) */
+static size_t progress_slots;
 static double *calls;
 static size_t ncalls, cap_calls;
-
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void
 die(const char *what, const char *why)
@@ -273,17 +254,9 @@ http_receive(long inflight)
 static void
 progress_open(void)
 {
-	int fd = open(opt.progress, O_RDWR);
-	struct stat sb;
-
-	if (fd == -1 || fstat(fd, &sb) == -1)
-		die(opt.progress, strerror(errno));
-	progress_size = (size_t)sb.st_size;
-	if (progress_size < 3 * sizeof(int64_t) ||
-	    (progress = mmap(NULL, progress_size, PROT_READ | PROT_WRITE,
-	    MAP_SHARED, fd, 0)) == MAP_FAILED)
-		die(opt.progress, "not a progress file of sse-load");
-	close(fd);
+	if ((progress = progress_map(opt.progress, &progress_slots)) == NULL)
+		die(opt.progress, errno == EINVAL ?
+		    "not a progress file of sse-load" : strerror(errno));
 }
 
 /* The highest sequence number every open subscriber has reached. */
@@ -291,12 +264,12 @@ static int64_t
 slowest(void)
 {
 	int64_t low = INT64_MAX;
-	int64_t procs = progress[0];
+	int64_t procs = progress[PROGRESS_PROCS];
 
 	for (int64_t k = 0; k < procs &&
-	    (size_t)(3 + k) * sizeof(int64_t) <= progress_size; k++)
-		if (progress[2 + k] < low)
-			low = progress[2 + k];
+	    (size_t)(PROGRESS_LOW + k) < progress_slots; k++)
+		if (progress[PROGRESS_LOW + k] < low)
+			low = progress[PROGRESS_LOW + k];
 	return low;
 }
 
@@ -419,11 +392,8 @@ main(int argc, char **argv)
 
 	double secs = (double)(mono_ns() - t0) / 1e9;
 	if (progress != NULL)
-		progress[1] = opt.first + published - 1;
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+		progress[PROGRESS_LAST] = opt.first + published - 1;
+	double cpu = cpu_seconds(RUSAGE_SELF);
 	qsort(calls, ncalls, sizeof *calls, cmp_double);
 	printf("published=%ld calls=%zu secs=%.3f rate=%.1f call_p50_ms=%.3f "
 	    "call_p99_ms=%.3f call_max_ms=%.3f cpu_s=%.3f\n", published,

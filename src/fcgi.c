@@ -382,13 +382,24 @@ peer_allowed(const struct doorman *d, const struct sockaddr_storage *sa)
 
 	if (d->web_server_addrs == NULL)
 		return true;
-	if (sa->ss_family == AF_INET)
+	int family = sa->ss_family;
+
+	if (family == AF_INET) {
 		a = &((const struct sockaddr_in *)sa)->sin_addr;
-	else if (sa->ss_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-	else
+	} else if (family == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		a = a6;
+		/* An IPv4 peer of a dual-stack listener: ::ffff:127.0.0.1
+		 * is listed as 127.0.0.1. */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			family = AF_INET;
+			a = &a6->s6_addr[12];
+		}
+	} else {
 		return true;	/* a unix socket: its mode guards it */
-	if (inet_ntop(sa->ss_family, a, addr, sizeof addr) == NULL)
+	}
+	if (inet_ntop(family, a, addr, sizeof addr) == NULL)
 		return false;
 	size_t len = strlen(addr);
 	for (const char *p = d->web_server_addrs; *p != '\0';) {
@@ -528,6 +539,13 @@ fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen)
 		d.slot[i].fd = -1;
 	struct epoll_event ev = { .events = EPOLLIN,
 	    .data.u64 = LISTENER_KEY };
+	/* The doorman looks at a request head without taking it from the
+	 * socket: over TCP, the whole head must fit in the receive buffer,
+	 * which accepted connections inherit from the listener. */
+	int rcvbuf = 2 * FCGI_HEAD_BYTES_MAX;
+	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof rcvbuf) == -1)
+		log_warn("cannot size the receive buffer: %s", strerror(errno));
 	/* Other processes may share the listener: accept must not block
 	 * when one of them took the connection first. */
 	if ((d.head = malloc(FCGI_HEAD_BYTES_MAX)) == NULL ||

@@ -110,10 +110,16 @@ fcgi_head_check(const unsigned char *buf, size_t len, struct fcgi_head *head)
 		}
 		if (end > FCGI_HEAD_BYTES_MAX)
 			return begun ? FCGI_HEAD_TOO_LARGE : FCGI_HEAD_BAD;
+		/* Too much, as soon as the header says so. */
+		if (begun && clen > FCGI_HEAD_PARAMS_MAX - params_len)
+			return FCGI_HEAD_TOO_LARGE;
 		if (len < end) {
-			/* The role is known as soon as the body is here. */
-			if (!begun && len - off >= HEADER_LEN + 2 &&
-			    ((unsigned)content[0] << 8 | content[1]) !=
+			/* The role is known as soon as its two bytes are. */
+			if (!begun && len - off < HEADER_LEN + 2) {
+				head->need = off + HEADER_LEN + 2;
+				return FCGI_HEAD_WAIT;
+			}
+			if (!begun && ((unsigned)content[0] << 8 | content[1]) !=
 			    FCGI_RESPONDER)
 				goto unknown_role;
 			head->need = end;
@@ -130,8 +136,7 @@ fcgi_head_check(const unsigned char *buf, size_t len, struct fcgi_head *head)
 			    FCGI_HEAD_BAD;
 		} else {
 			params_len += clen;
-			if (params_len > FCGI_HEAD_PARAMS_MAX ||
-			    !pairs_feed(&pairs, content, clen))
+			if (!pairs_feed(&pairs, content, clen))
 				return FCGI_HEAD_TOO_LARGE;
 		}
 		off = end;

@@ -147,6 +147,12 @@ parse_options(int argc, char **argv, struct options *o)
 			if (optarg[0] != '/')
 				return usage_error("--prefix", optarg,
 				    ": it must start with /");
+			/* It is quoted in one-line error responses. */
+			for (const char *p = optarg; *p != '\0'; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					return usage_error("--prefix", NULL,
+					    ": it must not hold control "
+					    "characters");
 			o->cfg.request.prefix = optarg;
 			break;
 		case OPT_MAX_STREAMS:

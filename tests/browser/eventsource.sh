@@ -13,14 +13,11 @@
 # Several functions below are only called through wait_until.
 # shellcheck disable=SC2317
 . "$SRCDIR/tests/integration/lib.sh"
+. "$SRCDIR/tests/browser/lib.sh"
 
-B_DIR=$SRCDIR/tests/browser
 command -v nginx >/dev/null 2>&1 || bail "nginx is not installed (run build-aux/deps test)"
-command -v node >/dev/null 2>&1 || bail "node is not installed (Node.js 20 or later)"
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-[ -x "$CHROMIUM" ] || bail "$CHROMIUM is not installed (run build-aux/deps test)"
-[ -f "$B_DIR/node_modules/playwright-core/package.json" ] ||
-	bail "playwright-core is missing: run build-aux/deps test (npm ci in tests/browser)"
+# shellcheck disable=SC2119 # no hint to add to what is missing
+browser_need
 
 # The reconnection time the responder announces (retry:). While the
 # responder is down nginx answers 502, and an EventSource that gets a
@@ -29,95 +26,29 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 # 0.2 s), so leave room for a busy machine.
 RETRY_MS=1000
 STREAM=browser/1
-OUT=$T_WORK/out
-EV=$OUT/events.log
+EV=$B_OUT/events.log
+# nginx's access log names each request's Last-Event-ID
+# (tests/integration/lib.sh's nginx_conf).
 ACCESS=$RUNDIR/access.log
-mkdir -p "$OUT" "$T_WORK/tmp" "$T_WORK/home" || bail "cannot make directories"
-: >"$EV"
+# shellcheck disable=SC2034 # for nginx_start
+NGINX_ACCESS_LOG=$ACCESS
 T_START=$(t_now_ms)
 
 # ---- nginx, the responder, the page ----
-
-# nginx_start of lib.sh, with an access log that names each request's
-# Last-Event-ID.
-b_nginx_start() {
-	cp /etc/nginx/fastcgi_params "$RUNDIR/fastcgi_params" ||
-		bail "cannot read /etc/nginx/fastcgi_params"
-	cat >"$RUNDIR/nginx.conf" <<CONF
-user $WWW_USER;
-worker_processes 1;
-pid $RUNDIR/nginx.pid;
-error_log $RUNDIR/nginx-error.log info;
-events { worker_connections 256; }
-http {
-    include /etc/nginx/mime.types;
-    log_format sse '\$status \$http_last_event_id \$request_uri';
-    access_log $ACCESS sse;
-    client_body_temp_path $RUNDIR/nginx-body;
-    proxy_temp_path $RUNDIR/nginx-proxy;
-    fastcgi_temp_path $RUNDIR/nginx-fastcgi;
-    uwsgi_temp_path $RUNDIR/nginx-uwsgi;
-    scgi_temp_path $RUNDIR/nginx-scgi;
-    server {
-        listen 127.0.0.1:$1;
-        root $WWW;
-        include $2;
-    }
-}
-CONF
-	nginx -t -p "$RUNDIR" -c "$RUNDIR/nginx.conf" >"$RUNDIR/nginx-t.log" 2>&1 || {
-		sed 's/^/# /' "$RUNDIR/nginx-t.log"
-		bail "nginx -t refuses the config"
-	}
-	start_daemon nginx nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" \
-	    -g 'daemon off;'
-	wait_http "$1"
-}
-
-# The responder accepts on $SOCK (a socket file left by a killed one is
-# there too: look for a listening socket at that path).
-b_listening() {
-	awk -v p="$SOCK" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' \
-	    /proc/net/unix
-}
 
 b_responder_start() {
 	# shellcheck disable=SC2086 # RESPONDER_ARGS is a list of words
 	start_daemon responder $AS_WWW "$SSELOG_FCGI" -d "$DB" \
 	    --listen "unix:$SOCK" --prefix /events/ --retry "$RETRY_MS" \
 	    $RESPONDER_ARGS
-	wait_until 10 b_listening || {
-		sed 's/^/# /' "$RUNDIR/responder.log"
-		bail "sselog-fcgi does not listen on $SOCK"
-	}
+	wait_listening responder
 }
 
-# ---- what the page saw (events.log, written by drive.mjs) ----
-
-# The events: LAST_EVENT_ID TYPE DATA_AS_JSON, tab-separated.
-b_events() {
-	awk -F '\t' '$2 == "event" { print $4 "\t" $5 "\t" $6 }' "$EV"
-}
+# ---- what the page saw (events.log, written by drive.mjs; lib.sh) ----
 
 # The entries without their times: KIND READYSTATE [ID TYPE DATA].
 b_entries() {
 	cut -f 2- "$EV"
-}
-
-b_count() {
-	awk -F '\t' -v k="$1" '$2 == k { n++ } END { print n + 0 }' "$EV"
-}
-
-b_at_least() {	# KIND N
-	[ "$(b_count "$1")" -ge "$2" ]
-}
-
-b_ready_state() {
-	cut -d ' ' -f 1 "$OUT/state" 2>/dev/null
-}
-
-b_state_is() {
-	[ "$(b_ready_state)" = "$1" ]
 }
 
 # The lines of the access log for the stream: STATUS LAST_EVENT_ID URI.
@@ -129,7 +60,7 @@ b_diag() {
 	echo "# --- events.log (ms, kind, readyState, id, type, data):"
 	sed 's/^/#   /' "$EV" 2>/dev/null
 	echo "# --- net.log (the browser's requests):"
-	sed 's/^/#   /' "$OUT/net.log" 2>/dev/null
+	sed 's/^/#   /' "$B_OUT/net.log" 2>/dev/null
 	echo "# --- nginx access log:"
 	sed 's/^/#   /' "$ACCESS" 2>/dev/null
 	echo "# --- drive.mjs:"
@@ -165,32 +96,18 @@ b_wait_events() {	# SECONDS: until as many events as expected arrived
 
 PORT=$(free_port)
 template nginx.conf "$RUNDIR/sselog.conf"
-cp "$B_DIR/eventsource.html" "$WWW/eventsource.html" ||
-	bail "cannot copy the page"
-chmod 644 "$WWW/eventsource.html"
 b_responder_start
-b_nginx_start "$PORT" "$RUNDIR/sselog.conf"
+nginx_start "$PORT" "$RUNDIR/sselog.conf"
 
 # An event from before the page opens: lastEventId=0 replays it.
 h1=$(sselog publish "$STREAM" "history")
 expect "$h1" message '"history"'
 
-# Chromium's profile goes below $T_WORK/tmp (which also lets lib.sh find
-# and stop a stray browser); its home is there too.
-start_daemon driver env TMPDIR="$T_WORK/tmp" HOME="$T_WORK/home" \
-    XDG_CONFIG_HOME="$T_WORK/home/.config" \
-    XDG_CACHE_HOME="$T_WORK/home/.cache" CHROMIUM="$CHROMIUM" FORCE_COLOR=0 \
-    node "$B_DIR/drive.mjs" \
-    "http://127.0.0.1:$PORT/eventsource.html?stream=$STREAM&types=note,sselog.close" \
-    "$OUT"
+browser_start "$PORT" "stream=$STREAM&types=note,sselog.close"
 
 # ---- 1. the page connects and replays ----
 
-# shellcheck disable=SC2154 # start_daemon sets PID_driver
-b_opened_or_gone() {
-	b_at_least open 1 || t_gone "$PID_driver"
-}
-if wait_until 30 b_opened_or_gone && b_at_least open 1; then
+if browser_opened 30; then
 	ok "Chromium loads the page and its EventSource opens"
 else
 	not_ok "Chromium loads the page and its EventSource opens" \
@@ -274,12 +191,12 @@ b_events_are "after the restart: every event exactly once, in order (the missed 
 is "... with one drop and one reopen (2 open, 1 error events)" \
     "$(b_count open) $(b_count error)" "2 1"
 if awk -F '\t' -v want="last-event-id=$s2" \
-    '$2 == "request" && $5 == want { f = 1 } END { exit !f }' "$OUT/net.log"
+    '$2 == "request" && $5 == want { f = 1 } END { exit !f }' "$B_OUT/net.log"
 then
 	ok "the reconnect sends Last-Event-ID: the last id it received ($s2)"
 else
 	not_ok "the reconnect sends Last-Event-ID: the last id it received ($s2)" \
-	    "$(grep "$(printf '\trequest\t')" "$OUT/net.log")"
+	    "$(grep "$(printf '\trequest\t')" "$B_OUT/net.log")"
 fi
 
 # ---- 4. sselog close: the close event, the end, one reconnect, 204 ----
@@ -335,18 +252,11 @@ else
 	    "diff expected got:" \
 	    "$(diff "$T_WORK/requests.expected" "$T_WORK/requests")"
 fi
-is "the page reported no script error" \
-    "$(grep -c '	pageerror	' "$OUT/net.log")" 0
+b_no_page_error "the page reported no script error"
 
 # ---- the end ----
 
-kill -TERM "$PID_driver"
-if wait_until 20 t_gone "$PID_driver"; then
-	wait "$PID_driver"
-	is "drive.mjs closes Chromium and exits 0" "$?" 0
-else
-	not_ok "drive.mjs closes Chromium and exits 0" "still running after 20 s"
-fi
+browser_stop
 no_leftovers
 [ "$T_FAILED" -eq 0 ] || b_diag
 echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"

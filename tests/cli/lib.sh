@@ -13,9 +13,8 @@
 #                           stderr to $ERR, the exit status to $RC. Give its
 #                           standard input with a redirection: `run ... <f`
 #                           (a pipe into a function would lose $RC in dash).
-#   ok DESC / not_ok DESC [DIAG...]   one TAP line; DIAG lines go out as
-#                           comments. check DESC CMD...: ok if CMD succeeds.
-#   is DESC GOT EXPECTED    string equality.
+#   ok, not_ok, check, is, done_testing, wait_until SECONDS CMD...,
+#   t_alive PID...          see tests/tap.sh.
 #   is_status DESC N        the last run exited with N.
 #   is_out DESC TEXT        its stdout is exactly TEXT plus a newline
 #                           (nothing at all when TEXT is empty).
@@ -29,8 +28,6 @@
 #   snapshot DB / is_unchanged DESC DB   fingerprint a database (its SQL dump
 #                           and user_version), later check it is the same.
 #   sql DB SQL...           the sqlite3 shell on DB, with a busy timeout.
-#   wait_until SECONDS CMD...   poll CMD every 20 ms until it succeeds;
-#                           fails if it did not within SECONDS.
 #   wait_exit PID SECONDS   wait for a background process; kill it if it
 #                           takes longer. Sets $WAIT_RC; fails on a timeout.
 #   track PID               kill this background process at exit.
@@ -42,8 +39,8 @@ set -u
 : "${SSELOG:?set SSELOG to the sselog binary under test}"
 : "${SRCDIR:?set SRCDIR to the source directory}"
 
-T_NUM=0
-T_FAILED=0
+. "$SRCDIR/tests/tap.sh"
+
 T_PIDS=
 WAIT_RC=
 RC=
@@ -56,16 +53,8 @@ t_cleanup() {
 	cd / && rm -rf "$T_WORK"
 }
 
-T_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sselog-cli.XXXXXX") || {
-	echo "Bail out! cannot make a temporary directory"
-	exit 99
-}
-trap t_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cd "$T_WORK" || exit 99
-# Nothing reads the terminal by accident; `run ... <file` gives input.
-exec </dev/null
+# Standard input is /dev/null: `run ... <file` gives input.
+t_work cli
 OUT=$T_WORK/.stdout
 ERR=$T_WORK/.stderr
 
@@ -74,40 +63,6 @@ for t_tool in sqlite3 timeout sha256sum mkfifo; do
 	command -v "$t_tool" >/dev/null 2>&1 ||
 		echo "Bail out! $t_tool is not installed (run build-aux/deps)"
 done
-
-ok() {
-	T_NUM=$((T_NUM + 1))
-	echo "ok $T_NUM - $1"
-}
-
-not_ok() {
-	T_NUM=$((T_NUM + 1))
-	T_FAILED=$((T_FAILED + 1))
-	echo "not ok $T_NUM - $1"
-	shift
-	for t_line in "$@"; do
-		printf '%s\n' "$t_line" | sed 's/^/#   /'
-	done
-	return 1
-}
-
-check() {
-	t_desc=$1
-	shift
-	if "$@"; then
-		ok "$t_desc"
-	else
-		not_ok "$t_desc" "failed: $*"
-	fi
-}
-
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "got:      '$2'" "expected: '$3'"
-	fi
-}
 
 # What the last run printed, for diagnostics.
 t_last() {
@@ -242,34 +197,8 @@ is_unchanged() {
 	esac
 }
 
-# Milliseconds since the epoch (GNU date).
-t_now_ms() {
-	date +%s%3N
-}
-
-# Polls CMD every 20 ms until it succeeds, for up to SECONDS (an integer).
-wait_until() {
-	t_deadline=$(($(t_now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(t_now_ms)" -lt "$t_deadline" ] || return 1
-		sleep 0.02
-	done
-}
-
 track() {
 	T_PIDS="$T_PIDS $1"
-}
-
-# A process that has exited but not been waited for is a zombie: alive for
-# kill -0, so look at its state.
-t_alive() {
-	[ -r "/proc/$1/stat" ] &&
-		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c 1)" != Z ]
-}
-
-t_gone() {
-	! t_alive "$1"
 }
 
 wait_exit() {
@@ -283,13 +212,4 @@ wait_exit() {
 	wait "$t_pid"
 	WAIT_RC=$?
 	return 0
-}
-
-done_testing() {
-	echo "1..$T_NUM"
-	[ "$T_FAILED" -eq 0 ] || {
-		echo "# $T_FAILED of $T_NUM checks failed"
-		exit 1
-	}
-	exit 0
 }

@@ -164,7 +164,7 @@ if t_gone "$PID_responder2"; then
 	f_responder_start responder3
 	RLOG=$RUNDIR/responder3.log
 else
-	wait_until 5 f_listening
+	wait_until 5 listening
 	refused_check "started on an unreadable log"
 	if wait_until 5 log_says "$DB"; then
 		ok "started on an unreadable log: the error log says so: $(grep -F "$DB" "$RLOG" | head -n 1)"

@@ -7,7 +7,8 @@
 # every daemon and process started for the test.
 #
 #   f_helpers        compile tests/faults/fault-client.c ($FAULT_CLIENT)
-#   f_sse_load       compile bench/sse-load.c ($SSE_LOAD)
+#   f_sse_load       compile bench/sse-load.c, with bench/bench.c
+#                    ($SSE_LOAD)
 #   f_responder_start NAME [ARGS...]   sselog-fcgi on $SOCK, started as
 #                    root with --user www-data (as a service manager
 #                    would), its log in $RUNDIR/NAME.log, its pid in
@@ -45,20 +46,13 @@ f_helpers() {
 f_sse_load() {
 	SSE_LOAD=$T_WORK/bin/sse-load
 	"$CC" -O2 -o "$SSE_LOAD" "$SRCDIR/bench/sse-load.c" \
-	    >"$T_WORK/cc.log" 2>&1 || {
+	    "$SRCDIR/bench/bench.c" >"$T_WORK/cc.log" 2>&1 || {
 		sed 's/^/# /' "$T_WORK/cc.log"
 		bail "cannot compile bench/sse-load.c"
 	}
 }
 
 # ---- the responder ----
-
-# A listening socket at $SOCK (a socket file left by a killed responder is
-# there too, but nothing listens on it).
-f_listening() {
-	awk -v p="$SOCK" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' \
-	    /proc/net/unix
-}
 
 f_responder_start() {
 	t_name=$1
@@ -67,10 +61,7 @@ f_responder_start() {
 	start_daemon "$t_name" "$SSELOG_FCGI" -d "$DB" --listen "unix:$SOCK" \
 	    --prefix /events/ --user "$WWW_USER" $RESPONDER_ARGS "$@"
 	eval "F_RESPONDER=\$PID_$t_name"
-	wait_until 10 f_listening || {
-		sed 's/^/# /' "$RUNDIR/$t_name.log"
-		bail "sselog-fcgi does not listen on $SOCK"
-	}
+	wait_listening "$t_name"
 }
 
 # The responder's counters: SIGUSR1 makes it log them.
@@ -99,44 +90,13 @@ f_rss() {
 
 f_nginx_conf() {
 	F_PORT=$1
-	t_wc=${2:-256}
 	template nginx.conf "$RUNDIR/sselog.conf"
-	cp /etc/nginx/fastcgi_params "$RUNDIR/fastcgi_params" ||
-		bail "cannot read /etc/nginx/fastcgi_params"
-	cat >"$RUNDIR/nginx.conf" <<CONF
-user $WWW_USER;
-worker_processes 1;
-worker_rlimit_nofile $((t_wc * 2 + 64));
-pid $RUNDIR/nginx.pid;
-error_log $RUNDIR/nginx-error.log info;
-events { worker_connections $t_wc; }
-http {
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path $RUNDIR/nginx-body;
-    proxy_temp_path $RUNDIR/nginx-proxy;
-    fastcgi_temp_path $RUNDIR/nginx-fastcgi;
-    uwsgi_temp_path $RUNDIR/nginx-uwsgi;
-    scgi_temp_path $RUNDIR/nginx-scgi;
-    ${3:-}
-    server {
-        listen 127.0.0.1:$F_PORT;
-        root $WWW;
-        include $RUNDIR/sselog.conf;
-    }
-}
-CONF
-	nginx -t -p "$RUNDIR" -c "$RUNDIR/nginx.conf" >"$RUNDIR/nginx-t.log" 2>&1 || {
-		sed 's/^/# /' "$RUNDIR/nginx-t.log"
-		bail "nginx -t refuses the config"
-	}
+	nginx_conf "$F_PORT" "$RUNDIR/sselog.conf" "${2:-256}" "${3:-}"
 }
 
 f_nginx_start() {
-	start_daemon "$1" nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" \
-	    -g 'daemon off;'
+	nginx_run "$1" "$F_PORT"
 	eval "F_NGINX=\$PID_$1"
-	wait_http "$F_PORT"
 }
 
 # ---- clients ----

@@ -21,6 +21,7 @@
 # expand their own arguments.
 # shellcheck disable=SC2317,SC2154,SC2016
 . "$SRCDIR/tests/faults/lib.sh"
+. "$SRCDIR/tests/browser/lib.sh"
 
 STREAM=fault/1
 EVENTS=${FAULT_EVENTS:-600}	# one every 20 ms: 12 s
@@ -29,20 +30,10 @@ NCURL=4
 # no responder listens nginx answers 502, after which EventSource stops
 # for good: every restart below must be done well within this.
 RETRY_MS=1000
-B_DIR=$SRCDIR/tests/browser
 BROWSER=${FAULT_BROWSER:-yes}
-OUT=$T_WORK/browser
 T_START=$(t_now_ms)
 
-if [ "$BROWSER" = yes ]; then
-	command -v node >/dev/null 2>&1 ||
-		bail "node is not installed (Node.js 20; or FAULT_BROWSER=no)"
-	CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-	[ -x "$CHROMIUM" ] ||
-		bail "$CHROMIUM is not installed (run build-aux/deps test; or FAULT_BROWSER=no)"
-	[ -f "$B_DIR/node_modules/playwright-core/package.json" ] ||
-		bail "playwright-core is missing: run build-aux/deps test"
-fi
+[ "$BROWSER" = yes ] && browser_need "; or FAULT_BROWSER=no"
 
 f_helpers
 PORT=$(free_port)
@@ -67,32 +58,14 @@ while [ "$i" -lt "$NCURL" ]; do
 done
 
 if [ "$BROWSER" = yes ]; then
-	mkdir -p "$OUT" "$T_WORK/tmp" "$T_WORK/home"
-	if ! cp "$B_DIR/eventsource.html" "$WWW/eventsource.html" ||
-	    ! chmod 644 "$WWW/eventsource.html"; then
-		bail "cannot copy the page"
-	fi
-	start_daemon driver env TMPDIR="$T_WORK/tmp" HOME="$T_WORK/home" \
-	    XDG_CONFIG_HOME="$T_WORK/home/.config" \
-	    XDG_CACHE_HOME="$T_WORK/home/.cache" CHROMIUM="$CHROMIUM" \
-	    FORCE_COLOR=0 DRIVE_MAX_SECONDS=100 node "$B_DIR/drive.mjs" \
-	    "http://127.0.0.1:$PORT/eventsource.html?stream=$STREAM&types=sselog.close" \
-	    "$OUT"
+	browser_start "$PORT" "stream=$STREAM&types=sselog.close" \
+	    DRIVE_MAX_SECONDS=100
 fi
 
-b_count() {
-	{ cat "$OUT/events.log" 2>/dev/null || :; } |
-	    awk -F '\t' -v k="$1" '$2 == k { n++ } END { print n + 0 }'
-}
-b_opened_or_gone() {
-	[ "$(b_count open)" -ge 1 ] || t_gone "$PID_driver"
-}
+# The page has received the event ID.
 b_got() {
 	awk -F '\t' -v id="$1" '$2 == "event" && $4 == id { f = 1 }
-	    END { exit !f }' "$OUT/events.log" 2>/dev/null
-}
-b_state_is() {
-	[ "$(cut -d ' ' -f 1 "$OUT/state" 2>/dev/null)" = "$1" ]
+	    END { exit !f }' "$B_OUT/events.log" 2>/dev/null
 }
 
 c_open() {
@@ -112,7 +85,7 @@ else
 	f_diag 15
 fi
 if [ "$BROWSER" = yes ]; then
-	if wait_until 40 b_opened_or_gone && [ "$(b_count open)" -ge 1 ]; then
+	if browser_opened 40; then
 		ok "Chromium's EventSource follows $STREAM too"
 	else
 		not_ok "Chromium's EventSource follows $STREAM too" \
@@ -272,25 +245,17 @@ if [ "$BROWSER" = yes ]; then
 		ok "Chromium: EventSource closes itself after the close event (readyState 2)"
 	else
 		not_ok "Chromium: EventSource closes itself after the close event (readyState 2)" \
-		    "state: $(cat "$OUT/state" 2>/dev/null)"
+		    "state: $(cat "$B_OUT/state" 2>/dev/null)"
 	fi
 	sql "SELECT id || char(9) || coalesce(event, 'message') || char(9) ||
 	    json_quote(data) FROM events WHERE stream = '$STREAM' ORDER BY id;" \
 	    >"$T_WORK/expected.browser"
-	awk -F '\t' '$2 == "event" { print $4 "\t" $5 "\t" $6 }' \
-	    "$OUT/events.log" >"$T_WORK/browser.got"
+	b_events >"$T_WORK/browser.got"
 	compare "Chromium: all $total events exactly once, in id order" \
 	    "$T_WORK/browser.got" "$T_WORK/expected.browser"
 	echo "# Chromium: $(b_count open) opens, $(b_count error) errors"
-	is "Chromium: the page reported no script error" \
-	    "$(grep -c '	pageerror	' "$OUT/net.log")" 0
-	kill -TERM "$PID_driver"
-	if wait_until 20 t_gone "$PID_driver"; then
-		wait "$PID_driver"
-		is "drive.mjs closes Chromium and exits 0" "$?" 0
-	else
-		not_ok "drive.mjs closes Chromium and exits 0" "still running"
-	fi
+	b_no_page_error "Chromium: the page reported no script error"
+	browser_stop
 fi
 no_leftovers
 [ "$T_FAILED" -eq 0 ] || f_diag 15

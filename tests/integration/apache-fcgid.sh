@@ -20,12 +20,7 @@ sse_suite "http://127.0.0.1:$PORT/events/"
 
 # mod_fcgid started the responder, with the environment of
 # FcgidInitialEnv and the arguments of FcgidWrapper, as www-data.
-t_pids=
-for t_p in $(t_leftovers); do
-	case $(readlink "/proc/$t_p/exe") in
-	"$SSELOG_FCGI") t_pids="$t_pids $t_p" ;;
-	esac
-done
+t_pids=$(responder_pids)
 check "mod_fcgid started sselog-fcgi" test -n "$t_pids"
 for t_p in $t_pids; do
 	is "it runs as www-data" "$(stat -c %U "/proc/$t_p")" \

@@ -14,6 +14,8 @@
 #   $SSELOG_FCGI   a copy of the responder under test, which www-data can
 #              run wherever the build directory is
 #
+#   ok, not_ok, check, is, bail, done_testing, wait_until, t_alive...:
+#               tests/tap.sh (wait_until polls every 50 ms here).
 #   template SRC DST [SED-ARGS...]   copy a contrib config, replacing
 #               /usr/local/bin/sselog-fcgi, /var/lib/sselog/events.db,
 #               /run/sselog/fcgi.sock (and their directories) with the
@@ -23,6 +25,11 @@
 #   start_daemon NAME CMD...   run CMD in the background (stdout/stderr to
 #               $RUNDIR/NAME.log), tracked and stopped at exit.
 #   wait_http PORT   wait until something answers HTTP there.
+#   listening   whether a responder listens on $SOCK.
+#   wait_listening NAME   wait until the responder started as daemon NAME
+#               listens on $SOCK.
+#   nginx_start PORT SNIPPET   nginx in front (nginx_conf and nginx_run
+#               for more).
 #   fetch NAME URL [CURL-ARGS...]   one request: headers in $T_WORK/NAME.h,
 #               body in NAME.b, status in $CODE, curl's exit in $CURL_RC.
 #   open_stream NAME URL [CURL-ARGS...]   the same in the background, for a
@@ -30,6 +37,7 @@
 #   end_stream NAME SECONDS   wait for it to end; $CURL_RC.
 #   header NAME FIELD   the value of a response header (last one).
 #   sse_suite BASE   every check, against BASE (http://127.0.0.1:PORT/events/)
+#   responder_pids   the sselog-fcgi processes a web server started.
 #   no_leftovers     check that no process of this test is left running.
 
 # shellcheck disable=SC2034 # variables for the scripts
@@ -40,8 +48,9 @@ set -u
 : "${SSELOG_FCGI:?set SSELOG_FCGI to the sselog-fcgi binary under test}"
 : "${SRCDIR:?set SRCDIR to the source directory}"
 
-T_NUM=0
-T_FAILED=0
+. "$SRCDIR/tests/tap.sh"
+T_POLL=0.05
+
 T_DAEMONS=
 T_STREAMS=
 CODE=
@@ -54,82 +63,7 @@ HEARTBEAT=3
 RESPONDER_ARGS="--cors-origin $ORIGIN --heartbeat $HEARTBEAT"
 WWW_USER=www-data
 
-bail() {
-	echo "Bail out! $*"
-	exit 99
-}
-
-# ---- TAP ----
-
-ok() {
-	T_NUM=$((T_NUM + 1))
-	echo "ok $T_NUM - $1"
-}
-
-not_ok() {
-	T_NUM=$((T_NUM + 1))
-	T_FAILED=$((T_FAILED + 1))
-	echo "not ok $T_NUM - $1"
-	shift
-	for t_line in "$@"; do
-		printf '%s\n' "$t_line" | sed 's/^/#   /'
-	done
-	return 1
-}
-
-check() {
-	t_desc=$1
-	shift
-	if "$@"; then
-		ok "$t_desc"
-	else
-		not_ok "$t_desc" "failed: $*"
-	fi
-}
-
-is() {
-	if [ "$2" = "$3" ]; then
-		ok "$1"
-	else
-		not_ok "$1" "got:      '$2'" "expected: '$3'"
-	fi
-}
-
-done_testing() {
-	echo "1..$T_NUM"
-	[ "$T_FAILED" -eq 0 ] || {
-		echo "# $T_FAILED of $T_NUM checks failed"
-		exit 1
-	}
-	exit 0
-}
-
 # ---- processes ----
-
-t_now_ms() {
-	date +%s%3N
-}
-
-# Polls CMD every 50 ms until it succeeds, for up to SECONDS (an integer).
-wait_until() {
-	t_deadline=$(($(t_now_ms) + $1 * 1000))
-	shift
-	until "$@"; do
-		[ "$(t_now_ms)" -lt "$t_deadline" ] || return 1
-		sleep 0.05
-	done
-}
-
-# A process that exited but was not waited for is a zombie: alive for
-# kill -0, so look at its state.
-t_alive() {
-	[ -r "/proc/$1/stat" ] &&
-		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c 1)" != Z ]
-}
-
-t_gone() {
-	! t_alive "$1"
-}
 
 start_daemon() {
 	t_name=$1
@@ -137,6 +71,22 @@ start_daemon() {
 	"$@" >"$RUNDIR/$t_name.log" 2>&1 &
 	T_DAEMONS="$T_DAEMONS $!"
 	eval "PID_$t_name=\$!"
+}
+
+# A listening socket at $SOCK (a socket file left by a killed responder is
+# there too, but nothing listens on it).
+listening() {
+	awk -v p="$SOCK" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' \
+	    /proc/net/unix
+}
+
+# Waits until the responder started as daemon NAME listens on $SOCK;
+# bails, with its log, when it does not within 10 s.
+wait_listening() {
+	wait_until 10 listening || {
+		sed 's/^/# /' "$RUNDIR/$1.log"
+		bail "sselog-fcgi does not listen on $SOCK"
+	}
 }
 
 # The processes (other than this shell and its children that run the test
@@ -175,6 +125,16 @@ stop_all() {
 	T_STREAMS=
 	# Spawned processes may take a moment to follow their parent.
 	wait_until 10 t_no_leftovers
+}
+
+# The responders (sselog-fcgi) running for this test, as the web server
+# started them: their pids, space-separated.
+responder_pids() {
+	for t_p in $(t_leftovers); do
+		case $(readlink "/proc/$t_p/exe") in
+		"$SSELOG_FCGI") printf ' %s' "$t_p" ;;
+		esac
+	done
 }
 
 t_no_leftovers() {
@@ -221,15 +181,9 @@ done
 	bail "the integration tests start web servers: run them as root"
 id "$WWW_USER" >/dev/null 2>&1 || bail "there is no user $WWW_USER"
 
-T_WORK=$(mktemp -d "${TMPDIR:-/tmp}/sselog-int.XXXXXX") ||
-	bail "cannot make a temporary directory"
-trap t_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+t_work int
 # The web servers' workers run as www-data: they must reach what is here.
 chmod 755 "$T_WORK"
-cd "$T_WORK" || exit 99
-exec </dev/null
 
 DBDIR=$T_WORK/db
 DB=$DBDIR/events.db
@@ -380,21 +334,6 @@ arrives() {
 	else
 		not_ok "$t_desc" "'$t_text' did not arrive within 5 s" \
 		    "body so far: $(head -c 400 "$T_WORK/$t_name.b")"
-	fi
-}
-
-# The body of NAME is exactly printf FMT ARGS.
-is_body() {
-	t_desc=$1 t_name=$2
-	shift 2
-	# shellcheck disable=SC2059 # the format is the expected body
-	printf "$@" >"$T_WORK/.expected"
-	if cmp -s "$T_WORK/$t_name.b" "$T_WORK/.expected"; then
-		ok "$t_desc"
-	else
-		not_ok "$t_desc" "expected (od -c):" \
-		    "$(od -c "$T_WORK/.expected" | head -20)" "got (od -c):" \
-		    "$(od -c "$T_WORK/$t_name.b" | head -20)"
 	fi
 }
 
@@ -920,24 +859,36 @@ apache_start() {
 
 # ---- nginx ----
 
-# Writes $RUNDIR/nginx.conf: an instance of its own on PORT whose server
-# includes the config file SNIPPET (contrib/nginx.conf), and starts it.
-nginx_start() {
+# nginx_conf PORT SNIPPET [WORKER_CONNECTIONS [HTTP_LINES]]: writes
+# $RUNDIR/nginx.conf, an instance of its own (256 worker connections by
+# default) whose server on PORT includes the config file SNIPPET
+# (contrib/nginx.conf, templated), with $WWW as its document root, and
+# checks it with nginx -t. HTTP_LINES go into the http block (another
+# server, say). No access log, unless $NGINX_ACCESS_LOG names a file: one
+# line per request there, "STATUS LAST-EVENT-ID URI".
+nginx_conf() {
+	t_wc=${3:-256}
+	t_access=off
+	[ -n "${NGINX_ACCESS_LOG:-}" ] && t_access="$NGINX_ACCESS_LOG sse"
 	cp /etc/nginx/fastcgi_params "$RUNDIR/fastcgi_params" ||
 		bail "cannot read /etc/nginx/fastcgi_params"
 	cat >"$RUNDIR/nginx.conf" <<CONF
 user $WWW_USER;
 worker_processes 1;
+worker_rlimit_nofile $((t_wc * 2 + 64));
 pid $RUNDIR/nginx.pid;
 error_log $RUNDIR/nginx-error.log info;
-events { worker_connections 256; }
+events { worker_connections $t_wc; }
 http {
-    access_log off;
+    include /etc/nginx/mime.types;
+    log_format sse '\$status \$http_last_event_id \$request_uri';
+    access_log $t_access;
     client_body_temp_path $RUNDIR/nginx-body;
     proxy_temp_path $RUNDIR/nginx-proxy;
     fastcgi_temp_path $RUNDIR/nginx-fastcgi;
     uwsgi_temp_path $RUNDIR/nginx-uwsgi;
     scgi_temp_path $RUNDIR/nginx-scgi;
+    ${4:-}
     server {
         listen 127.0.0.1:$1;
         root $WWW;
@@ -949,9 +900,20 @@ CONF
 		sed 's/^/# /' "$RUNDIR/nginx-t.log"
 		bail "nginx -t refuses the config"
 	}
-	start_daemon nginx nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" \
+}
+
+# nginx_run NAME PORT: starts nginx from that config as daemon NAME
+# ($PID_NAME) and waits until it answers on PORT.
+nginx_run() {
+	start_daemon "$1" nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" \
 	    -g 'daemon off;'
-	wait_http "$1"
+	wait_http "$2"
+}
+
+# nginx_start PORT SNIPPET: both, as daemon nginx.
+nginx_start() {
+	nginx_conf "$1" "$2"
+	nginx_run nginx "$1"
 }
 
 # ---- lighttpd ----

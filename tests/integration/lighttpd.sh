@@ -11,12 +11,7 @@ lighttpd_start "$PORT" "$RUNDIR/sselog.conf"
 CTRL_BY_SERVER=yes
 sse_suite "http://127.0.0.1:$PORT/events/"
 
-t_pids=
-for t_p in $(t_leftovers); do
-	case $(readlink "/proc/$t_p/exe") in
-	"$SSELOG_FCGI") t_pids="$t_pids $t_p" ;;
-	esac
-done
+t_pids=$(responder_pids)
 is "lighttpd started one sselog-fcgi for every stream" \
     "$(echo "$t_pids" | wc -w)" 1
 for t_p in $t_pids; do

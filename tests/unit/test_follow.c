@@ -1,13 +1,12 @@
 /* Unit tests for src/follow.h: what a subscriber of several streams is
  * sent, read from a real log.
  *
- * Each case writes its own log in one mkdtemp directory (removed by the
- * group teardown) through a writing handle, as `sselog` would, and follows
- * it through a read-only handle, as the responder does. A log is written as
- * a line of stream names, one event each, ids 1, 2, 3... in order; "a!" is
- * the close event of a. Every event's data is "stream#id".
+ * Each case writes its own log in one mkdtemp directory (templog.h: removed
+ * by the group teardown) through a writing handle, as `sselog` would, and
+ * follows it through a read-only handle, as the responder does. A log is
+ * written as a line of stream names, one event each, ids 1, 2, 3... in
+ * order; "a!" is the close event of a. Every event's data is "stream#id".
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,46 +21,11 @@
 
 #include "follow.h"
 #include "store.h"
+#include "templog.h"
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
 #define CLOSE "sselog.close"
-
-/* ---- the scratch directory ---- */
-
-static char tmpdir[] = "/tmp/sselog-follow-XXXXXX";
-static unsigned db_count;
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-	int rc = 0;
-
-	(void)state;
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-		if (unlink(path) == -1)
-			rc = -1;
-	}
-	closedir(d);
-	if (rmdir(tmpdir) == -1)
-		rc = -1;
-	return rc;
-}
 
 /* ---- a log to follow ---- */
 
@@ -71,17 +35,6 @@ struct log {
 	struct store *r;	/* reads, like the responder */
 	int64_t last;		/* the last id written */
 };
-
-static struct store *
-open_ok(const char *path, enum store_mode mode)
-{
-	char err[512] = "";
-	struct store *st = store_open(path, mode, err, sizeof err);
-
-	if (st == NULL)
-		fail_msg("store_open %s: %s", path, err);
-	return st;
-}
 
 /* Appends one event per name of the space-separated list; a name ending in
  * ! is a close event. Asserts the ids follow on from lg->last. */
@@ -133,14 +86,10 @@ static void
 log_open(struct log *lg, const char *events, const char *prunes)
 {
 	memset(lg, 0, sizeof *lg);
-	snprintf(lg->path, sizeof lg->path, "%s/log%u.sqlite", tmpdir,
-	    ++db_count);
-	lg->w = open_ok(lg->path, STORE_CREATE);
-	if (store_init(lg->w) == -1)
-		fail_msg("store_init: %s", store_error(lg->w));
+	lg->w = templog_new(lg->path, sizeof lg->path);
 	log_write(lg, events);
 	log_prune(lg, prunes);
-	lg->r = open_ok(lg->path, STORE_READ);
+	lg->r = templog_open(lg->path, STORE_READ);
 }
 
 static void
@@ -726,5 +675,5 @@ main(void)
 		cmocka_unit_test(test_note),
 		cmocka_unit_test(test_note_then_read),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, templog_setup, templog_teardown);
 }

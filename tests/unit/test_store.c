@@ -1,12 +1,11 @@
 /* Unit tests for src/store.h against real SQLite files.
  *
  * Every case gets a fresh database in one mkdtemp directory under /tmp,
- * which the group teardown removes. The tests talk to the same files through
+ * which the group teardown removes (templog.h). The tests talk to the same files through
  * the plain sqlite3 API as well, to set up states the store cannot make (old
  * rows, damaged schemas) and to check that the schema's rules hold for
  * writers that use plain SQL.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -23,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "templog.h"
 #include "validate.h"
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
@@ -46,71 +46,6 @@
 #define MINUTE_MS INT64_C(60000)
 #define HOUR_MS (60 * MINUTE_MS)
 #define DAY_MS (24 * HOUR_MS)
-
-/* ---- the scratch directory and fresh databases ---- */
-
-static char tmpdir[] = "/tmp/sselog-unit-XXXXXX";
-static unsigned db_count;
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	DIR *d = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-	int rc = 0;
-
-	(void)state;
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", tmpdir, e->d_name);
-		if (unlink(path) == -1 && rmdir(path) == -1)
-			rc = -1;
-	}
-	closedir(d);
-	if (rmdir(tmpdir) == -1)
-		rc = -1;
-	return rc;
-}
-
-/* Names a database file that does not exist yet. */
-static void
-fresh_path(char *path, size_t size)
-{
-	snprintf(path, size, "%s/db%u.sqlite", tmpdir, ++db_count);
-}
-
-static struct store *
-open_ok(const char *path, enum store_mode mode)
-{
-	char err[512] = "";
-	struct store *st = store_open(path, mode, err, sizeof err);
-
-	if (st == NULL)
-		fail_msg("store_open %s: %s", path, err);
-	return st;
-}
-
-/* A new, initialised log; its path in path. */
-static struct store *
-new_store(char *path, size_t size)
-{
-	fresh_path(path, size);
-	struct store *st = open_ok(path, STORE_CREATE);
-	if (store_init(st) == -1)
-		fail_msg("store_init: %s", store_error(st));
-	return st;
-}
 
 static int64_t
 now_ms(void)
@@ -350,7 +285,7 @@ test_open_refused(void **state)
 		char path[256], err[512] = "", init[512];
 		FILE *f;
 
-		fresh_path(path, sizeof path);
+		templog_path(path, sizeof path);
 		switch (cases[i].kind) {
 		case NO_FILE:
 			break;
@@ -386,7 +321,7 @@ test_open_refused(void **state)
 
 	/* A short err buffer gets a truncated, terminated reason. */
 	char path[256], err[8];
-	fresh_path(path, sizeof path);
+	templog_path(path, sizeof path);
 	memset(err, 'x', sizeof err);
 	assert_null(store_open(path, STORE_READ, err, sizeof err));
 	assert_int_equal(strlen(err), sizeof err - 1);
@@ -410,11 +345,11 @@ test_open_modes(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256];
-		struct store *setup = new_store(path, sizeof path);
+		struct store *setup = templog_new(path, sizeof path);
 		publish(setup, "s", NULL, "s#1");
 		store_close(setup);
 
-		struct store *st = open_ok(path, cases[i].mode);
+		struct store *st = templog_open(path, cases[i].mode);
 		struct store_new_event ev = { "s", NULL, "s#2", 3, -1 };
 		int64_t id = 0;
 		int rc = store_publish(st, &ev, &id);
@@ -436,8 +371,8 @@ test_open_modes(void **state)
 
 	char path[256];
 	struct stat sb;
-	fresh_path(path, sizeof path);
-	store_close(open_ok(path, STORE_CREATE));
+	templog_path(path, sizeof path);
+	store_close(templog_open(path, STORE_CREATE));
 	assert_int_equal(stat(path, &sb), 0);
 }
 
@@ -463,7 +398,7 @@ test_init_idempotent(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256];
-		struct store *st = new_store(path, sizeof path);
+		struct store *st = templog_new(path, sizeof path);
 		char *before = schema_of(path);
 
 		publish(st, "s", NULL, "s#1");
@@ -471,7 +406,7 @@ test_init_idempotent(void **state)
 		for (int k = 0; k < cases[i].runs; k++) {
 			if (cases[i].reopen) {
 				store_close(st);
-				st = open_ok(path, cases[i].mode);
+				st = templog_open(path, cases[i].mode);
 			}
 			if (store_init(st) == -1)
 				fail_msg("init again: %s", store_error(st));
@@ -520,7 +455,7 @@ test_init_upgrade(void **state)
 
 	for (size_t i = 0; i < NELEM(damage); i++) {
 		char path[256], err[512] = "";
-		struct store *st = new_store(path, sizeof path);
+		struct store *st = templog_new(path, sizeof path);
 		char *want = schema_of(path);
 
 		publish(st, "s", NULL, "s#1");
@@ -536,7 +471,7 @@ test_init_upgrade(void **state)
 		free(damaged);
 		assert_null(store_open(path, STORE_WRITE, err, sizeof err));
 
-		st = open_ok(path, STORE_CREATE);
+		st = templog_open(path, STORE_CREATE);
 		if (store_init(st) == -1)
 			fail_msg("upgrade: %s", store_error(st));
 		store_close(st);
@@ -544,7 +479,7 @@ test_init_upgrade(void **state)
 		assert_string_equal(got, want);
 		free(got);
 
-		st = open_ok(path, STORE_WRITE);
+		st = templog_open(path, STORE_WRITE);
 		const char *s[] = { "s", "t" };
 		char *ids = cursor_ids(st, s, 2, 0);
 		assert_string_equal(ids, "1 2");
@@ -564,7 +499,7 @@ test_init_newer(void **state)
 
 	for (size_t i = 0; i < NELEM(versions); i++) {
 		char path[256], sql[64];
-		fresh_path(path, sizeof path);
+		templog_path(path, sizeof path);
 		sqlite3 *db = raw_open(path);
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
 		    versions[i]);
@@ -572,7 +507,7 @@ test_init_newer(void **state)
 		sqlite3_close(db);
 		char *before = schema_of(path);
 
-		struct store *st = open_ok(path, STORE_CREATE);
+		struct store *st = templog_open(path, STORE_CREATE);
 		assert_int_equal(store_init(st), -1);
 		assert_non_null(strstr(store_error(st), path));
 		assert_non_null(strstr(store_error(st), "newer"));
@@ -611,7 +546,7 @@ test_append(void **state)
 		{ "u@x:1", "sselog.close", "", 0, -1, false },
 	};
 	char path[256];
-	struct store *st = new_store(path, sizeof path);
+	struct store *st = templog_new(path, sizeof path);
 	int64_t ids[NELEM(cases)];
 	int64_t t0 = now_ms();
 	(void)state;
@@ -684,7 +619,7 @@ test_append_batch(void **state)
 		struct store_new_event *evs = calloc(n ? n : 1, sizeof *evs);
 		char (*data)[32] = calloc(n ? n : 1, sizeof *data);
 		char path[256];
-		struct store *st = new_store(path, sizeof path);
+		struct store *st = templog_new(path, sizeof path);
 		int64_t first = publish(st, "other", NULL, "other#1");
 
 		assert_non_null(evs);
@@ -750,7 +685,7 @@ cursor_fixture(char *path, size_t size)
 {
 	static const char *const streams[] = { "a", "b", "other", "a", "c",
 	    "b", "b", "a/x", "c", "a", "other", "b" };
-	struct store *st = new_store(path, size);
+	struct store *st = templog_new(path, size);
 	char data[64];
 
 	for (size_t i = 0; i < NELEM(streams); i++) {
@@ -852,7 +787,7 @@ test_cursor_snapshot(void **state)
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256];
 		struct store *w = cursor_fixture(path, sizeof path);
-		struct store *r = open_ok(path, STORE_READ);
+		struct store *r = templog_open(path, STORE_READ);
 		const char *s[] = { "c" };
 		struct store_event ev;
 
@@ -907,7 +842,7 @@ test_last_id(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256];
-		struct store *st = new_store(path, sizeof path);
+		struct store *st = templog_new(path, sizeof path);
 
 		assert_int_equal(last_id(st), 0);
 		for (int k = 0; k < cases[i].events; k++)
@@ -1027,7 +962,7 @@ test_prune(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256];
-		struct store *st = new_store(path, sizeof path);
+		struct store *st = templog_new(path, sizeof path);
 		int64_t deleted = -1, close_id, pruned_id;
 
 		prune_fixture(path);
@@ -1091,7 +1026,7 @@ test_stream_state(void **state)
 		{ "gone", NULL }, { "gone", NULL },			/* 11-12 */
 	};
 	char path[256];
-	struct store *w = new_store(path, sizeof path);
+	struct store *w = templog_new(path, sizeof path);
 	(void)state;
 
 	for (size_t i = 0; i < NELEM(appends); i++)
@@ -1100,7 +1035,7 @@ test_stream_state(void **state)
 	assert_int_equal(prune(w, "both", 0, -1), 2);
 	assert_int_equal(prune(w, "gone", 0, -1), 2);
 
-	struct store *r = open_ok(path, STORE_READ);
+	struct store *r = templog_open(path, STORE_READ);
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct store *handles[] = { w, r };
 		for (size_t h = 0; h < NELEM(handles); h++) {
@@ -1137,7 +1072,7 @@ test_closed(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256], msg[512];
-		struct store *st = new_store(path, sizeof path);
+		struct store *st = templog_new(path, sizeof path);
 		sqlite3 *db = raw_open(path);
 		struct store_new_event ev = { "s", NULL, "late", 4, -1 };
 		struct store_new_event batch[] = {
@@ -1250,7 +1185,7 @@ test_schema_rules(void **state)
 	};
 #undef INS
 	char path[256], msg[512];
-	struct store *st = new_store(path, sizeof path);
+	struct store *st = templog_new(path, sizeof path);
 	sqlite3 *db = raw_open(path);
 	(void)state;
 
@@ -1291,7 +1226,7 @@ test_same_words(void **state)
 		{ "ok", NULL, "a\0b", 3 },
 	};
 	char path[256];
-	struct store *st = new_store(path, sizeof path);
+	struct store *st = templog_new(path, sizeof path);
 	(void)state;
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
@@ -1351,7 +1286,7 @@ test_names_agree(void **state)
 	static const char sql[] = "INSERT INTO events (stream, data, created)"
 	    " VALUES (?1, 'x', 0)";
 	char path[256];
-	struct store *st = new_store(path, sizeof path);
+	struct store *st = templog_new(path, sizeof path);
 	sqlite3 *db = raw_open(path);
 	sqlite3_stmt *stmt = NULL;
 	(void)state;
@@ -1424,7 +1359,7 @@ test_list_streams(void **state)
 	static const char *const appends[] = { "b", "b", "b", "a", "c",
 	    "c", "c", "d", "d", "e", "e", "e", "b" };
 	char path[256];
-	struct store *st = new_store(path, sizeof path);
+	struct store *st = templog_new(path, sizeof path);
 	struct list_ctx ctx = { .stop_at = 0 };
 	(void)state;
 
@@ -1479,8 +1414,8 @@ test_data_version(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256];
-		struct store *st = new_store(path, sizeof path);
-		struct store *other = open_ok(path, STORE_WRITE);
+		struct store *st = templog_new(path, sizeof path);
+		struct store *other = templog_open(path, STORE_WRITE);
 		sqlite3 *db = raw_open(path);
 		int64_t before = -1, after = -1;
 
@@ -1531,8 +1466,8 @@ test_transactions(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		char path[256];
-		struct store *w = new_store(path, sizeof path);
-		struct store *r = open_ok(path, STORE_READ);
+		struct store *w = templog_new(path, sizeof path);
+		struct store *r = templog_open(path, STORE_READ);
 		const char *s[] = { "s" };
 		char data[32];
 		int64_t id;
@@ -1588,5 +1523,5 @@ main(void)
 		cmocka_unit_test(test_data_version),
 		cmocka_unit_test(test_transactions),
 	};
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, templog_setup, templog_teardown);
 }

@@ -1,0 +1,65 @@
+# tests/cli/responder-options.sh: sselog-fcgi's command line. --help and
+# --version exit 0 on stdout; every bad option exits 2 (a bad --listen
+# or --user, found when used, 1) with one line on stderr that starts
+# "sselog-fcgi: " and names the option and the problem, before opening
+# anything: no log file appears.
+. "$SRCDIR/tests/cli/lib.sh"
+
+: "${SSELOG_FCGI:?set SSELOG_FCGI to the sselog-fcgi binary under test}"
+unset SSELOG_DB
+
+run "$SSELOG_FCGI" --help
+is_status "--help: status 0" 0
+check "--help: starts with the usage line" \
+    grep -q '^usage: sselog-fcgi ' "$OUT"
+is_quiet "--help: nothing on stderr"
+run "$SSELOG_FCGI" --version
+is_status "--version: status 0" 0
+check "--version: names the program" grep -q '^sselog-fcgi ' "$OUT"
+
+# refused_option STATUS PHRASE ARGS...: one line on stderr that names the
+# problem; nothing on stdout; no log file made.
+refused_option() {
+	t_status=$1 t_phrase=$2
+	shift 2
+	run "$SSELOG_FCGI" -d "$T_WORK/events.db" "$@"
+	t_desc="sselog-fcgi $*"
+	if [ "$RC" = "$t_status" ] && [ ! -s "$OUT" ] &&
+	    [ "$(wc -l <"$ERR")" -eq 1 ] &&
+	    grep -q "^sselog-fcgi: .*$t_phrase" "$ERR" &&
+	    [ ! -e "$T_WORK/events.db" ]; then
+		ok "$t_desc: exit $t_status, \"$t_phrase\""
+	else
+		not_ok "$t_desc: exit $t_status, \"$t_phrase\"" "$(t_last)"
+	fi
+}
+
+NL='
+'
+refused_option 2 "--prefix events/: it must start with /" --prefix events/
+refused_option 2 "--prefix: it must not hold control characters" \
+    --prefix "/events/${NL}x"
+refused_option 2 "--prefix: it must not hold control characters" \
+    --prefix "/ev	ents/"
+refused_option 2 "--max-streams 0: too small" --max-streams 0
+refused_option 2 "--max-streams 1001: number too large" --max-streams 1001
+refused_option 2 "--max-streams abc: not a plain" --max-streams abc
+refused_option 2 "--max-clients 0: too small" --max-clients 0
+refused_option 2 "--heartbeat -1: not a plain" --heartbeat -1
+refused_option 2 "--heartbeat 1e3: not a plain" --heartbeat 1e3
+refused_option 2 "--retry x: not a plain" --retry x
+refused_option 2 "--poll-interval 0: too small" --poll-interval 0
+refused_option 2 "--max-pending 0: too small" --max-pending 0
+refused_option 2 "unknown option --bogus" --bogus
+refused_option 2 "option needs a value: --cors-origin" --cors-origin
+refused_option 1 "--listen nonsense: use unix:PATH or HOST:PORT" \
+    --listen nonsense
+refused_option 1 "--listen 127.0.0.1:x:" --listen 127.0.0.1:x
+refused_option 1 "--user no-such-user-here: no such user" \
+    --user no-such-user-here
+
+run "$SSELOG_FCGI"
+is_status "no -d and no SSELOG_DB: status 2" 2
+check "... and says so" grep -q '^sselog-fcgi: no database: use -d PATH' "$ERR"
+
+done_testing
