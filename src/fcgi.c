@@ -199,8 +199,9 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 
 /* ---- the doorman ----
  *
- * One thread accepts connections and keeps each, in an epoll set of its
- * own, until the bytes waiting on it hold a whole request head
+ * The acceptor (below) passes each new connection to the doorman, which
+ * keeps it, in an epoll set of its own, until the bytes waiting on it
+ * hold a whole request head
  * (fcgi_head.h); only then does libfcgi read and decode it, which cannot
  * block since everything it reads is there. A peer that sends half a
  * request and stalls holds a slot, not a thread, and is closed after
@@ -211,7 +212,7 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 #define HEAD_TIMEOUT_MS 10000
 /* Connections still sending their request; past it, the oldest goes. */
 #define MAX_WAITING 1024
-#define LISTENER_KEY UINT64_MAX
+#define ACCEPTED_KEY UINT64_MAX	/* epoll key of the acceptor's pipe */
 
 struct waiting {
 	int fd;			/* -1: a free slot */
@@ -223,6 +224,7 @@ struct waiting {
 
 struct doorman {
 	int listen_fd;
+	int accepted[2];	/* the acceptor writes new descriptors here */
 	int notify_fd;
 	int epoll_fd;
 	const char *web_server_addrs;	/* FCGI_WEB_SERVER_ADDRS, or NULL */
@@ -233,16 +235,16 @@ struct doorman {
 	time_t last_complaint;
 };
 
-/* Says what went wrong at most once a second: a flood of connections
- * must not flood the log as well. */
+/* Says what went wrong at most once a second (*last is when it last
+ * did): a flood of connections must not flood the log as well. */
 static void
-complain(struct doorman *d, const char *what, int err)
+complain(time_t *last, const char *what, int err)
 {
 	time_t now = time(NULL);
 
-	if (now != d->last_complaint)
+	if (now != *last)
 		log_error("%s: %s", what, strerror(err));
-	d->last_complaint = now;
+	*last = now;
 }
 
 static void
@@ -253,7 +255,7 @@ pass_on(struct doorman *d, struct fcgi_request *r)
 	while ((n = write(d->notify_fd, &r, sizeof r)) == -1 && errno == EINTR)
 		;
 	if (n != (ssize_t)sizeof r) {
-		complain(d, "cannot pass a request on", errno);
+		complain(&d->last_complaint, "cannot pass a request on", errno);
 		close(r->fd);
 		fcgi_request_free(r);
 	}
@@ -276,7 +278,7 @@ decode(struct doorman *d, int fd)
 	struct fcgi_request *r = calloc(1, sizeof *r);
 
 	if (r == NULL) {
-		complain(d, "cannot take a request", errno);
+		complain(&d->last_complaint, "cannot take a request", errno);
 		close(fd);
 		return;
 	}
@@ -288,7 +290,7 @@ decode(struct doorman *d, int fd)
 	if (rc < 0) {
 		/* libfcgi closed the connection; the listener it was given
 		 * (-1) keeps it from accepting another. */
-		complain(d, "libfcgi could not read a request", -rc);
+		complain(&d->last_complaint, "libfcgi could not read a request", -rc);
 		d->req.ipcFd = -1;
 		free(r);
 		return;
@@ -301,7 +303,7 @@ decode(struct doorman *d, int fd)
 	FCGX_Free(&d->req, 0);
 	d->req.ipcFd = -1;
 	if (rc == -1) {
-		complain(d, "cannot take a request", ENOMEM);
+		complain(&d->last_complaint, "cannot take a request", ENOMEM);
 		close(fd);
 		fcgi_request_free(r);
 		return;
@@ -428,30 +430,17 @@ free_slot(struct doorman *d)
 	return oldest;
 }
 
+/* Registers the connections the acceptor passed on. */
 static void
-accept_some(struct doorman *d)
+take_accepted(struct doorman *d)
 {
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage sa;
-		socklen_t salen = sizeof sa;
-		int fd = accept4(d->listen_fd, (struct sockaddr *)&sa, &salen,
-		    SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			if (errno == EINTR || errno == ECONNABORTED ||
-			    errno == EPROTO)
-				continue;
-			/* Out of descriptors, most likely: say so now and
-			 * then, and let the streams that end free some. */
-			complain(d, "cannot accept a connection", errno);
-			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
-			return;
-		}
-		if (!peer_allowed(d, &sa)) {
-			close(fd);
-			continue;
-		}
+	int fds[64];
+	ssize_t n;
+
+	while ((n = read(d->accepted[0], fds, sizeof fds)) == -1 &&
+	    errno == EINTR)
+		;
+	for (ssize_t i = 0; i < n / (ssize_t)sizeof fds[0]; i++) {
 		struct waiting *w = free_slot(d);
 		w->generation++;
 		struct epoll_event ev = {
@@ -459,16 +448,60 @@ accept_some(struct doorman *d)
 			.data.u64 = (uint64_t)w->generation << 32 |
 			    (uint64_t)(w - d->slot),
 		};
-		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fd, &ev) == -1) {
-			complain(d, "cannot wait for a request", errno);
-			close(fd);
+		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fds[i], &ev) == -1) {
+			complain(&d->last_complaint, "cannot wait for a "
+			    "request", errno);
+			close(fds[i]);
 			continue;
 		}
-		w->fd = fd;
+		w->fd = fds[i];
 		w->deadline_ms = loop_now_ms() + HEAD_TIMEOUT_MS;
 		w->need = 0;
 		d->nwaiting++;
 	}
+}
+
+/* The acceptor: blocking accept() on its own thread. When several
+ * processes share the listener, the kernel hands each new connection to
+ * the one that has waited longest, which spreads them evenly; waking every
+ * process through epoll would let the quickest take most of them. */
+static void *
+acceptor_run(void *arg)
+{
+	struct doorman *d = arg;
+	time_t last_complaint = 0;
+
+	for (;;) {
+		struct sockaddr_storage sa;
+		socklen_t salen = sizeof sa;
+		int fd = accept4(d->listen_fd, (struct sockaddr *)&sa, &salen,
+		    SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED ||
+			    errno == EPROTO || errno == EAGAIN)
+				continue;
+			/* Out of descriptors, most likely: say so now and
+			 * then, and let the streams that end free some. */
+			complain(&last_complaint, "cannot accept a connection",
+			    errno);
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+			continue;
+		}
+		if (!peer_allowed(d, &sa)) {
+			close(fd);
+			continue;
+		}
+		ssize_t n;
+		while ((n = write(d->accepted[1], &fd, sizeof fd)) == -1 &&
+		    errno == EINTR)
+			;
+		if (n != (ssize_t)sizeof fd) {
+			complain(&last_complaint, "cannot pass a connection on",
+			    errno);
+			close(fd);
+		}
+	}
+	return NULL;
 }
 
 /* Closes the connections that took too long; returns the milliseconds
@@ -501,13 +534,13 @@ doorman_run(void *arg)
 	for (;;) {
 		int n = epoll_wait(d->epoll_fd, ev, 64, expire(d));
 		if (n == -1 && errno != EINTR) {
-			complain(d, "epoll_wait", errno);
+			complain(&d->last_complaint, "epoll_wait", errno);
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 		}
 		for (int i = 0; i < n; i++) {
 			uint64_t key = ev[i].data.u64;
-			if (key == LISTENER_KEY) {
-				accept_some(d);
+			if (key == ACCEPTED_KEY) {
+				take_accepted(d);
 				continue;
 			}
 			struct waiting *w = &d->slot[(uint32_t)key];
@@ -538,7 +571,7 @@ fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen)
 	for (size_t i = 0; i < MAX_WAITING; i++)
 		d.slot[i].fd = -1;
 	struct epoll_event ev = { .events = EPOLLIN,
-	    .data.u64 = LISTENER_KEY };
+	    .data.u64 = ACCEPTED_KEY };
 	/* The doorman looks at a request head without taking it from the
 	 * socket: over TCP, the whole head must fit in the receive buffer,
 	 * which accepted connections inherit from the listener. */
@@ -546,13 +579,14 @@ fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen)
 	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof rcvbuf) == -1)
 		log_warn("cannot size the receive buffer: %s", strerror(errno));
-	/* Other processes may share the listener: accept must not block
-	 * when one of them took the connection first. */
+	/* The acceptor blocks in accept(). */
 	if ((d.head = malloc(FCGI_HEAD_BYTES_MAX)) == NULL ||
-	    fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) |
-	    O_NONBLOCK) == -1 ||
+	    fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) &
+	    ~O_NONBLOCK) == -1 ||
+	    pipe2(d.accepted, O_CLOEXEC) == -1 ||
+	    fcntl(d.accepted[0], F_SETFL, O_NONBLOCK) == -1 ||
 	    (d.epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
+	    epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, d.accepted[0], &ev) == -1) {
 		snprintf(err, errlen, "cannot wait for connections: %s",
 		    strerror(errno));
 		return -1;
@@ -561,6 +595,8 @@ fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen)
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 * 1024);
 	rc = pthread_create(&t, &attr, doorman_run, &d);
+	if (rc == 0)
+		rc = pthread_create(&t, &attr, acceptor_run, &d);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot start a thread: %s",

@@ -1,7 +1,7 @@
 /* The FastCGI glue: the only part of sselog that includes fcgiapp.h.
  *
- * A thread of its own accepts connections and waits, without blocking on
- * any one peer, until each has sent a whole, well-formed request head
+ * One thread accepts connections; another waits, without blocking on any
+ * one peer, until each has sent a whole, well-formed request head
  * (fcgi_head.h); libfcgi then decodes the parameters. Each request leaves
  * for the event loop (its socket and a copy of the parameters), which
  * writes the long-lived response itself (fcgi_record.h).
@@ -42,9 +42,9 @@ int fcgi_listener(const char *listen_spec, char *err, size_t errlen);
  * any. */
 void fcgi_remove_socket(void);
 
-/* Starts the thread that accepts requests on listen_fd (made non-blocking)
- * and writes a pointer to each new struct fcgi_request (the reader frees
- * it) to notify_fd. Returns 0, or -1 with the reason in err. */
+/* Starts the threads that accept requests on listen_fd and write a
+ * pointer to each new struct fcgi_request (the reader frees it) to
+ * notify_fd. Returns 0, or -1 with the reason in err. */
 int fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen);
 
 #endif

@@ -385,7 +385,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	/* Web servers stop their backends with SIGTERM (which libfcgi
 	 * ignores): take it, SIGINT and SIGHUP through the event loop, and
-	 * keep them from the accepting thread. */
+	 * keep them from the accepting threads. */
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
@@ -450,8 +450,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 		rc = server_run(srv);
-		/* The accepting thread still waits for connections; exit()
-		 * ends it with the process. */
+		/* The accepting threads still wait for connections; exit()
+		 * ends them with the process. */
 		server_free(srv);
 		fcgi_remove_socket();
 		return rc == 0 ? 0 : 1;

@@ -36,6 +36,20 @@ fetch listed "http://127.0.0.1:$PORT/events/t/1" \
     -H "Last-Event-ID: 0" --max-time 2
 is "127.0.0.1 listed in FCGI_WEB_SERVER_ADDRS: the stream is served" \
     "$(status_of listed) $(grep -c "^id: $id" "$T_WORK/listed.b")" "200 1"
+
+# Over TCP, a request head is looked at in the socket's receive buffer
+# before anything reads it: big heads, in small records or large, must
+# still get their answer at once, not a reset after 10 s.
+raw() {	# PARAM_BYTES RECORD_BYTES
+	python3 "$SRCDIR/tests/integration/fcgi-raw.py" "$FPORT" "$1" "$2"
+}
+is "a 125,000-byte request head in 100-byte records over TCP: served" \
+    "$(raw 125000 100)" "Status: 200 OK"
+is "200 KB of parameters in 8 KiB records over TCP: 431" \
+    "$(raw 200000 8192)" "Status: 431 Request Header Fields Too Large"
+is "200 KB of parameters in 100-byte records over TCP: 431" \
+    "$(raw 200000 100)" "Status: 431 Request Header Fields Too Large"
+
 # shellcheck disable=SC2154 # start_daemon sets PID_*
 stop_responder "$PID_listed"
 
