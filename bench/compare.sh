@@ -770,21 +770,27 @@ if wants dbload; then
 	# (up or down), and the most it grows.
 	first=$(echo "$DB_SUBS" | cut -d ' ' -f 1)
 	most=$(echo "$DB_SUBS" | awk '{ print $NF }')
-	for n in $DB_SUBS; do get "db.$n.sselog.qps"; done | awk '
-	    $1 ~ /^[0-9.]+$/ { v[++n] = $1 }
-	    END {
-		if (n < 2 || v[1] <= 0) { print "- -"; exit }
-		for (i = 2; i <= n; i++) {
-			d = (v[i] / v[1] - 1) * 100
-			if (d < 0 && -d > dev) dev = -d
-			if (d > dev) dev = d
-			if (d > up) up = d
-		}
-		printf "%.1f %.1f\n", dev, up
-	    }' > "$dir/flat"
+	flat() {	# KEY: "DEV UP" of db.N.sselog.KEY over the subscribers
+		for n in $DB_SUBS; do get "db.$n.sselog.$1"; done | awk '
+		    $1 ~ /^[0-9.]+$/ { v[++n] = $1 }
+		    END {
+			if (n < 2 || v[1] <= 0) { print "- -"; exit }
+			for (i = 2; i <= n; i++) {
+				d = (v[i] / v[1] - 1) * 100
+				if (d < 0 && -d > dev) dev = -d
+				if (d > dev) dev = d
+				if (d > up) up = d
+			}
+			printf "%.1f %.1f\n", dev, up
+		    }'
+	}
+	flat qps > "$dir/flat"
 	read -r dev up < "$dir/flat"
 	row "$w" "SQL statements/s, most above or below the figure at $first subscriber(s), from $first to $most, %" "$dev" "" "" "flat 10" "≤ 10"
 	row "$w" "SQL statements/s, most above the figure at $first subscriber(s), %" "$up" "" "" "flat 10" "≤ 10 (must not grow)"
+	flat eqps > "$dir/flat"
+	read -r dev up < "$dir/flat"
+	row "$w" "queries for events/s, most above or below the figure at $first subscriber(s), from $first to $most, %" "$dev" "" "" "flat 10" "≤ 10"
 	big=$(echo "$DB_SUBS" | awk '{ print $NF }')
 	row "$w" "failed connections, $big streams on one responder" "$(get "db.$big.sselog.failed")" "" "" zero "0"
 fi
