@@ -210,6 +210,8 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 
 /* How long a connection may take to send its request's parameters. */
 #define HEAD_TIMEOUT_MS 10000
+/* The send buffer of each FastCGI connection (see take_accepted). */
+#define FCGI_SNDBUF (64 * 1024)
 /* Connections still sending their request; past it, the oldest goes. */
 #define MAX_WAITING 1024
 #define ACCEPTED_KEY UINT64_MAX	/* epoll key of the acceptor's pipe */
@@ -454,6 +456,18 @@ take_accepted(struct doorman *d)
 			close(fds[i]);
 			continue;
 		}
+		/* What a client that does not read can hold up in the
+		 * socket, before its pending output counts against
+		 * --max-pending and it is dropped: less than the default
+		 * 208 KiB, so that the web server stops relaying to it
+		 * sooner: with 100 such clients, the readers' p99 went from
+		 * a median of 1.40 to 1.18 times the p99 without them
+		 * (tests/faults/slow-clients.sh, docs/faults.md). */
+		int sndbuf = FCGI_SNDBUF;
+		if (setsockopt(fds[i], SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		    sizeof sndbuf) == -1)
+			complain(&d->last_complaint, "cannot size a send "
+			    "buffer", errno);
 		w->fd = fds[i];
 		w->deadline_ms = loop_now_ms() + HEAD_TIMEOUT_MS;
 		w->need = 0;
