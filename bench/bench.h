@@ -1,7 +1,8 @@
-/* What the benchmark clients bench/sse-load and bench/sse-pub share: their
- * clocks, the CPU time they report, and the progress file through which
- * sse-pub's flow control follows sse-load's connections. Not part of
- * sselog; compiled with each client (bench/lib.sh, tests/faults/lib.sh):
+/* What the benchmark clients bench/sse-load and bench/sse-pub (and the
+ * fault tests' tests/faults/fault-client) share: their clocks, hex digits,
+ * the CPU time they report, and the progress file through which sse-pub's
+ * flow control follows sse-load's connections. Not part of sselog;
+ * compiled with each client (bench/lib.sh, tests/faults/lib.sh):
  *
  *   cc -O2 -o sse-load bench/sse-load.c bench/bench.c
  */
@@ -17,6 +18,9 @@ int64_t now_ns(void);
 
 /* CLOCK_MONOTONIC in ns, for durations and deadlines. */
 int64_t mono_ns(void);
+
+/* The value of the hex digit c, or -1 when it is not one. */
+int hex_value(int c);
 
 /* The user and system CPU seconds of getrusage(WHO): RUSAGE_SELF or
  * RUSAGE_CHILDREN. */

@@ -319,18 +319,6 @@ text(struct conn *c, const char *p, size_t n)
 	}
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* The response body as it comes off the wire: undo chunked coding. */
 static void
 body(struct conn *c, const char *p, size_t n)
@@ -342,7 +330,7 @@ body(struct conn *c, const char *p, size_t n)
 	while (n > 0 && c->chunk != CH_END) {
 		switch (c->chunk) {
 		case CH_SIZE: {
-			int v = hexval(*p);
+			int v = hex_value((unsigned char)*p);
 			if (v >= 0) {
 				c->chunk_left = c->chunk_left * 16 + (uint64_t)v;
 			} else if (*p == '\n') {

@@ -273,17 +273,31 @@ release(struct doorman *d, struct waiting *w, bool close_it)
 	d->nwaiting--;
 }
 
-/* Lets libfcgi read the request head that is known to be complete. */
-static void
-decode(struct doorman *d, int fd)
+/* A request for the event loop, which takes over fd; NULL (fd closed)
+ * when memory runs out. */
+static struct fcgi_request *
+request_new(struct doorman *d, int fd, enum fcgi_verdict verdict)
 {
 	struct fcgi_request *r = calloc(1, sizeof *r);
 
 	if (r == NULL) {
 		complain(&d->last_complaint, "cannot take a request", errno);
 		close(fd);
-		return;
+		return NULL;
 	}
+	r->fd = fd;
+	r->verdict = verdict;
+	return r;
+}
+
+/* Lets libfcgi read the request head that is known to be complete. */
+static void
+decode(struct doorman *d, int fd)
+{
+	struct fcgi_request *r = request_new(d, fd, FCGI_SERVE);
+
+	if (r == NULL)
+		return;
 	/* An open connection with keepConnection set is one that libfcgi
 	 * goes on reading rather than accepting anew (FCGX_Accept_r). */
 	d->req.ipcFd = fd;
@@ -292,13 +306,12 @@ decode(struct doorman *d, int fd)
 	if (rc < 0) {
 		/* libfcgi closed the connection; the listener it was given
 		 * (-1) keeps it from accepting another. */
-		complain(&d->last_complaint, "libfcgi could not read a request", -rc);
+		complain(&d->last_complaint, "libfcgi could not read a request",
+		    -rc);
 		d->req.ipcFd = -1;
 		free(r);
 		return;
 	}
-	r->fd = fd;
-	r->verdict = FCGI_SERVE;
 	rc = copy_params(r, &d->req);
 	/* Free libfcgi's streams without writing anything or closing the
 	 * connection, which now belongs to the event loop. */
@@ -318,14 +331,10 @@ static void
 refuse(struct doorman *d, int fd, enum fcgi_verdict verdict,
     unsigned request_id)
 {
-	struct fcgi_request *r = calloc(1, sizeof *r);
+	struct fcgi_request *r = request_new(d, fd, verdict);
 
-	if (r == NULL) {
-		close(fd);
+	if (r == NULL)
 		return;
-	}
-	r->fd = fd;
-	r->verdict = verdict;
 	r->request_id = request_id;
 	pass_on(d, r);
 }

@@ -1,5 +1,6 @@
 /* fault-client: the raw clients of the fault tests (tests/faults/), which
- * compile it with cc. Not part of sselog.
+ * compile it with cc, together with bench/bench.c (clocks, hex digits).
+ * Not part of sselog.
  *
  *   fault-client tick INTERVAL_MS COUNT [PAD]
  *       Prints COUNT lines "SEQ NS" (SEQ from 1, NS the CLOCK_REALTIME in
@@ -69,6 +70,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 static int
 usage(void)
 {
@@ -77,15 +80,6 @@ usage(void)
 	    "       fault-client http PORT FILE WAIT_MS\n"
 	    "       fault-client fcgi SOCKET WAIT_MS OP...\n");
 	return 2;
-}
-
-static int64_t
-now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* ---- tick ---- */
@@ -109,13 +103,13 @@ tick(int argc, char **argv)
 		padding[pad + 1] = '\0';
 	}
 	signal(SIGPIPE, SIG_IGN);
-	int64_t next = now_ns(CLOCK_MONOTONIC);
+	int64_t next = mono_ns();
 	for (long i = 1; i <= count; i++) {
 		struct timespec ts = { next / 1000000000, next % 1000000000 };
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
 		    NULL) == EINTR)
 			;
-		if (printf("%ld %" PRId64 "%s\n", i, now_ns(CLOCK_REALTIME),
+		if (printf("%ld %" PRId64 "%s\n", i, now_ns(),
 		    padding ? padding : "") < 0 || fflush(stdout) == EOF) {
 			fprintf(stderr, "fault-client tick: line %ld: %s\n", i,
 			    strerror(errno));
@@ -271,18 +265,6 @@ send_record(struct out *o, int type, int id, const char *content, size_t len)
 	send_bytes(o, content, len);
 }
 
-static int
-hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes HEX into a new buffer; *len its length. NULL when malformed. */
 static unsigned char *
 unhex(const char *hex, size_t *len)
@@ -295,7 +277,7 @@ unhex(const char *hex, size_t *len)
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i += 2) {
-		int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+		int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(b);
 			return NULL;
@@ -522,10 +504,10 @@ fcgi(int argc, char **argv)
 	static struct in in;
 	in.protocol_status = -1;
 	const char *end = "timeout";
-	int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)wait_ms * 1000000;
+	int64_t deadline = mono_ns() + (int64_t)wait_ms * 1000000;
 	for (;;) {
 		struct pollfd p = { .fd = o.fd, .events = POLLIN };
-		int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+		int64_t left = deadline - mono_ns();
 		if (left <= 0)
 			break;
 		int r = poll(&p, 1, (int)(left / 1000000) + 1);

@@ -36,7 +36,8 @@ command -v nginx >/dev/null 2>&1 ||
 
 f_helpers() {
 	FAULT_CLIENT=$T_WORK/bin/fault-client
-	"$CC" -std=c11 -O2 -o "$FAULT_CLIENT" "$F_DIR/fault-client.c" \
+	"$CC" -std=c11 -O2 -I "$SRCDIR/bench" -o "$FAULT_CLIENT" \
+	    "$F_DIR/fault-client.c" "$SRCDIR/bench/bench.c" \
 	    >"$T_WORK/cc.log" 2>&1 || {
 		sed 's/^/# /' "$T_WORK/cc.log"
 		bail "cannot compile tests/faults/fault-client.c"
