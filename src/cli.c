@@ -23,7 +23,7 @@
 #include "sse.h"
 #include "store.h"
 #include "validate.h"
-#include "watch.h"
+#include "logfile.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -598,7 +598,7 @@ watch_start(struct store *st, struct watcher *w, bool from_now)
 		goto out;
 	}
 	if (gap_first > 0 &&
-	    sse_encode_gap(&w->out, w->f.position, gap_first) == -1) {
+	    sse_encode_gap(&w->out, w->f.asked, gap_first) == -1) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -612,11 +612,11 @@ static int
 watch_live(struct store *st, struct watcher *w, const char *db)
 {
 	char err[256];
-	struct watch *changes;
+	struct logfile *changes;
 	int64_t version, seen;
 	int status = EXIT_RUNTIME;
 
-	if ((changes = watch_open(db, WATCH_POLL_MS, err, sizeof err)) ==
+	if ((changes = logfile_open(db, WATCH_POLL_MS, err, sizeof err)) ==
 	    NULL) {
 		log_error("%s", err);
 		return EXIT_RUNTIME;
@@ -630,15 +630,16 @@ watch_live(struct store *st, struct watcher *w, const char *db)
 	if (watch_read(st, w) == -1)
 		goto out;
 	while (w->f.open > 0 && stop_signal == 0) {
-		struct pollfd pfd = { .fd = watch_fd(changes), .events = POLLIN };
-		int64_t us = watch_next_check_us(changes);
+		struct pollfd pfd = { .fd = logfile_fd(changes),
+		    .events = POLLIN };
+		int64_t us = logfile_next_check_us(changes);
 		struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
 		int ready = ppoll(&pfd, 1, &ts, NULL);
 		if (ready == -1 && errno != EINTR) {
 			log_error("ppoll: %s", strerror(errno));
 			goto out;
 		}
-		if (ready > 0 && watch_drain(changes) == -1) {
+		if (ready > 0 && logfile_drain(changes) == -1) {
 			log_error("inotify: %s", strerror(errno));
 			goto out;
 		}
@@ -654,7 +655,7 @@ watch_live(struct store *st, struct watcher *w, const char *db)
 	}
 	status = 0;
 out:
-	watch_close(changes);
+	logfile_close(changes);
 	return status;
 }
 

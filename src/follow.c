@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "sse.h"
+
 void
 follow_init(struct follow *f, const char *const *streams, size_t n,
     int64_t position)
@@ -9,6 +11,7 @@ follow_init(struct follow *f, const char *const *streams, size_t n,
 	f->streams = streams;
 	f->n = n;
 	f->position = position;
+	f->asked = position;
 	f->open = n;
 }
 
@@ -22,11 +25,20 @@ int
 follow_start(struct follow *f, struct store *st, bool from_now,
     int64_t *gap_first)
 {
-	int64_t pruned_max = 0;
+	int64_t pruned_max = 0, last;
 
 	*gap_first = 0;
-	if (from_now && store_last_id(st, &f->position) == -1)
+	if (store_last_id(st, &last) == -1)
 		return -1;
+	if (from_now) {
+		f->position = f->asked = last;
+	} else if (f->position > last) {
+		int64_t first;
+		if (store_first_id(st, &first) == -1)
+			return -1;
+		*gap_first = first > 0 ? first : last + 1;
+		f->position = 0;
+	}
 	f->open = f->n;
 	for (size_t i = 0; i < f->n; i++) {
 		int64_t close_id, pruned;
@@ -38,7 +50,7 @@ follow_start(struct follow *f, struct store *st, bool from_now,
 		if (pruned > f->position && pruned > pruned_max)
 			pruned_max = pruned;
 	}
-	if (pruned_max > 0 && f->open > 0)
+	if (pruned_max > 0 && f->open > 0 && *gap_first == 0)
 		*gap_first = pruned_max + 1;
 	return 0;
 }
@@ -64,7 +76,10 @@ follow_read(struct follow *f, struct store *st, size_t max,
 	    NULL)
 		return -1;
 	while ((size_t)count < max && (rc = store_cursor_next(c, &ev)) == 1) {
-		if (emit(ctx, &ev) == -1) {
+		int taken = emit(ctx, &ev);
+		if (taken == 1)
+			break;
+		if (taken == -1) {
 			rc = -1;
 			break;
 		}
@@ -73,4 +88,15 @@ follow_read(struct follow *f, struct store *st, size_t max,
 	}
 	store_cursor_close(c);
 	return rc == -1 ? -1 : count;
+}
+
+int
+follow_encode(struct buf *out, const struct store_event *ev)
+{
+	struct sse_event e = {
+		.id = ev->id, .type = ev->type, .data = ev->data,
+		.data_len = ev->data_len, .retry = ev->retry,
+	};
+
+	return sse_encode_event(out, &e);
 }

@@ -55,29 +55,29 @@ loop_free(struct loop *l)
 }
 
 static int
-control(struct loop *l, int op, struct loop_watch *w, uint32_t events)
+control(struct loop *l, int op, struct loop_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = { .events = events, .data.ptr = io };
 
-	return epoll_ctl(l->epfd, op, w->fd, &ev);
+	return epoll_ctl(l->epfd, op, io->fd, &ev);
 }
 
 int
-loop_add(struct loop *l, struct loop_watch *w, uint32_t events)
+loop_add(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	return control(l, EPOLL_CTL_ADD, w, events);
+	return control(l, EPOLL_CTL_ADD, io, events);
 }
 
 int
-loop_modify(struct loop *l, struct loop_watch *w, uint32_t events)
+loop_modify(struct loop *l, struct loop_io *io, uint32_t events)
 {
-	return control(l, EPOLL_CTL_MOD, w, events);
+	return control(l, EPOLL_CTL_MOD, io, events);
 }
 
 void
-loop_remove(struct loop *l, struct loop_watch *w)
+loop_remove(struct loop *l, struct loop_io *io)
 {
-	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
 }
 
 void
@@ -171,16 +171,17 @@ run_timers(struct loop *l)
 }
 
 int
-loop_run_once(struct loop *l)
+loop_run_once(struct loop *l, bool block)
 {
 	struct epoll_event events[MAX_EVENTS];
-	int n = wait_events(l, events, next_timeout_us(l, loop_now_us()));
+	int n = wait_events(l, events, block ?
+	    next_timeout_us(l, loop_now_us()) : 0);
 
 	if (n == -1 && errno != EINTR)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		struct loop_watch *w = events[i].data.ptr;
-		w->fn(w, events[i].events);
+		struct loop_io *io = events[i].data.ptr;
+		io->fn(io, events[i].events);
 	}
 	run_timers(l);
 	return 0;

@@ -1,13 +1,14 @@
 /* A tiny event loop over epoll: descriptors with a callback, repeating
  * timers, run. Single-threaded; every callback runs on the loop's thread.
  *
- * The caller owns each struct loop_watch and struct loop_timer (usually
+ * The caller owns each struct loop_io and struct loop_timer (usually
  * embedded in a larger struct, found again with container_of) and must
  * remove it before freeing it.
  */
 #ifndef SSELOG_LOOP_H
 #define SSELOG_LOOP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,10 +17,10 @@
 
 struct loop;
 
-struct loop_watch {
+struct loop_io {
 	int fd;
 	/* events: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP */
-	void (*fn)(struct loop_watch *w, uint32_t events);
+	void (*fn)(struct loop_io *io, uint32_t events);
 };
 
 struct loop_timer {
@@ -33,11 +34,11 @@ struct loop_timer {
 struct loop *loop_new(void);
 void loop_free(struct loop *l);
 
-/* Starts, changes or stops watching w->fd for events. Return 0, or -1 with
+/* Starts, changes or stops waiting for events on io->fd. Return 0, or -1 with
  * errno set. */
-int loop_add(struct loop *l, struct loop_watch *w, uint32_t events);
-int loop_modify(struct loop *l, struct loop_watch *w, uint32_t events);
-void loop_remove(struct loop *l, struct loop_watch *w);
+int loop_add(struct loop *l, struct loop_io *io, uint32_t events);
+int loop_modify(struct loop *l, struct loop_io *io, uint32_t events);
+void loop_remove(struct loop *l, struct loop_io *io);
 
 /* Calls t->fn every t->interval_ms from now on, until loop_cancel(). */
 void loop_every(struct loop *l, struct loop_timer *t);
@@ -46,9 +47,10 @@ void loop_cancel(struct loop *l, struct loop_timer *t);
 void loop_next_in(struct loop_timer *t, int64_t ms);
 void loop_next_in_us(struct loop_timer *t, int64_t us);
 
-/* Waits for events and timers and runs their callbacks, once. Returns 0,
- * or -1 with errno set when epoll itself fails. */
-int loop_run_once(struct loop *l);
+/* Waits for events and timers and runs their callbacks, once; without
+ * block, only takes what is ready now (the caller has work of its own).
+ * Returns 0, or -1 with errno set when epoll itself fails. */
+int loop_run_once(struct loop *l, bool block);
 
 /* Milliseconds (microseconds) on the monotonic clock. */
 int64_t loop_now_ms(void);

@@ -267,3 +267,10 @@ failed:
 	request_free(req);
 	return status;
 }
+
+bool
+request_wants_stream(const struct request_params *p)
+{
+	return p->accept != NULL &&
+	    strcasestr(p->accept, "text/event-stream") != NULL;
+}

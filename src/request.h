@@ -17,6 +17,7 @@ struct request_params {
 	const char *path_info;		/* PATH_INFO, decoded */
 	const char *last_event_id;	/* HTTP_LAST_EVENT_ID */
 	const char *origin;		/* HTTP_ORIGIN */
+	const char *accept;		/* HTTP_ACCEPT */
 };
 
 struct request_config {
@@ -45,6 +46,12 @@ int request_parse(const struct request_config *cfg,
     const struct request_params *p, struct request *req, char *err,
     size_t errlen);
 void request_free(struct request *req);
+
+/* True when the Accept header names text/event-stream, as every
+ * EventSource request does: such a client must get 200 even for trouble
+ * that will pass, since EventSource gives up for good on any other status
+ * (WHATWG HTML, "Server-sent events", 9.2.3). */
+bool request_wants_stream(const struct request_params *p);
 
 /* Decodes URL-encoding (%XX, and + as a space when plus_is_space) of the
  * len bytes at s into a new NUL-terminated string in *out. Returns 0, or

@@ -50,6 +50,8 @@ static const char usage_text[] =
     "                          1000; inotify usually notices at once)\n"
     "  --max-pending BYTES     unsent output before a client that does not\n"
     "                          read is dropped (default 1048576)\n"
+    "  --write-timeout SECONDS drop a client whose pending output did not\n"
+    "                          move for this long (default 30)\n"
     "  --cors-origin ORIGIN    let pages from ORIGIN read the streams, with\n"
     "                          credentials (repeatable; * for any)\n"
     "  --user NAME             when started as root, serve as user NAME (a\n"
@@ -60,7 +62,8 @@ static const char usage_text[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_PREFIX, OPT_MAX_STREAMS, OPT_MAX_CLIENTS,
-	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_CORS,
+	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_WRITE_TIMEOUT,
+	OPT_CORS,
 	OPT_USER, OPT_VERSION,
 };
 
@@ -75,6 +78,7 @@ static const struct option long_options[] = {
 	{ "retry", required_argument, NULL, OPT_RETRY },
 	{ "poll-interval", required_argument, NULL, OPT_POLL },
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
+	{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
 	{ "cors-origin", required_argument, NULL, OPT_CORS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -125,6 +129,7 @@ parse_options(int argc, char **argv, struct options *o)
 		.retry_ms = -1,
 		.poll_interval_ms = 1000,
 		.max_pending = 1024 * 1024,
+		.write_timeout_s = 30,
 	};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":d:h", long_options, NULL)) !=
@@ -185,6 +190,11 @@ parse_options(int argc, char **argv, struct options *o)
 			if ((rc = number_option("--max-pending", optarg, 4096,
 			    INT32_MAX, &v)) == 0)
 				o->cfg.max_pending = (size_t)v;
+			break;
+		case OPT_WRITE_TIMEOUT:
+			if ((rc = number_option("--write-timeout", optarg, 1,
+			    86400, &v)) == 0)
+				o->cfg.write_timeout_s = (int)v;
 			break;
 		case OPT_USER:
 			o->user = optarg;
@@ -272,18 +282,18 @@ raise_fd_limit(void)
 }
 
 struct signals {
-	struct loop_watch watch;
+	struct loop_io io;
 	struct server *srv;
 };
 
 static void
-on_signal(struct loop_watch *w, uint32_t events)
+on_signal(struct loop_io *io, uint32_t events)
 {
-	struct signals *s = container_of(w, struct signals, watch);
+	struct signals *s = container_of(io, struct signals, io);
 	struct signalfd_siginfo si;
 
 	(void)events;
-	while (read(w->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+	while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGUSR1) {
 			server_log_stats(s->srv);
 			continue;
@@ -295,18 +305,18 @@ on_signal(struct loop_watch *w, uint32_t events)
 }
 
 struct handoff {
-	struct loop_watch watch;
+	struct loop_io io;
 	struct server *srv;
 };
 
 static void
-on_request(struct loop_watch *w, uint32_t events)
+on_request(struct loop_io *io, uint32_t events)
 {
-	struct handoff *h = container_of(w, struct handoff, watch);
+	struct handoff *h = container_of(io, struct handoff, io);
 	struct fcgi_request *r;
 
 	(void)events;
-	while (read(w->fd, &r, sizeof r) == (ssize_t)sizeof r) {
+	while (read(io->fd, &r, sizeof r) == (ssize_t)sizeof r) {
 		switch (r->verdict) {
 		case FCGI_SERVE:
 			server_accept(h->srv, r->fd, TRANSPORT_FCGI,
@@ -334,6 +344,7 @@ cgi_params(struct request_params *p)
 	p->path_info = getenv("PATH_INFO");
 	p->last_event_id = getenv("HTTP_LAST_EVENT_ID");
 	p->origin = getenv("HTTP_ORIGIN");
+	p->accept = getenv("HTTP_ACCEPT");
 }
 
 /* CGI: reads the request body, if any, before answering. A web server
@@ -415,10 +426,10 @@ main(int argc, char **argv)
 	}
 
 	struct signals sig = { .srv = srv };
-	sig.watch.fd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
-	sig.watch.fn = on_signal;
-	if (sig.watch.fd == -1 ||
-	    loop_add(server_loop(srv), &sig.watch, EPOLLIN) == -1) {
+	sig.io.fd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
+	sig.io.fn = on_signal;
+	if (sig.io.fd == -1 ||
+	    loop_add(server_loop(srv), &sig.io, EPOLLIN) == -1) {
 		log_error("signalfd: %s", strerror(errno));
 		server_free(srv);
 		return 1;
@@ -438,9 +449,9 @@ main(int argc, char **argv)
 			return 1;
 		}
 		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
-		h.watch.fd = pipefd[0];
-		h.watch.fn = on_request;
-		if (loop_add(server_loop(srv), &h.watch, EPOLLIN) == -1)
+		h.io.fd = pipefd[0];
+		h.io.fn = on_request;
+		if (loop_add(server_loop(srv), &h.io, EPOLLIN) == -1)
 			snprintf(err, sizeof err, "epoll: %s", strerror(errno));
 		else if (fcgi_start(listen_fd, pipefd[1], err, sizeof err) == 0)
 			err[0] = '\0';

@@ -1,11 +1,12 @@
 /* The responder's core: one event loop that owns every open stream.
  *
  * A connection arrives with its parameters already read (by the FastCGI
- * glue, or from the environment in CGI mode). The server answers it, replays
- * what the client missed from the log in pages, then hands it the new
- * events that the one watcher of the log finds: one query per wake-up,
- * however many clients follow. Nothing here blocks: a client that does not
- * read is dropped once its pending output passes a bound.
+ * glue, or from the environment in CGI mode). The server answers it,
+ * replays what the client missed from the log, a page per turn of the
+ * loop, then hands it the new events that the one watcher of the log
+ * finds (handout.h). The loop never waits on a client (client.h) nor,
+ * for more than a few milliseconds, on the log: a locked log is tried
+ * again on a timer while heartbeats and other streams go on.
  */
 #ifndef SSELOG_SERVER_H
 #define SSELOG_SERVER_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client.h"
 #include "request.h"
 #include "response.h"
 
@@ -24,13 +26,9 @@ struct server_config {
 	int heartbeat_s;		/* comment after this much silence */
 	int64_t retry_ms;		/* retry: at the start; < 0: none */
 	int poll_interval_ms;		/* check the log at least this often */
-	size_t max_clients;		/* past it: 503 */
+	size_t max_clients;		/* past it: the transient answer */
 	size_t max_pending;		/* output bytes before a client is dropped */
-};
-
-enum transport {
-	TRANSPORT_FCGI,		/* FastCGI records on a socket */
-	TRANSPORT_CGI,		/* the bytes themselves, on standard output */
+	int write_timeout_s;		/* pending output that long: dropped */
 };
 
 struct server;
@@ -63,8 +61,13 @@ void server_refuse(struct server *srv, int fd, unsigned request_id,
  * when the event loop fails. */
 int server_run(struct server *srv);
 
-/* Starts draining: new connections are refused, open streams end cleanly
- * (their clients reconnect with Last-Event-ID elsewhere or later). */
+/* Runs one turn of the loop: what is ready, then one step of the work
+ * each waiting client needs. For tests; server_run() repeats it. */
+int server_turn(struct server *srv, bool block);
+
+/* Starts draining: new requests get the transient answer, open streams
+ * end, each with a retry: spread over a few seconds so that their
+ * clients do not all come back at once. */
 void server_stop(struct server *srv);
 
 /* The number of open client connections. */

@@ -41,6 +41,7 @@ struct store {
 	sqlite3_stmt *insert;
 	sqlite3_stmt *insert_many;	/* INSERT_MANY rows at once */
 	sqlite3_stmt *last_id;
+	sqlite3_stmt *first_id;
 	sqlite3_stmt *close_id;
 	sqlite3_stmt *pruned_id;
 	sqlite3_stmt *data_version;
@@ -53,6 +54,7 @@ struct store {
 	bool own_read;		/* store_read_begin() opened a transaction */
 	uint64_t statements;	/* statements run, for store_statements() */
 	uint64_t event_queries;	/* of which reads of events */
+	bool busy;		/* the last failure: the log was locked */
 	char err[512];
 };
 
@@ -78,6 +80,7 @@ set_error(struct store *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(st->err, sizeof st->err, fmt, ap);
 	va_end(ap);
+	st->busy = false;
 }
 
 /* Records a failure of SQLite: a rule of the schema in its own words,
@@ -92,12 +95,26 @@ set_sqlite_error(struct store *st, const char *doing)
 	else
 		set_error(st, "%s: %s: %s", st->path, doing,
 		    sqlite3_errmsg(st->db));
+	st->busy = (code & 0xff) == SQLITE_BUSY ||
+	    (code & 0xff) == SQLITE_LOCKED;
 }
 
 const char *
 store_error(const struct store *st)
 {
 	return st->err;
+}
+
+bool
+store_busy(const struct store *st)
+{
+	return st->busy;
+}
+
+void
+store_set_busy_timeout(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
 }
 
 static int
@@ -305,6 +322,7 @@ store_close(struct store *st)
 	sqlite3_finalize(st->insert);
 	sqlite3_finalize(st->insert_many);
 	sqlite3_finalize(st->last_id);
+	sqlite3_finalize(st->first_id);
 	sqlite3_finalize(st->close_id);
 	sqlite3_finalize(st->pruned_id);
 	sqlite3_finalize(st->data_version);
@@ -647,6 +665,16 @@ store_last_id(struct store *st, int64_t *id)
 	    "WHERE name = 'events'") == -1)
 		return -1;
 	return query_int(st, st->last_id, "cannot read the last id", id);
+}
+
+int
+store_first_id(struct store *st, int64_t *id)
+{
+	if (prepare(st, &st->first_id, "SELECT min(id) FROM events") == -1)
+		return -1;
+	*id = 0;
+	/* min() of no rows is NULL, read as 0. */
+	return query_int(st, st->first_id, "cannot read the first id", id);
 }
 
 int

@@ -62,6 +62,16 @@ struct store *store_open(const char *path, enum store_mode mode, char *err,
 void store_close(struct store *st);
 const char *store_error(const struct store *st);
 
+/* True when the last failure was the log being locked by another
+ * connection (a writer in exclusive mode, a recovery): worth trying again
+ * soon, not worth an error in the log. */
+bool store_busy(const struct store *st);
+
+/* How long a call waits inside SQLite for a lock before it fails (5 s
+ * from store_open()). The responder's event loop must never wait long: it
+ * sets a few milliseconds and tries again on a timer. */
+void store_set_busy_timeout(struct store *st, int ms);
+
 /* Creates the schema, or upgrades an older one; running it again changes
  * nothing. Needs STORE_CREATE or STORE_WRITE. */
 int store_init(struct store *st);
@@ -104,6 +114,9 @@ void store_read_end(struct store *st);
 /* The highest id ever given to an event (0 for an empty log); the next
  * event will have a larger one. */
 int store_last_id(struct store *st, int64_t *id);
+
+/* The lowest id in the log, 0 when it has no events. */
+int store_first_id(struct store *st, int64_t *id);
 
 /* The id of stream's sselog.close event, 0 when it is open; and the highest
  * id pruned from it, 0 when none was. */

@@ -73,10 +73,22 @@ is_out_bytes "--since 5 starts after event 5" \
 run sselog -d t.db watch --since 7 s s
 is_out_bytes "a stream named twice is followed once" 'id: 8\nevent: sselog.close\ndata: \n\n'
 
-for since in 8 9 100 9223372036854775807; do
+run sselog -d t.db watch --since 8 s
+is_status "--since 8, at the close: status 0" 0
+is_out "--since 8, at the close: no output" ""
+# Past the log's last id (8): the log was replaced by an older copy, so
+# the gap names its first id and the stream comes again from its start.
+for since in 9 100 9223372036854775807; do
 	run sselog -d t.db watch --since "$since" s
-	is_status "--since $since, at or past the close: status 0" 0
-	is_out "--since $since, at or past the close: no output" ""
+	is_status "--since $since, past the log's end: status 0" 0
+	is_out_bytes "--since $since, past the log's end: the gap, then all of s" \
+"event: sselog.gap\ndata: {\"lastEventId\":$since,\"firstAvailableId\":1}\n\n"\
+'id: 3\ndata: hello\n\n'\
+'id: 4\nevent: greet\nretry: 3000\ndata: multi\ndata: line\n\n'\
+'id: 5\ndata: ends with a newline\ndata: \n\n'\
+'id: 6\ndata: \n\n'\
+'id: 7\nevent: with space: and colon\ndata: -dash\n\n'\
+'id: 8\nevent: sselog.close\ndata: \n\n'
 done
 run sselog -d t.db watch s build/1
 is_status "without --since, every stream closed: ends at once" 0

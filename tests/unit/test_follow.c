@@ -230,8 +230,11 @@ run_case(const struct follow_case *c)
 		fail_msg("follow_start: %s", store_error(lg.r));
 	if (c->from_now)
 		assert_int_equal(f.position, lg.last);
+	else if (c->start > lg.last)
+		assert_int_equal(f.position, 0);	/* an older log */
 	else
 		assert_int_equal(f.position, c->start);
+	assert_int_equal(f.asked, c->from_now ? lg.last : c->start);
 	if (f.open != c->open || gap != c->gap)
 		fail_msg("log \"%s\" pruned \"%s\", following \"%s\" from "
 		    "%lld%s: want open %zu gap %lld, got open %zu gap %lld",
@@ -267,8 +270,9 @@ run_table(const struct follow_case *cases, size_t n)
 /* ---- start positions ---- */
 
 /* Reading starts after the start position: from 0 everything of the
- * followed streams, from the middle what follows, from the end or beyond
- * nothing; from_now starts at the log's last id whatever the position,
+ * followed streams, from the middle what follows, from the end nothing;
+ * from beyond the end (the log was replaced by an older copy), a gap
+ * naming the log's first id and everything from there; from_now starts at the log's last id whatever the position,
  * and then gets exactly what is appended; a stream never written to is
  * followed like any other. */
 static void
@@ -280,7 +284,14 @@ test_start(void **state)
 		{ "a b a b c a", 0, "a b", 3, false, 2, 0, "4 6", 2, 0, 0 },
 		{ "a b a b c a", 0, "a b", 5, false, 2, 0, "6", 2, 0, 0 },
 		{ "a b a b c a", 0, "a b", 6, false, 2, 0, "", 2, "a", "7" },
-		{ "a b a b c a", 0, "a b", 100, false, 2, 0, "", 2, "a", "" },
+		/* past the log's end: an older copy of the log was put in
+		 * place; the gap names its first id, and it is read from its
+		 * start */
+		{ "a b a b c a", 0, "a b", 100, false, 2, 1, "1 2 3 4 6", 2,
+		  "a", "7" },
+		{ "a b a b c a", "a:1 b:1", "a b", 100, false, 2, 4, "4 6", 2,
+		  0, 0 },
+		{ "", 0, "a", 5, false, 1, 1, "", 1, "a", "1" },
 		{ "a b a b c a", 0, "a b", 0, true, 2, 0, "", 2, "c b a",
 		  "8 9" },
 		{ "a b a b c a", 0, "a b", 2, true, 2, 0, "", 2, "a", "7" },
@@ -312,14 +323,14 @@ test_closed(void **state)
 {
 	static const struct follow_case cases[] = {
 		{ "a a!", 0, "a", 2, false, 0, 0, "", 0, 0, 0 },
-		{ "a a!", 0, "a", 9, false, 0, 0, "", 0, 0, 0 },
+		{ "a a!", 0, "a", 9, false, 1, 1, "1 2", 0, 0, 0 },
 		{ "a a!", 0, "a", 1, false, 1, 0, "2", 0, 0, 0 },
 		{ "a a!", 0, "a", 0, false, 1, 0, "1 2", 0, 0, 0 },
 		{ "a a!", 0, "a", 0, true, 0, 0, "", 0, 0, 0 },
 		{ "a!", 0, "a", 0, false, 1, 0, "1", 0, 0, 0 },
 		{ "a!", 0, "a", 1, false, 0, 0, "", 0, 0, 0 },
 		{ "a! b", 0, "a b", 1, false, 1, 0, "2", 1, "b", "3" },
-		{ "a! b", 0, "a b", 5, false, 1, 0, "", 1, 0, 0 },
+		{ "a! b", 0, "a b", 5, false, 2, 1, "1 2", 1, 0, 0 },
 		{ "a! b", 0, "a b", 0, true, 1, 0, "", 1, "b!", "3" },
 		{ "a! b!", 0, "a b", 2, false, 0, 0, "", 0, 0, 0 },
 		{ "a! b!", 0, "a b", 1, false, 1, 0, "2", 0, 0, 0 },

@@ -73,7 +73,7 @@ run_for(struct loop *l, int64_t ms)
 	int64_t end = loop_now_ms() + ms;
 
 	while (loop_now_ms() < end)
-		assert_int_equal(loop_run_once(l), 0);
+		assert_int_equal(loop_run_once(l, true), 0);
 }
 
 static void
@@ -187,7 +187,7 @@ test_cancel(void **state)
 			loop_every(l, &a.timer);
 			loop_every(l, &b.timer);
 			while (a.n < 3)
-				assert_int_equal(loop_run_once(l), 0);
+				assert_int_equal(loop_run_once(l, true), 0);
 			loop_cancel(l, &a.timer);
 			a_fires = 3;
 			break;
@@ -212,7 +212,7 @@ test_cancel(void **state)
 				loop_every(l, &a.timer);
 			}
 			sleep_ms(30);
-			assert_int_equal(loop_run_once(l), 0);
+			assert_int_equal(loop_run_once(l, true), 0);
 			assert_int_equal(b.n, 1);
 			a_fires = b.other_n;	/* none after the cancel */
 			break;
@@ -312,18 +312,18 @@ test_next_in(void **state)
 
 /* ---- descriptors ---- */
 
-/* A watch embedded in what it belongs to, found again with container_of. */
+/* An io embedded in what it belongs to, found again with container_of. */
 struct pipe_end {
 	const char *name;
-	struct loop_watch watch;
+	struct loop_io io;
 	size_t calls;
 	uint32_t events;	/* of the last call */
 };
 
 static void
-on_ready(struct loop_watch *w, uint32_t events)
+on_ready(struct loop_io *io, uint32_t events)
 {
-	struct pipe_end *e = container_of(w, struct pipe_end, watch);
+	struct pipe_end *e = container_of(io, struct pipe_end, io);
 
 	e->calls++;
 	e->events = events;
@@ -377,11 +377,11 @@ test_watch(void **state)
 
 	assert_non_null(l);
 	assert_int_equal(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
-	r.watch = (struct loop_watch){ fds[0], on_ready };
-	w.watch = (struct loop_watch){ fds[1], on_ready };
+	r.io = (struct loop_io){ fds[0], on_ready };
+	w.io = (struct loop_io){ fds[1], on_ready };
 	ticker_init(&guard, l, 10);
 	loop_every(l, &guard.timer);
-	assert_int_equal(loop_add(l, &r.watch, EPOLLIN), 0);
+	assert_int_equal(loop_add(l, &r.io, EPOLLIN), 0);
 
 	for (size_t i = 0; i < NELEM(steps); i++) {
 		switch (steps[i].step) {
@@ -395,31 +395,31 @@ test_watch(void **state)
 				;
 			break;
 		case READ_NONE:
-			assert_int_equal(loop_modify(l, &r.watch, 0), 0);
+			assert_int_equal(loop_modify(l, &r.io, 0), 0);
 			break;
 		case READ_IN:
-			assert_int_equal(loop_modify(l, &r.watch, EPOLLIN), 0);
+			assert_int_equal(loop_modify(l, &r.io, EPOLLIN), 0);
 			break;
 		case ADD_WRITE:
-			assert_int_equal(loop_add(l, &w.watch, EPOLLOUT), 0);
+			assert_int_equal(loop_add(l, &w.io, EPOLLOUT), 0);
 			break;
 		case REMOVE_WRITE:
-			loop_remove(l, &w.watch);
+			loop_remove(l, &w.io);
 			break;
 		case REMOVE_READ:
-			loop_remove(l, &r.watch);
+			loop_remove(l, &r.io);
 			break;
 		case ADD_READ:
-			assert_int_equal(loop_add(l, &r.watch, EPOLLIN), 0);
+			assert_int_equal(loop_add(l, &r.io, EPOLLIN), 0);
 			break;
 		case ADD_READ_AGAIN:
 			errno = 0;
-			assert_int_equal(loop_add(l, &r.watch, EPOLLIN), -1);
+			assert_int_equal(loop_add(l, &r.io, EPOLLIN), -1);
 			assert_int_equal(errno, EEXIST);
 			break;
 		case MODIFY_WRITE_GONE:
 			errno = 0;
-			assert_int_equal(loop_modify(l, &w.watch, EPOLLOUT),
+			assert_int_equal(loop_modify(l, &w.io, EPOLLOUT),
 			    -1);
 			assert_int_equal(errno, ENOENT);
 			break;
@@ -430,7 +430,7 @@ test_watch(void **state)
 		}
 		r.calls = w.calls = 0;
 		r.events = w.events = 0;
-		assert_int_equal(loop_run_once(l), 0);
+		assert_int_equal(loop_run_once(l, true), 0);
 		if ((r.calls > 0) != steps[i].read_called ||
 		    (w.calls > 0) != steps[i].write_called)
 			fail_msg("step %zu: read end called %zu times, write "
@@ -442,7 +442,7 @@ test_watch(void **state)
 			assert_int_equal(w.events, steps[i].write_events);
 	}
 
-	loop_remove(l, &r.watch);
+	loop_remove(l, &r.io);
 	loop_cancel(l, &guard.timer);
 	close(fds[0]);
 	loop_free(l);

@@ -1,0 +1,173 @@
+#include "handout.h"
+
+#include <inttypes.h>
+
+#include "log.h"
+
+void
+handout_init(struct handout *h, struct hub *hub, struct clients *clients,
+    size_t page_bytes)
+{
+	*h = (struct handout){ .hub = hub, .clients = clients,
+	    .data_version = -1, .page_bytes = page_bytes,
+	    .scratch = BUF_INIT };
+}
+
+void
+handout_free(struct handout *h)
+{
+	buf_free(&h->scratch);
+}
+
+static enum handout_result
+trouble(struct store *st)
+{
+	return store_busy(st) ? HANDOUT_BUSY : HANDOUT_FAILED;
+}
+
+struct deliver_ctx {
+	struct handout *h;
+	const struct store_event *ev;
+	bool encoded;		/* h->scratch holds ev's bytes */
+	bool failed;
+};
+
+/* Runs inside hub_each(): may drop a client, never close one. */
+static void
+deliver(struct hub_link *link, void *arg)
+{
+	struct deliver_ctx *d = arg;
+	struct client *c = link->subscriber;
+	struct buf *bytes = &d->h->scratch;
+
+	/* A client that is behind reads this event from the log itself; the
+	 * position check skips what its backlog already sent. */
+	if (c->state != CLIENT_LIVE || d->ev->id <= c->follow.position)
+		return;
+	if (!d->encoded) {
+		buf_clear(bytes);
+		if (follow_encode(bytes, d->ev) == -1) {
+			d->failed = true;
+			return;
+		}
+		d->encoded = true;
+	}
+	/* Never buffer without bound for a client that does not read: it
+	 * reconnects with its Last-Event-ID and loses nothing. One event
+	 * always fits, however large, so that a big event drops nobody. */
+	size_t pending = outq_pending(&c->out);
+	if (pending > 0 && pending + bytes->len > c->set->max_pending) {
+		log_warn("dropped a client that does not read: %zu bytes "
+		    "pending (%s%s)", pending, c->streams[0],
+		    c->nstreams > 1 ? ", ..." : "");
+		client_drop(c);
+		return;
+	}
+	if (client_send(c, bytes->data, bytes->len) == -1)
+		return;
+	follow_note(&c->follow, d->ev);
+	d->h->delivered++;
+	if (c->follow.open == 0)
+		client_end_response(c);
+}
+
+enum handout_result
+handout_poll(struct handout *h, struct store *st)
+{
+	struct store_cursor *cur;
+	struct store_event ev;
+	int64_t version;
+	int rc;
+	bool any = false;
+
+	if (store_data_version(st, &version) == -1)
+		return trouble(st);
+	if (version == h->data_version)
+		return HANDOUT_DONE;
+	if ((cur = store_cursor_open_all(st, h->pos)) == NULL)
+		return trouble(st);
+	while ((rc = store_cursor_next(cur, &ev)) == 1) {
+		struct deliver_ctx d = { .h = h, .ev = &ev };
+		h->pos = ev.id;
+		any = true;
+		hub_each(h->hub, ev.stream, deliver, &d);
+		if (d.failed)
+			log_error("out of memory encoding event %" PRId64,
+			    ev.id);
+	}
+	store_cursor_close(cur);
+	if (rc == -1)
+		return trouble(st);
+	/* A change with nothing past our position: a prune, or an older
+	 * copy of the log written over this one, whose new ids start below
+	 * what was handed out. */
+	if (!any) {
+		int64_t last;
+		if (store_last_id(st, &last) == -1)
+			return trouble(st);
+		if (last < h->pos) {
+			log_warn("the event log now ends at id %" PRId64
+			    ", before the %" PRId64 " already handed out: it "
+			    "was replaced by an older copy; ending every open "
+			    "stream", last, h->pos);
+			handout_rewind(h, last);
+		}
+	}
+	h->data_version = version;
+	return HANDOUT_DONE;
+}
+
+void
+handout_rewind(struct handout *h, int64_t last_id)
+{
+	for (struct client *c = h->clients->all; c != NULL; c = c->next)
+		if (c->state == CLIENT_LIVE || c->state == CLIENT_REPLAYING)
+			client_end_response(c);
+	h->pos = last_id;
+}
+
+struct replay_ctx {
+	struct handout *h;
+	struct client *c;
+	bool full;		/* stopped before an event that did not fit */
+};
+
+static int
+emit_replayed(void *arg, const struct store_event *ev)
+{
+	struct replay_ctx *r = arg;
+	struct buf *bytes = &r->h->scratch;
+	size_t pending = outq_pending(&r->c->out);
+
+	buf_clear(bytes);
+	if (follow_encode(bytes, ev) == -1) {
+		log_error("out of memory encoding event %" PRId64, ev->id);
+		client_drop(r->c);
+		return -1;
+	}
+	if (pending > 0 && pending + bytes->len > r->h->page_bytes) {
+		r->full = true;
+		return 1;
+	}
+	if (client_send(r->c, bytes->data, bytes->len) == -1)
+		return -1;
+	r->h->delivered++;
+	return 0;
+}
+
+enum handout_result
+handout_replay(struct handout *h, struct store *st, struct client *c)
+{
+	struct replay_ctx r = { .h = h, .c = c };
+
+	if (follow_read(&c->follow, st, SIZE_MAX, emit_replayed, &r) == -1) {
+		if (c->state == CLIENT_DROPPED)
+			return HANDOUT_DONE;	/* out of memory: said */
+		return trouble(st);
+	}
+	if (c->follow.open == 0)
+		client_end_response(c);
+	else if (!r.full)
+		c->state = CLIENT_LIVE;
+	return HANDOUT_DONE;
+}
