@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "sse.h"
+
 void
 follow_init(struct follow *f, const char *const *streams, size_t n,
     int64_t position)
@@ -16,6 +18,17 @@ bool
 follow_is_close(const struct store_event *ev)
 {
 	return ev->type != NULL && strcmp(ev->type, "sselog.close") == 0;
+}
+
+int
+follow_encode(struct buf *out, const struct store_event *ev)
+{
+	struct sse_event e = {
+		.id = ev->id, .type = ev->type, .data = ev->data,
+		.data_len = ev->data_len, .retry = ev->retry,
+	};
+
+	return sse_encode_event(out, &e);
 }
 
 int

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "store.h"
 
 struct follow {
@@ -46,5 +47,10 @@ void follow_note(struct follow *f, const struct store_event *ev);
 
 /* True when ev is a close event. */
 bool follow_is_close(const struct store_event *ev);
+
+/* Appends ev to out as text/event-stream (sse_encode_event()): what every
+ * subscriber, over HTTP or `sselog watch`, gets for a stored event.
+ * Returns 0, or -1 when memory runs out (out is then unchanged). */
+int follow_encode(struct buf *out, const struct store_event *ev);
 
 #endif
