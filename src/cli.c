@@ -526,10 +526,19 @@ cmd_prune(const char *db, int argc, char **argv, int64_t keep,
 
 /* ---- watch ---- */
 
+/* Events are read a page at a time, and the read ends (COMMIT) before the
+ * page is written out: a snapshot held while standard output blocks
+ * (`sselog watch ... | less`) would keep every writer's checkpoint from
+ * going past it, and the -wal file would grow without bound. A page ends
+ * before the first event that would start past this much output; one
+ * event always fits. */
+#define WATCH_PAGE_BYTES 65536
+
 struct watcher {
 	struct follow f;
 	struct buf out;
-	bool output_failed;	/* emit_event() failed and said why */
+	bool page_full;		/* emit_event() stopped the read there */
+	bool out_of_memory;	/* emit_event() failed and said why */
 };
 
 static int
@@ -547,46 +556,63 @@ write_out(struct buf *out)
 	return 0;
 }
 
+/* Refusing an event ends follow_read() before it, which does not note it:
+ * the next page starts with it. */
 static int
 emit_event(void *ctx, const struct store_event *ev)
 {
 	struct watcher *w = ctx;
-	struct sse_event e = {
-		.id = ev->id, .type = ev->type, .data = ev->data,
-		.data_len = ev->data_len, .retry = ev->retry,
-	};
 
-	if (sse_encode_event(&w->out, &e) == -1) {
-		log_error("out of memory");
-		w->output_failed = true;
+	if (w->out.len >= WATCH_PAGE_BYTES) {
+		w->page_full = true;
 		return -1;
 	}
-	if (w->out.len >= 65536 && write_out(&w->out) == -1) {
-		w->output_failed = true;
+	if (follow_encode(&w->out, ev) == -1) {
+		log_error("out of memory");
+		w->out_of_memory = true;
 		return -1;
 	}
 	return 0;
 }
 
-/* Sends every event after the position; stops at the end of the log. */
+/* Reads the events after the position into w->out, up to a page.
+ * Returns 1 when the page is full (more may follow), 0 at the end of the
+ * log, -1 on failure (said). */
+static int
+read_page(struct store *st, struct watcher *w)
+{
+	w->page_full = false;
+	if (follow_read(&w->f, st, SIZE_MAX, emit_event, w) != -1)
+		return 0;
+	if (w->page_full)
+		return 1;
+	if (!w->out_of_memory)
+		log_error("%s", store_error(st));
+	return -1;
+}
+
+/* Sends every event after the position, a page per read transaction;
+ * stops at the end of the log or on a stop signal. */
 static int
 watch_read(struct store *st, struct watcher *w)
 {
-	if (follow_read(&w->f, st, SIZE_MAX, emit_event, w) == -1) {
-		if (!w->output_failed)
-			log_error("%s", store_error(st));
-		return -1;
-	}
-	return write_out(&w->out);
+	int more;
+
+	do {
+		if ((more = read_page(st, w)) == -1 ||
+		    write_out(&w->out) == -1)
+			return -1;
+	} while (more == 1 && stop_signal == 0);
+	return 0;
 }
 
 /* The start, in one snapshot: which streams are already over, whether
- * history after the start was pruned, and the replay. */
+ * history after the start was pruned, and the first page. */
 static int
 watch_start(struct store *st, struct watcher *w, bool from_now)
 {
 	int64_t gap_first;
-	int rc = -1;
+	int more = -1;
 
 	if (store_read_begin(st) == -1 ||
 	    follow_start(&w->f, st, from_now, &gap_first) == -1) {
@@ -594,7 +620,7 @@ watch_start(struct store *st, struct watcher *w, bool from_now)
 		goto out;
 	}
 	if (w->f.open == 0) {
-		rc = 0;		/* the responder answers 204 here */
+		more = 0;	/* the responder answers 204 here */
 		goto out;
 	}
 	if (gap_first > 0 &&
@@ -602,10 +628,12 @@ watch_start(struct store *st, struct watcher *w, bool from_now)
 		log_error("out of memory");
 		goto out;
 	}
-	rc = watch_read(st, w);
+	more = read_page(st, w);
 out:
 	store_read_end(st);
-	return rc;
+	if (more == -1 || write_out(&w->out) == -1)
+		return -1;
+	return more == 1 && stop_signal == 0 ? watch_read(st, w) : 0;
 }
 
 static int

@@ -22,6 +22,17 @@ follow_is_close(const struct store_event *ev)
 }
 
 int
+follow_encode(struct buf *out, const struct store_event *ev)
+{
+	struct sse_event e = {
+		.id = ev->id, .type = ev->type, .data = ev->data,
+		.data_len = ev->data_len, .retry = ev->retry,
+	};
+
+	return sse_encode_event(out, &e);
+}
+
+int
 follow_start(struct follow *f, struct store *st, bool from_now,
     int64_t *gap_first)
 {
@@ -88,15 +99,4 @@ follow_read(struct follow *f, struct store *st, size_t max,
 	}
 	store_cursor_close(c);
 	return rc == -1 ? -1 : count;
-}
-
-int
-follow_encode(struct buf *out, const struct store_event *ev)
-{
-	struct sse_event e = {
-		.id = ev->id, .type = ev->type, .data = ev->data,
-		.data_len = ev->data_len, .retry = ev->retry,
-	};
-
-	return sse_encode_event(out, &e);
 }

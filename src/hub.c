@@ -1,13 +1,17 @@
 #include "hub.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include "siphash.h"
 
 struct hub_topic {
 	struct hub_topic *next;		/* in its bucket */
 	struct hub_link *first, *last;
-	uint32_t hash;
+	uint64_t hash;
 	char name[];
 };
 
@@ -15,20 +19,32 @@ struct hub {
 	struct hub_topic **buckets;
 	size_t nbuckets;		/* a power of two */
 	size_t ntopics;
+	/* Subscribers choose the names: with an unkeyed hash they could
+	 * put every topic in one bucket and make each hand-out walk all of
+	 * them. A random key per hub makes such names a matter of luck. */
+	unsigned char key[SIPHASH_KEY_LEN];
 };
 
-/* FNV-1a: short names, no adversary that could pick colliding names
- * without being able to publish to the log anyway. */
-static uint32_t
-hash_name(const char *s)
+static uint64_t
+hash_name(const struct hub *h, const char *s)
 {
-	uint32_t h = 2166136261u;
+	return siphash24(h->key, s, strlen(s));
+}
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
+/* Fills key from the kernel's random source, which blocks only early in
+ * boot, before its pool is seeded. Returns 0, or -1 with errno set. */
+static int
+random_key(unsigned char *key, size_t len)
+{
+	for (size_t got = 0; got < len; ) {
+		ssize_t n = getrandom(key + got, len - got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
 	}
-	return h;
+	return 0;
 }
 
 struct hub *
@@ -39,8 +55,11 @@ hub_new(void)
 	if (h == NULL)
 		return NULL;
 	h->nbuckets = 64;
-	if ((h->buckets = calloc(h->nbuckets, sizeof *h->buckets)) == NULL) {
+	if (random_key(h->key, sizeof h->key) == -1 ||
+	    (h->buckets = calloc(h->nbuckets, sizeof *h->buckets)) == NULL) {
+		int saved = errno;
 		free(h);
+		errno = saved;
 		return NULL;
 	}
 	return h;
@@ -62,7 +81,7 @@ hub_free(struct hub *h)
 }
 
 static struct hub_topic *
-find(const struct hub *h, const char *name, uint32_t hash)
+find(const struct hub *h, const char *name, uint64_t hash)
 {
 	for (struct hub_topic *t = h->buckets[hash & (h->nbuckets - 1)];
 	    t != NULL; t = t->next)
@@ -97,7 +116,7 @@ int
 hub_join(struct hub *h, const char *stream, struct hub_link *link,
     void *subscriber, size_t index)
 {
-	uint32_t hash = hash_name(stream);
+	uint64_t hash = hash_name(h, stream);
 	struct hub_topic *t = find(h, stream, hash);
 
 	if (t == NULL) {
@@ -160,18 +179,12 @@ void
 hub_each(struct hub *h, const char *stream,
     void (*fn)(struct hub_link *link, void *ctx), void *ctx)
 {
-	struct hub_topic *t = find(h, stream, hash_name(stream));
+	struct hub_topic *t = find(h, stream, hash_name(h, stream));
 
 	if (t == NULL)
 		return;
 	for (struct hub_link *l = t->first; l != NULL; l = l->next)
 		fn(l, ctx);
-}
-
-int
-hub_has(struct hub *h, const char *stream)
-{
-	return find(h, stream, hash_name(stream)) != NULL;
 }
 
 size_t

@@ -20,7 +20,8 @@ struct hub_link {
 	size_t index;		/* the subscriber's own number for the stream */
 };
 
-/* Returns an empty hub, or NULL when memory runs out. */
+/* Returns an empty hub, or NULL with errno set when memory runs out or
+ * the system gives no random key for its hash (getrandom()). */
 struct hub *hub_new(void);
 /* Frees the hub; every link must have left. */
 void hub_free(struct hub *h);
@@ -36,9 +37,6 @@ void hub_leave(struct hub *h, struct hub_link *link);
  * not join or leave. */
 void hub_each(struct hub *h, const char *stream,
     void (*fn)(struct hub_link *link, void *ctx), void *ctx);
-
-/* True when stream has followers. */
-int hub_has(struct hub *h, const char *stream);
 
 /* The number of streams that have followers. */
 size_t hub_topics(const struct hub *h);

@@ -1,19 +1,26 @@
 #include "response.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #define ALLOW_METHODS "GET, HEAD, OPTIONS"
+#define ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, " \
+	"Last-Event-ID, Cache-Control"
 
 const char *
 cors_allowed(const struct cors *cors, const char *origin)
 {
+	bool any = false;
+
 	if (origin == NULL)
 		return NULL;
-	for (size_t i = 0; i < cors->n; i++)
-		if (strcmp(cors->origins[i], "*") == 0 ||
-		    strcmp(cors->origins[i], origin) == 0)
+	for (size_t i = 0; i < cors->n; i++) {
+		if (strcmp(cors->origins[i], origin) == 0)
 			return origin;
-	return NULL;
+		if (strcmp(cors->origins[i], "*") == 0)
+			any = true;
+	}
+	return any ? "*" : NULL;
 }
 
 static const char *
@@ -33,13 +40,21 @@ reason(int status)
 	}
 }
 
-/* Credentials are allowed, so the origin is echoed, never "*", and caches
- * must key on it. */
+/* Credentials (cookies, HTTP authentication) only for an origin listed
+ * by name: with "*" any site could read the streams as its visitors, the
+ * nchan default that design.md's access control rules out. Vary: Origin
+ * with "*" too, since the answer still depends on the request's Origin
+ * (none without one; another for an origin listed by name): every answer
+ * is no-store today, and a cache that kept one would otherwise hand the
+ * answer meant for one origin to another. */
 static int
 cors_headers(struct buf *out, const char *allow_origin)
 {
 	if (allow_origin == NULL)
 		return 0;
+	if (strcmp(allow_origin, "*") == 0)
+		return buf_append_str(out, "Access-Control-Allow-Origin: *\r\n"
+		    "Vary: Origin\r\n");
 	return buf_printf(out, "Access-Control-Allow-Origin: %s\r\n"
 	    "Access-Control-Allow-Credentials: true\r\n"
 	    "Vary: Origin\r\n", allow_origin);
@@ -86,11 +101,13 @@ response_preflight(struct buf *out, const char *allow_origin)
 	    "Allow: " ALLOW_METHODS "\r\n") == -1 ||
 	    cors_headers(out, allow_origin) == -1)
 		return -1;
-	/* EventSource polyfills send Last-Event-ID and Cache-Control as
-	 * headers, which makes their request need a preflight. */
+	/* The request headers design.md's access control names (a bearer
+	 * token, a publish's body type and idempotency key, the start
+	 * position), and Cache-Control, which EventSource polyfills send.
+	 * Listed by name: "*" would not cover Authorization. */
 	if (allow_origin != NULL && buf_append_str(out,
 	    "Access-Control-Allow-Methods: " ALLOW_METHODS "\r\n"
-	    "Access-Control-Allow-Headers: Last-Event-ID, Cache-Control\r\n"
+	    "Access-Control-Allow-Headers: " ALLOW_HEADERS "\r\n"
 	    "Access-Control-Max-Age: 86400\r\n") == -1)
 		return -1;
 	return buf_append_str(out, "\r\n");

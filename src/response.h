@@ -9,14 +9,18 @@
 
 #include "buf.h"
 
-/* The origins allowed to read the streams from other sites (CORS). */
+/* The origins allowed to read the streams from other sites (CORS): each
+ * by name, or "*" for any. */
 struct cors {
 	const char *const *origins;
 	size_t n;
 };
 
-/* The Origin to allow in the response: origin itself when it is one of
- * the configured ones, else NULL (no CORS headers). */
+/* What to answer origin with (design.md, "Access control", CORS):
+ * origin itself when it is listed by name (the response then allows
+ * credentials); "*" when only a "*" in the list allows it (no
+ * credentials); NULL when nothing does, or origin is NULL (no CORS
+ * headers). Pass the result to the functions below as allow_origin. */
 const char *cors_allowed(const struct cors *cors, const char *origin);
 
 /* 200 and the headers of an event stream. */

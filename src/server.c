@@ -588,7 +588,8 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	if ((srv->hub = hub_new()) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "cannot start the hub: %s",
+		    strerror(errno));
 		goto fail;
 	}
 	clients_init(&srv->clients, srv->loop, srv->hub, cfg->max_pending,

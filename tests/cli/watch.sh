@@ -3,7 +3,8 @@
 # of data (LF, CRLF and lone CR each end a line); replays after --since,
 # announces pruned history with sselog.gap, follows live appends (by sselog
 # or by plain SQL) across several streams in id order, ends when every
-# stream is closed or on SIGINT, and refuses bad input.
+# stream is closed or on SIGINT, holds no read transaction while its
+# output blocks (writers' checkpoints go on), and refuses bad input.
 . "$SRCDIR/tests/cli/lib.sh"
 
 # watch must end by itself in these runs: do not wait a minute if it hangs.
@@ -126,6 +127,8 @@ check "an event published by sselog appears within 2 s" \
 sql t.db "INSERT INTO events (stream, event, data) VALUES ('live', 'sql', 'from SQL')"
 check "a row inserted with the sqlite3 shell appears within 2 s" \
     wait_until 2 grep -q '^data: from SQL$' live.out
+is "while watch waits for changes, a checkpoint completes (busy 0)" \
+    "$(sql t.db 'PRAGMA wal_checkpoint(TRUNCATE);' | cut -d '|' -f 1)" 0
 kill -INT "$WATCH_PID"
 check "SIGINT ends watch" wait_exit "$WATCH_PID" 5
 is "with status 0" "$WAIT_RC" 0
@@ -151,6 +154,59 @@ is_out_bytes "--since 19 (pruned too): the gap names 19" \
 run sselog -d t.db watch --since 20 g
 is_out_bytes "--since 20 (the last pruned): no gap" \
     'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: \n\n'
+
+# A watch whose output blocks holds no snapshot of the log: writers go on
+# and their checkpoints empty the WAL. The reader of the fifo never reads,
+# so the replay (1.5 MB, far more than a pipe holds) blocks in write().
+sselog -d pin.db init
+awk 'BEGIN { for (i = 1; i <= 5000; i++) printf "%0300d\n", i }' >lines
+sselog -d pin.db pipe P <lines
+mkfifo pin.fifo
+sleep 60 <pin.fifo &
+STALLED_READER=$!
+track "$STALLED_READER"
+"$SSELOG" -d pin.db watch --since 0 P >pin.fifo 2>pin.err &
+WATCH_PID=$!
+track "$WATCH_PID"
+blocked_on_output() {
+	case $(cat "/proc/$1/wchan" 2>/dev/null) in
+	*pipe_write*) return 0 ;;
+	esac
+	return 1
+}
+check "watch --since 0 blocks writing its replay to a reader that does not read" \
+    wait_until 5 blocked_on_output "$WATCH_PID"
+pub_id=$(sselog -d pin.db publish P "while blocked")
+check "a writer publishes meanwhile" test "$pub_id" = 5001
+is "... and PRAGMA wal_checkpoint(TRUNCATE) completes (busy 0)" \
+    "$(timeout -k 5 30 sqlite3 -cmd '.timeout 3000' pin.db \
+    'PRAGMA wal_checkpoint(TRUNCATE);' | cut -d '|' -f 1)" 0
+is "... leaving an empty -wal file" "$(stat -c %s pin.db-wal)" 0
+# Then the reader reads: every event once, in order, the one published
+# while blocked included, then the close.
+cat <pin.fifo >pin.out &
+DRAIN=$!
+track "$DRAIN"
+reads_fifo() {
+	case $(readlink "/proc/$1/fd/0") in
+	*pin.fifo*) return 0 ;;
+	esac
+	return 1
+}
+wait_until 5 reads_fifo "$DRAIN"
+kill "$STALLED_READER"
+sselog -d pin.db close P >/dev/null
+check "once read, watch ends with the close" wait_exit "$WATCH_PID" 20
+is "with status 0" "$WAIT_RC" 0
+wait_exit "$DRAIN" 5
+awk 'BEGIN {
+	for (i = 1; i <= 5000; i++) printf "id: %d\ndata: %0300d\n\n", i, i
+	printf "id: 5001\ndata: while blocked\n\n"
+	printf "id: 5002\nevent: sselog.close\ndata: \n\n"
+}' >pin.expected
+check "the whole stream, byte for byte, across pages and the checkpoint" \
+    cmp -s pin.out pin.expected
+is "nothing on stderr" "$(cat pin.err)" ""
 
 # Bad input.
 for since in abc -1 1e3 12345678901234567890 '' ' 1' +1; do

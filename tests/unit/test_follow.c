@@ -673,6 +673,40 @@ test_note_then_read(void **state)
 	}
 }
 
+/* follow_encode appends a stored event as the wire format has it: id,
+ * type and retry when set, the data a data: line per line; after what
+ * the buffer held. */
+static void
+test_encode(void **state)
+{
+	static const struct {
+		struct store_event ev;
+		const char *want;
+	} cases[] = {
+		{ { .id = 1, .stream = "a", .data = "x", .data_len = 1,
+		    .retry = -1 }, "id: 1\ndata: x\n\n" },
+		{ { .id = 42, .stream = "a", .type = "greet", .data = "a\r\nb",
+		    .data_len = 4, .retry = 3000 },
+		  "id: 42\nevent: greet\nretry: 3000\ndata: a\ndata: b\n\n" },
+		{ { .id = 7, .stream = "a", .type = "sselog.close", .data = "",
+		    .data_len = 0, .retry = -1 },
+		  "id: 7\nevent: sselog.close\ndata: \n\n" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct buf out = BUF_INIT;
+		size_t len = strlen(cases[i].want);
+
+		assert_int_equal(buf_append_str(&out, "before"), 0);
+		assert_int_equal(follow_encode(&out, &cases[i].ev), 0);
+		assert_int_equal(out.len, 6 + len);
+		assert_memory_equal(out.data, "before", 6);
+		assert_memory_equal(out.data + 6, cases[i].want, len);
+		buf_free(&out);
+	}
+}
+
 int
 main(void)
 {
@@ -685,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_open_countdown),
 		cmocka_unit_test(test_note),
 		cmocka_unit_test(test_note_then_read),
+		cmocka_unit_test(test_encode),
 	};
 	return cmocka_run_group_tests(tests, templog_setup, templog_teardown);
 }

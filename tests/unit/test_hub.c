@@ -1,4 +1,5 @@
-/* Unit tests for src/hub.h: who follows which stream.
+/* Unit tests for src/hub.h: who follows which stream; and for
+ * src/siphash.h, the hub's hash.
  *
  * hub_each() is observed through a callback that writes the subscriber's
  * number of each link it is called with, so that a case can compare the
@@ -13,9 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/random.h>
+#include <sys/types.h>
+
 #include <cmocka.h>
 
 #include "hub.h"
+#include "siphash.h"
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
@@ -59,11 +65,48 @@ followers(struct hub *h, const char *stream, struct seen *s)
 }
 
 static void
+count(struct hub_link *link, void *ctx)
+{
+	(void)link;
+	(*(size_t *)ctx)++;
+}
+
+/* Whether stream has followers, as the hand-out sees it. */
+static bool
+has(struct hub *h, const char *stream)
+{
+	size_t n = 0;
+
+	hub_each(h, stream, count, &n);
+	return n > 0;
+}
+
+/* The hub takes its key from getrandom(). This one, linked in its place,
+ * hands out a key the test knows (so that it can choose names that share
+ * a bucket, as someone who knew the key could), or fails with
+ * getrandom_errno when that is not 0. */
+static unsigned char known_key[SIPHASH_KEY_LEN] = "sselog test key";
+static int getrandom_errno;
+
+ssize_t
+getrandom(void *buf, size_t len, unsigned int flags)
+{
+	(void)flags;
+	if (getrandom_errno != 0) {
+		errno = getrandom_errno;
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		((unsigned char *)buf)[i] = known_key[i % sizeof known_key];
+	return (ssize_t)len;
+}
+
+static void
 join(struct hub *h, const char *stream, struct sub *sub, size_t index)
 {
 	assert_int_equal(hub_join(h, stream, &sub->links[index], sub, index),
 	    0);
-	assert_true(hub_has(h, stream));
+	assert_true(has(h, stream));
 }
 
 /* ---- order and streams ---- */
@@ -128,7 +171,7 @@ test_order(void **state)
 		for (size_t k = 0; k < njoined; k++)
 			hub_leave(h, &joined[k].sub->links[joined[k].index]);
 		assert_int_equal(hub_topics(h), 0);
-		assert_false(hub_has(h, cases[i].stream));
+		assert_false(has(h, cases[i].stream));
 		hub_free(h);
 	}
 }
@@ -193,7 +236,7 @@ test_leave(void **state)
 				in--;
 			hub_leave(h, l);
 			assert_null(l->topic);
-			assert_int_equal(hub_has(h, "s"), in > 0);
+			assert_int_equal(has(h, "s"), in > 0);
 			assert_int_equal(hub_topics(h), in > 0 ? 2 : 1);
 		}
 		snprintf(list, sizeof list, "%s", cases[i].rejoin);
@@ -213,8 +256,8 @@ test_leave(void **state)
 			hub_leave(h, &subs[k].links[1]);
 		}
 		assert_int_equal(hub_topics(h), 0);
-		assert_false(hub_has(h, "s"));
-		assert_false(hub_has(h, "other"));
+		assert_false(has(h, "s"));
+		assert_false(has(h, "other"));
 		hub_free(h);
 	}
 }
@@ -258,16 +301,16 @@ test_many_topics(void **state)
 		}
 		for (size_t k = 0; k < n; k++) {
 			snprintf(name, sizeof name, "build/%zu", k);
-			assert_true(hub_has(h, name));
+			assert_true(has(h, name));
 			if (cases[i].per == 2)
 				snprintf(want, sizeof want, "%zu %zu", k, k);
 			else
 				snprintf(want, sizeof want, "%zu", k);
 			assert_string_equal(followers(h, name, &s), want);
 			snprintf(name, sizeof name, "build/%zu/x", k);
-			assert_false(hub_has(h, name));
+			assert_false(has(h, name));
 			snprintf(name, sizeof name, "build/%zu", k + n);
-			assert_false(hub_has(h, name));
+			assert_false(has(h, name));
 		}
 		/* every other one leaves, then the rest */
 		for (int pass = 0; pass < 2; pass++) {
@@ -275,13 +318,13 @@ test_many_topics(void **state)
 				for (int f = 0; f < cases[i].per; f++)
 					hub_leave(h, &subs[k].links[f]);
 				snprintf(name, sizeof name, "build/%zu", k);
-				assert_false(hub_has(h, name));
+				assert_false(has(h, name));
 			}
 			size_t left = pass == 0 ? n / 2 : 0;
 			assert_int_equal(hub_topics(h), left);
 			for (size_t k = 1; pass == 0 && k < n; k += 2) {
 				snprintf(name, sizeof name, "build/%zu", k);
-				assert_true(hub_has(h, name));
+				assert_true(has(h, name));
 				followers(h, name, &s);
 				assert_int_equal(s.calls, (size_t)cases[i].per);
 			}
@@ -318,22 +361,160 @@ test_unknown(void **state)
 	assert_non_null(h);
 	for (size_t i = 0; i < NELEM(names); i++) {
 		hub_each(h, names[i], never, NULL);
-		assert_false(hub_has(h, names[i]));
+		assert_false(has(h, names[i]));
 	}
 
 	join(h, "build/42", &sub, 0);
 	for (size_t i = 0; i < NELEM(names); i++) {
 		hub_each(h, names[i], never, NULL);
-		assert_false(hub_has(h, names[i]));
+		assert_false(has(h, names[i]));
 	}
 
 	hub_leave(h, &sub.links[0]);
 	hub_each(h, "build/42", never, NULL);
-	assert_false(hub_has(h, "build/42"));
+	assert_false(has(h, "build/42"));
 	assert_int_equal(hub_topics(h), 0);
 	hub_free(h);
 
 	hub_free(NULL);
+}
+
+/* ---- names that share a bucket ---- */
+
+/* How the hub places a name: the low bits of its hash under the hub's
+ * key pick the bucket, whatever the table's size. */
+static uint64_t
+hub_hash(const char *name)
+{
+	return siphash24(known_key, name, strlen(name));
+}
+
+/* Names chosen, with the key, to fall in one bucket at every size the
+ * table reaches (their hashes' low 10 bits are 0, and the table stays
+ * below 1,024 buckets): each is still found with its own followers only,
+ * names of that bucket that were never joined are not, and leaving them
+ * in any order leaves the rest intact. Slower, not wrong. (test_no_key
+ * shows that the hub takes its key from the getrandom() above.) */
+static void
+test_one_bucket(void **state)
+{
+	enum { N = 400, MASK = 1023 };
+	char (*names)[32] = calloc(2 * N, sizeof *names);
+	struct sub *subs = calloc(N, sizeof *subs);
+	struct hub *h = hub_new();
+	struct seen s;
+	char want[32];
+	size_t found = 0;
+	(void)state;
+
+	assert_non_null(names);
+	assert_non_null(subs);
+	assert_non_null(h);
+	/* 2 * N names: the first N join, the others never do. */
+	for (unsigned long k = 0; found < 2 * N; k++) {
+		snprintf(names[found], sizeof names[found], "room/%lu", k);
+		if ((hub_hash(names[found]) & MASK) == 0)
+			found++;
+	}
+	for (size_t k = 0; k < N; k++) {
+		subs[k].number = (int)k;
+		join(h, names[k], &subs[k], 0);
+	}
+	assert_int_equal(hub_topics(h), N);
+	for (size_t k = 0; k < N; k++) {
+		snprintf(want, sizeof want, "%zu", k);
+		assert_string_equal(followers(h, names[k], &s), want);
+		assert_false(has(h, names[N + k]));
+	}
+	/* the odd ones leave, then the even ones from the last */
+	for (size_t k = 1; k < N; k += 2)
+		hub_leave(h, &subs[k].links[0]);
+	assert_int_equal(hub_topics(h), N / 2);
+	for (size_t k = 0; k < N; k++)
+		assert_int_equal(has(h, names[k]), k % 2 == 0);
+	for (size_t k = N; k-- > 0; )
+		if (k % 2 == 0)
+			hub_leave(h, &subs[k].links[0]);
+	assert_int_equal(hub_topics(h), 0);
+	for (size_t k = 0; k < N; k++)
+		assert_false(has(h, names[k]));
+	hub_free(h);
+	free(subs);
+	free(names);
+}
+
+/* ---- the key ---- */
+
+/* Without a random key there is no hub: NULL, with getrandom()'s errno,
+ * and nothing leaked (valgrind). */
+static void
+test_no_key(void **state)
+{
+	static const int errs[] = { ENOSYS, EAGAIN, EFAULT };
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(errs); i++) {
+		getrandom_errno = errs[i];
+		errno = 0;
+		assert_null(hub_new());
+		assert_int_equal(errno, errs[i]);
+	}
+	getrandom_errno = 0;
+	struct hub *h = hub_new();
+	assert_non_null(h);
+	hub_free(h);
+}
+
+/* ---- SipHash-2-4 ---- */
+
+/* The test vectors of the SipHash paper (Aumasson and Bernstein, 2012,
+ * appendix A, and the reference code's vectors.h): key 00 01 .. 0f, the
+ * message 00 01 .. of each length from 0 to 63 bytes; each hash as the
+ * paper writes it, its bytes in little-endian order. The paper's worked
+ * example is length 15, a129ca6149be45e5. */
+static void
+test_siphash_vectors(void **state)
+{
+	static const uint64_t want[64] = {
+		0x726fdb47dd0e0e31, 0x74f839c593dc67fd, 0x0d6c8009d9a94f5a,
+		0x85676696d7fb7e2d, 0xcf2794e0277187b7, 0x18765564cd99a68d,
+		0xcbc9466e58fee3ce, 0xab0200f58b01d137, 0x93f5f5799a932462,
+		0x9e0082df0ba9e4b0, 0x7a5dbbc594ddb9f3, 0xf4b32f46226bada7,
+		0x751e8fbc860ee5fb, 0x14ea5627c0843d90, 0xf723ca908e7af2ee,
+		0xa129ca6149be45e5, 0x3f2acc7f57c29bdb, 0x699ae9f52cbe4794,
+		0x4bc1b3f0968dd39c, 0xbb6dc91da77961bd, 0xbed65cf21aa2ee98,
+		0xd0f2cbb02e3b67c7, 0x93536795e3a33e88, 0xa80c038ccd5ccec8,
+		0xb8ad50c6f649af94, 0xbce192de8a85b8ea, 0x17d835b85bbb15f3,
+		0x2f2e6163076bcfad, 0xde4daaaca71dc9a5, 0xa6a2506687956571,
+		0xad87a3535c49ef28, 0x32d892fad841c342, 0x7127512f72f27cce,
+		0xa7f32346f95978e3, 0x12e0b01abb051238, 0x15e034d40fa197ae,
+		0x314dffbe0815a3b4, 0x027990f029623981, 0xcadcd4e59ef40c4d,
+		0x9abfd8766a33735c, 0x0e3ea96b5304a7d0, 0xad0c42d6fc585992,
+		0x187306c89bc215a9, 0xd4a60abcf3792b95, 0xf935451de4f21df2,
+		0xa9538f0419755787, 0xdb9acddff56ca510, 0xd06c98cd5c0975eb,
+		0xe612a3cb9ecba951, 0xc766e62cfcadaf96, 0xee64435a9752fe72,
+		0xa192d576b245165a, 0x0a8787bf8ecb74b2, 0x81b3e73d20b49b6f,
+		0x7fa8220ba3b2ecea, 0x245731c13ca42499, 0xb78dbfaf3a8d83bd,
+		0xea1ad565322a1a0b, 0x60e61c23a3795013, 0x6606d7e446282b93,
+		0x6ca4ecb15c5f91e1, 0x9f626da15c9625f3, 0xe51b38608ef25f57,
+		0x958a324ceb064572,
+	};
+	unsigned char key[SIPHASH_KEY_LEN], msg[64];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof key; i++)
+		key[i] = (unsigned char)i;
+	for (size_t i = 0; i < sizeof msg; i++)
+		msg[i] = (unsigned char)i;
+	for (size_t len = 0; len < NELEM(want); len++)
+		if (siphash24(key, msg, len) != want[len])
+			fail_msg("length %zu: %016llx, want %016llx", len,
+			    (unsigned long long)siphash24(key, msg, len),
+			    (unsigned long long)want[len]);
+	/* another key changes every hash */
+	key[0] ^= 1;
+	for (size_t len = 0; len < NELEM(want); len++)
+		assert_true(siphash24(key, msg, len) != want[len]);
 }
 
 int
@@ -344,6 +525,9 @@ main(void)
 		cmocka_unit_test(test_leave),
 		cmocka_unit_test(test_many_topics),
 		cmocka_unit_test(test_unknown),
+		cmocka_unit_test(test_one_bucket),
+		cmocka_unit_test(test_no_key),
+		cmocka_unit_test(test_siphash_vectors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,9 @@
 #define CORS "Access-Control-Allow-Origin: " ORIGIN "\r\n" \
 	"Access-Control-Allow-Credentials: true\r\n" \
 	"Vary: Origin\r\n"
+/* What any origin gets from "*": never credentials. */
+#define CORS_ANY "Access-Control-Allow-Origin: *\r\n" \
+	"Vary: Origin\r\n"
 #define STREAM_HEADERS "Status: 200 OK\r\n" \
 	"Content-Type: text/event-stream; charset=utf-8\r\n" \
 	"Cache-Control: no-store\r\n" \
@@ -129,7 +132,8 @@ fill_stream(struct buf *out, const void *arg)
 
 /* 200 with the event-stream headers that every server needs to stream
  * (X-Accel-Buffering for nginx), and the CORS headers only for an allowed
- * origin, which is echoed with credentials and Vary. */
+ * origin: one listed by name is echoed with credentials, "*" goes out
+ * as it is without them; Vary: Origin with both. */
 static void
 test_stream(void **state)
 {
@@ -143,6 +147,7 @@ test_stream(void **state)
 		  "Access-Control-Allow-Origin: null\r\n"
 		  "Access-Control-Allow-Credentials: true\r\n"
 		  "Vary: Origin\r\n\r\n" },
+		{ "*", STREAM_HEADERS CORS_ANY "\r\n" },
 	};
 	(void)state;
 
@@ -219,6 +224,12 @@ test_status(void **state)
 		{ 503, ORIGIN, "restarting", 1,
 		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
 		  CORS "Retry-After: 1\r\n" PLAIN "\r\nrestarting\n" },
+		{ 503, "*", "restarting", 1,
+		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
+		  CORS_ANY "Retry-After: 1\r\n" PLAIN "\r\nrestarting\n" },
+		{ 405, "*", "use GET", -1,
+		  "Status: 405 Method Not Allowed\r\nCache-Control: no-store\r\n"
+		  CORS_ANY ALLOW PLAIN "\r\nuse GET\n" },
 		{ 503, NULL, NULL, 86400,
 		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
 		  "Retry-After: 86400\r\n\r\n" },
@@ -262,9 +273,17 @@ fill_preflight(struct buf *out, const void *arg)
 	return response_preflight(out, arg);
 }
 
+#define PREFLIGHT "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n" \
+	"Access-Control-Allow-Headers: Authorization, Content-Type, " \
+	"Idempotency-Key, Last-Event-ID, Cache-Control\r\n" \
+	"Access-Control-Max-Age: 86400\r\n"
+
 /* OPTIONS: 204 with Allow; for an allowed origin also the CORS preflight
- * answer, which admits the headers EventSource polyfills send
- * (Last-Event-ID, Cache-Control) and may be cached for a day. */
+ * answer, which admits, by name, the request headers of design.md's
+ * access control (Authorization, Content-Type, Idempotency-Key,
+ * Last-Event-ID) and Cache-Control, which EventSource polyfills send, and
+ * may be cached for a day; credentials only for an origin listed by
+ * name. */
 static void
 test_preflight(void **state)
 {
@@ -273,11 +292,10 @@ test_preflight(void **state)
 		const char *want;
 	} cases[] = {
 		{ NULL, "Status: 204 No Content\r\n" ALLOW "\r\n" },
-		{ ORIGIN, "Status: 204 No Content\r\n" ALLOW CORS
-		  "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n"
-		  "Access-Control-Allow-Headers: Last-Event-ID, "
-		  "Cache-Control\r\n"
-		  "Access-Control-Max-Age: 86400\r\n\r\n" },
+		{ ORIGIN, "Status: 204 No Content\r\n" ALLOW CORS PREFLIGHT
+		  "\r\n" },
+		{ "*", "Status: 204 No Content\r\n" ALLOW CORS_ANY PREFLIGHT
+		  "\r\n" },
 	};
 	(void)state;
 
@@ -288,10 +306,11 @@ test_preflight(void **state)
 
 /* ---- CORS ---- */
 
-/* An origin is allowed when it is one of the list, compared exactly
- * (scheme, host and port; no prefix, suffix or case folding), or when the
- * list holds "*"; the answer is the request's own Origin (the same
- * pointer), never "*"; no Origin or an empty list allows nothing. */
+/* An origin listed by name, compared exactly (scheme, host and port; no
+ * prefix, suffix or case folding), is answered with itself (the same
+ * pointer: credentials allowed), also when the list holds "*" as well;
+ * any other origin, when the list holds "*", with "*" (no credentials);
+ * no Origin or an empty list allows nothing. */
 static void
 test_cors_allowed(void **state)
 {
@@ -299,50 +318,95 @@ test_cors_allowed(void **state)
 	    "http://b.example:8080" };
 	static const char *const star[] = { "*" };
 	static const char *const mixed[] = { "https://a.example", "*" };
+	static const char *const star_first[] = { "*", "https://a.example" };
+	static const char *const null_named[] = { "null" };
+	enum answer { NONE, ITSELF, ANY };
 	static const struct {
 		const char *const *origins;
 		size_t n;
 		const char *origin;
-		bool allowed;
+		enum answer want;
 	} cases[] = {
-		{ two, 2, "https://a.example", true },
-		{ two, 2, "http://b.example:8080", true },
-		{ two, 2, "http://a.example", false },
-		{ two, 2, "https://a.example:443", false },
-		{ two, 2, "https://a.example/", false },
-		{ two, 2, "https://a.example.evil", false },
-		{ two, 2, "https://evil.a.example", false },
-		{ two, 2, "https://a.exampl", false },
-		{ two, 2, "HTTPS://A.EXAMPLE", false },
-		{ two, 2, "http://b.example", false },
-		{ two, 2, "null", false },
-		{ two, 2, "", false },
-		{ two, 2, "*", false },
-		{ two, 2, NULL, false },
-		{ two, 1, "http://b.example:8080", false },
-		{ two, 0, "https://a.example", false },
-		{ star, 1, "https://anything.example", true },
-		{ star, 1, "null", true },
-		{ star, 1, NULL, false },
-		{ mixed, 2, "https://z.example", true },
-		{ mixed, 2, NULL, false },
+		{ two, 2, "https://a.example", ITSELF },
+		{ two, 2, "http://b.example:8080", ITSELF },
+		{ two, 2, "http://a.example", NONE },
+		{ two, 2, "https://a.example:443", NONE },
+		{ two, 2, "https://a.example/", NONE },
+		{ two, 2, "https://a.example.evil", NONE },
+		{ two, 2, "https://evil.a.example", NONE },
+		{ two, 2, "https://a.exampl", NONE },
+		{ two, 2, "HTTPS://A.EXAMPLE", NONE },
+		{ two, 2, "http://b.example", NONE },
+		{ two, 2, "null", NONE },
+		{ two, 2, "", NONE },
+		{ two, 2, "*", NONE },
+		{ two, 2, NULL, NONE },
+		{ two, 1, "http://b.example:8080", NONE },
+		{ two, 0, "https://a.example", NONE },
+		{ star, 1, "https://anything.example", ANY },
+		{ star, 1, "https://a.example", ANY },
+		{ star, 1, "null", ANY },
+		{ star, 1, "", ANY },
+		{ star, 1, NULL, NONE },
+		{ star, 0, "https://a.example", NONE },
+		{ mixed, 2, "https://a.example", ITSELF },
+		{ mixed, 2, "https://z.example", ANY },
+		{ mixed, 2, "HTTPS://A.EXAMPLE", ANY },
+		{ mixed, 2, NULL, NONE },
+		{ star_first, 2, "https://a.example", ITSELF },
+		{ star_first, 2, "https://z.example", ANY },
+		{ null_named, 1, "null", ITSELF },
+		{ null_named, 1, "https://a.example", NONE },
 	};
 	(void)state;
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct cors cors = { cases[i].origins, cases[i].n };
-		const char *got = cors_allowed(&cors, cases[i].origin);
+		const char *origin = cases[i].origin;
+		const char *got = cors_allowed(&cors, origin);
 
-		if (cases[i].allowed) {
-			if (got != cases[i].origin)
-				fail_msg("case %zu: \"%s\" not allowed", i,
-				    cases[i].origin);
-		} else if (got != NULL) {
-			fail_msg("case %zu: \"%s\" allowed as \"%s\"", i,
-			    cases[i].origin ? cases[i].origin : "(null)",
-			    got);
+		switch (cases[i].want) {
+		case NONE:
+			if (got != NULL)
+				fail_msg("case %zu: \"%s\" allowed as \"%s\"",
+				    i, origin ? origin : "(null)", got);
+			break;
+		case ITSELF:
+			if (got != origin)
+				fail_msg("case %zu: \"%s\" answered with \"%s\"",
+				    i, origin, got ? got : "(null)");
+			break;
+		case ANY:
+			if (got == NULL || strcmp(got, "*") != 0)
+				fail_msg("case %zu: \"%s\" answered with \"%s\","
+				    " not \"*\"", i, origin,
+				    got ? got : "(null)");
+			break;
 		}
 	}
+}
+
+/* From the request's Origin to the headers, as the responder chains them:
+ * credentials never go with "*", and always with an origin listed by
+ * name. */
+static void
+test_cors_headers(void **state)
+{
+	static const char *const mixed[] = { ORIGIN, "*" };
+	static const struct {
+		const char *origin;
+		const char *want;
+	} cases[] = {
+		{ ORIGIN, STREAM_HEADERS CORS "\r\n" },
+		{ "https://other.example", STREAM_HEADERS CORS_ANY "\r\n" },
+		{ NULL, STREAM_HEADERS "\r\n" },
+	};
+	struct cors cors = { mixed, NELEM(mixed) };
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++)
+		check_output(fill_stream, cors_allowed(&cors, cases[i].origin),
+		    cases[i].want, false, 200);
 }
 
 int
@@ -354,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_long_message),
 		cmocka_unit_test(test_preflight),
 		cmocka_unit_test(test_cors_allowed),
+		cmocka_unit_test(test_cors_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
