@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -28,8 +29,9 @@
 /* How long a stopping server waits for its streams to end cleanly. */
 #define DRAIN_MS 3000
 #define TICK_MS 1000
-/* The read handle's busy timeout: the longest the loop waits on a lock. */
-#define STORE_BUSY_MS 2
+/* At start, before any client: how long to wait for a locked log. */
+#define OPEN_TRIES 100
+#define OPEN_PAUSE_NS 50000000
 /* Retries of a locked log: the first after this, doubling up to the
  * last. */
 #define RETRY_FIRST_US 2000
@@ -256,8 +258,8 @@ check_log_file(struct server *srv)
 		srv->log_missing = true;
 		return;
 	case LOGFILE_REPLACED: {
-		struct store *st = store_open(srv->cfg.db_path, STORE_READ, err,
-		    sizeof err);
+		struct store *st = store_open(srv->cfg.db_path,
+		    STORE_READ_NOWAIT, err, sizeof err);
 		int64_t last = 0;
 		if (st == NULL) {
 			if (!srv->log_missing)
@@ -266,7 +268,6 @@ check_log_file(struct server *srv)
 			srv->log_missing = true;
 			return;
 		}
-		store_set_busy_timeout(st, STORE_BUSY_MS);
 		if (store_last_id(st, &last) == -1) {
 			/* Locked, most likely: look again next time. */
 			store_close(st);
@@ -571,6 +572,35 @@ random_seed(void)
 	return seed != 0 ? seed : 1;
 }
 
+/* Opens the log and reads where it ends. No client waits yet, so a
+ * locked log is waited for here, for a while. */
+static int
+open_log(struct server *srv, char *err, size_t errlen)
+{
+	for (int try = 1;; try++) {
+		srv->store = store_open(srv->cfg.db_path, STORE_READ_NOWAIT, err,
+		    errlen);
+		if (srv->store != NULL &&
+		    store_last_id(srv->store, &srv->handout.pos) == 0 &&
+		    store_data_version(srv->store,
+		    &srv->handout.data_version) == 0)
+			return 0;
+		if (srv->store != NULL) {
+			snprintf(err, errlen, "%s", store_error(srv->store));
+			bool busy = store_busy(srv->store);
+			store_close(srv->store);
+			srv->store = NULL;
+			if (!busy || try == OPEN_TRIES)
+				return -1;
+		} else if ((strstr(err, "locked") == NULL &&
+		    strstr(err, "locking protocol") == NULL) ||
+		    try == OPEN_TRIES) {
+			return -1;
+		}
+		nanosleep(&(struct timespec){ 0, OPEN_PAUSE_NS }, NULL);
+	}
+}
+
 struct server *
 server_new(const struct server_config *cfg, char *err, size_t errlen)
 {
@@ -600,16 +630,8 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 	if ((srv->logfile = logfile_open(cfg->db_path, cfg->poll_interval_ms,
 	    err, errlen)) == NULL)
 		goto fail;
-	if ((srv->store = store_open(cfg->db_path, STORE_READ, err, errlen))
-	    == NULL)
+	if (open_log(srv, err, errlen) == -1)
 		goto fail;
-	if (store_last_id(srv->store, &srv->handout.pos) == -1 ||
-	    store_data_version(srv->store, &srv->handout.data_version) == -1) {
-		snprintf(err, errlen, "%s", store_error(srv->store));
-		goto fail;
-	}
-	/* Only now: opening and the first reads may wait for a lock. */
-	store_set_busy_timeout(srv->store, STORE_BUSY_MS);
 	if (logfile_fd(srv->logfile) != -1) {
 		srv->logfile_io.fd = logfile_fd(srv->logfile);
 		srv->logfile_io.fn = on_log_change;

@@ -96,7 +96,7 @@ set_sqlite_error(struct store *st, const char *doing)
 		set_error(st, "%s: %s: %s", st->path, doing,
 		    sqlite3_errmsg(st->db));
 	st->busy = (code & 0xff) == SQLITE_BUSY ||
-	    (code & 0xff) == SQLITE_LOCKED;
+	    (code & 0xff) == SQLITE_LOCKED || (code & 0xff) == SQLITE_PROTOCOL;
 }
 
 const char *
@@ -111,10 +111,43 @@ store_busy(const struct store *st)
 	return st->busy;
 }
 
-void
-store_set_busy_timeout(struct store *st, int ms)
+/* The responder's read handle must never wait inside SQLite: its event
+ * loop would stop every stream meanwhile. A busy timeout bounds the waits
+ * for locks, but not all of them: a reader that finds the WAL's read
+ * marks locked by another process (a recovery, a stuck checkpoint) tries
+ * again up to 100 times, sleeping longer each time, about 10 s in all
+ * whatever the busy timeout (walTryBeginRead() in SQLite's wal.c). Those
+ * sleeps go through the VFS: this one is the default VFS with a sleep
+ * that returns at once, so that such a read fails within microseconds
+ * (SQLITE_PROTOCOL or SQLITE_BUSY) and is tried again on a timer. The
+ * busy handler's sleeps do not sleep either: it gives up at once. */
+#define NOWAIT_VFS "sselog-nowait"
+
+static int
+sleep_not(sqlite3_vfs *vfs, int us)
 {
-	sqlite3_busy_timeout(st->db, ms);
+	(void)vfs;
+	return us;
+}
+
+static bool
+register_nowait_vfs(void)
+{
+	static sqlite3_vfs vfs;
+	sqlite3_vfs *base;
+
+	if (vfs.zName != NULL)
+		return true;
+	if ((base = sqlite3_vfs_find(NULL)) == NULL)
+		return false;
+	vfs = *base;
+	vfs.zName = NOWAIT_VFS;
+	vfs.xSleep = sleep_not;
+	if (sqlite3_vfs_register(&vfs, 0) != SQLITE_OK) {
+		vfs.zName = NULL;
+		return false;
+	}
+	return true;
 }
 
 static int
@@ -269,6 +302,7 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	}
 	switch (mode) {
 	case STORE_READ:
+	case STORE_READ_NOWAIT:
 		flags = SQLITE_OPEN_READONLY;
 		break;
 	case STORE_WRITE:
@@ -281,7 +315,12 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	/* A handle is only ever used by one thread at a time: SQLite's own
 	 * locking around every call would be pure cost. */
 	flags |= SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+	if (mode == STORE_READ_NOWAIT && !register_nowait_vfs()) {
+		snprintf(err, errlen, "%s: cannot set up SQLite", path);
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &st->db, flags, mode == STORE_READ_NOWAIT ?
+	    NOWAIT_VFS : NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
@@ -292,7 +331,8 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	/* FULL: a commit is on disk before the id is handed out, so an id a
 	 * client has seen can never be lost in a power cut and reused. It is
 	 * SQLite's usual default; say it rather than depend on the build. */
-	if (mode != STORE_READ && sqlite3_exec(st->db,
+	if (mode != STORE_READ && mode != STORE_READ_NOWAIT &&
+	    sqlite3_exec(st->db,
 	    "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;

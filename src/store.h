@@ -16,7 +16,10 @@
 #define STORE_SCHEMA_VERSION 1
 
 enum store_mode {
-	STORE_READ,	/* read-only handle: the responder, `sselog watch` */
+	STORE_READ,	/* read-only handle: `sselog watch` */
+	STORE_READ_NOWAIT,	/* read-only, never waiting inside SQLite:
+				 * a lock fails at once (store_busy()); the
+				 * responder's event loop */
 	STORE_WRITE,	/* publish, pipe, close, prune */
 	STORE_CREATE,	/* like STORE_WRITE, and create the file: `sselog init` */
 };
@@ -63,14 +66,10 @@ void store_close(struct store *st);
 const char *store_error(const struct store *st);
 
 /* True when the last failure was the log being locked by another
- * connection (a writer in exclusive mode, a recovery): worth trying again
- * soon, not worth an error in the log. */
+ * connection (a process holding the WAL's locks, as a recovery does; one
+ * in exclusive locking mode): worth trying again soon, not worth an error
+ * in the log. */
 bool store_busy(const struct store *st);
-
-/* How long a call waits inside SQLite for a lock before it fails (5 s
- * from store_open()). The responder's event loop must never wait long: it
- * sets a few milliseconds and tries again on a timer. */
-void store_set_busy_timeout(struct store *st, int ms);
 
 /* Creates the schema, or upgrades an older one; running it again changes
  * nothing. Needs STORE_CREATE or STORE_WRITE. */

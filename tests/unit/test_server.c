@@ -1,0 +1,594 @@
+/* Unit tests for the responder's core (src/server.h, with src/client.h,
+ * src/outq.h and src/handout.h under it): a real server on a temporary
+ * log, its clients on socketpairs, driven one turn of the loop at a time.
+ * No web server, no root: what a client that does not read, reads
+ * slowly, replays a long backlog or meets a locked log costs the others
+ * and the responder's memory.
+ *
+ * Allocation failures: this program is linked with --wrap for malloc,
+ * calloc, realloc and strdup, so that the Nth allocation of the code
+ * under test can be made to fail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "loop.h"
+#include "server.h"
+#include "store.h"
+#include "templog.h"
+
+/* ---- failing allocations ---- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+
+static long alloc_countdown = -1;	/* fail when it reaches 0; -1: never */
+static long alloc_failures;
+
+static bool
+alloc_fails(void)
+{
+	if (alloc_countdown < 0 || alloc_countdown-- > 0)
+		return false;
+	alloc_failures++;
+	alloc_countdown = -1;	/* one failure, then normal again */
+	errno = ENOMEM;
+	return true;
+}
+
+void *
+__wrap_malloc(size_t n)
+{
+	return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
+char *
+__wrap_strdup(const char *s)
+{
+	return alloc_fails() ? NULL : __real_strdup(s);
+}
+
+/* ---- a server on a temporary log ---- */
+
+struct fixture {
+	char path[256];
+	struct store *w;	/* a writer */
+	struct server *srv;
+};
+
+static void
+fixture_start(struct fixture *fx, size_t max_pending, int write_timeout_s,
+    int heartbeat_s)
+{
+	char err[256];
+	struct server_config cfg = {
+		.request = { .prefix = NULL, .max_streams = 8 },
+		.heartbeat_s = heartbeat_s,
+		.retry_ms = -1,
+		.poll_interval_ms = 1000,
+		.max_clients = 100,
+		.max_pending = max_pending,
+		.write_timeout_s = write_timeout_s,
+	};
+
+	fx->w = templog_new(fx->path, sizeof fx->path);
+	cfg.db_path = fx->path;
+	fx->srv = server_new(&cfg, err, sizeof err);
+	if (fx->srv == NULL)
+		fail_msg("server_new: %s", err);
+}
+
+static void
+fixture_stop(struct fixture *fx)
+{
+	server_free(fx->srv);
+	store_close(fx->w);
+}
+
+/* Appends n events of size bytes each to stream, in one transaction. */
+static void
+publish(struct fixture *fx, const char *stream, size_t n, size_t size)
+{
+	char *data = malloc(size + 1);
+
+	assert_non_null(data);
+	memset(data, 'x', size);
+	data[size] = '\0';
+	assert_int_equal(store_begin(fx->w), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct store_new_event ev = { .stream = stream, .data = data,
+		    .data_len = size, .retry = -1 };
+		int64_t id;
+		if (store_append(fx->w, &ev, &id) == -1)
+			fail_msg("append: %s", store_error(fx->w));
+	}
+	assert_int_equal(store_commit(fx->w), 0);
+	free(data);
+}
+
+/* A client subscribed with the query string query; returns our end of
+ * its connection, non-blocking. sndbuf > 0 sizes the server's end. */
+static int
+connect_client(struct fixture *fx, const char *query, const char *accept,
+    int sndbuf)
+{
+	int sv[2];
+	struct request_params p = {
+		.method = "GET", .query_string = query, .accept = accept,
+	};
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if (sndbuf > 0)
+		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF,
+		    &sndbuf, sizeof sndbuf), 0);
+	assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+	server_accept(fx->srv, sv[0], TRANSPORT_CGI, 0, &p);
+	return sv[1];
+}
+
+/* Reads what waits on fd into out (when not NULL). Returns the bytes
+ * read; sets *eof when the server closed its end. */
+static size_t
+take(int fd, struct buf *out, bool *eof)
+{
+	char chunk[65536];
+	size_t total = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n > 0) {
+			if (out != NULL)
+				assert_int_equal(buf_append(out, chunk,
+				    (size_t)n), 0);
+			total += (size_t)n;
+			continue;
+		}
+		if (n == 0 && eof != NULL)
+			*eof = true;
+		return total;
+	}
+}
+
+static void
+turns(struct fixture *fx, int n)
+{
+	for (int i = 0; i < n; i++)
+		assert_int_equal(server_turn(fx->srv, false), 0);
+}
+
+static size_t
+count(const struct buf *b, const char *needle)
+{
+	size_t n = 0, len = strlen(needle);
+
+	for (size_t i = 0; i + len <= b->len; i++)
+		if (memcmp(b->data + i, needle, len) == 0)
+			n++;
+	return n;
+}
+
+static size_t
+heap_in_use(void)
+{
+	return mallinfo2().uordblks;
+}
+
+/* ---- bounded memory ---- */
+
+/* Clients that do not read, replaying a backlog of large events: each
+ * costs the responder at most about --max-pending plus one event, however
+ * long the backlog; the old core queued a 1,000-event page whatever its
+ * size. Then they read, and get every event, in order. */
+static void
+test_replay_is_bounded(void **state)
+{
+	enum { CLIENTS = 8, EVENTS = 60, SIZE = 64 * 1024 };
+	const size_t max_pending = 128 * 1024;
+	struct fixture fx;
+	int fd[CLIENTS];
+
+	(void)state;
+	fixture_start(&fx, max_pending, 30, 15);
+	publish(&fx, "big", EVENTS, SIZE);
+	size_t before = heap_in_use();
+	for (int i = 0; i < CLIENTS; i++)
+		fd[i] = connect_client(&fx, "stream=big&lastEventId=0", NULL,
+		    16 * 1024);
+	turns(&fx, 50);
+	size_t grown = heap_in_use() - before;
+	/* Per client: what may be pending, one event beyond it, a block of
+	 * slack; and 2 MiB for SQLite's page cache, shared. */
+	size_t bound = CLIENTS * (max_pending + SIZE + 64 * 1024) +
+	    2 * 1024 * 1024;
+	if (grown > bound)
+		fail_msg("%d clients that do not read grew the heap by %zu "
+		    "bytes, over %zu", CLIENTS, grown, bound);
+	assert_int_equal(server_clients(fx.srv), CLIENTS);
+
+	/* They read now, and get everything. */
+	struct buf got[CLIENTS];
+	for (int i = 0; i < CLIENTS; i++)
+		got[i] = (struct buf)BUF_INIT;
+	for (int t = 0; t < 2000; t++) {
+		size_t n = 0;
+		for (int i = 0; i < CLIENTS; i++)
+			n += take(fd[i], &got[i], NULL);
+		turns(&fx, 1);
+		if (n == 0 && count(&got[0], "\nid: ") + 1 >= EVENTS &&
+		    count(&got[CLIENTS - 1], "\nid: ") + 1 >= EVENTS)
+			break;
+	}
+	for (int i = 0; i < CLIENTS; i++) {
+		char want[32];
+		for (int id = 1; id <= EVENTS; id++) {
+			snprintf(want, sizeof want, "id: %d\n", id);
+			if (count(&got[i], want) != 1)
+				fail_msg("client %d: event %d arrived %zu "
+				    "times", i, id, count(&got[i], want));
+		}
+		buf_free(&got[i]);
+		close(fd[i]);
+	}
+	turns(&fx, 3);
+	assert_int_equal(server_clients(fx.srv), 0);
+	fixture_stop(&fx);
+}
+
+/* A live client that reads only part of what comes is dropped once more
+ * than --max-pending waits for it, and what was written is freed as it
+ * goes: the heap never holds much more than that for it. */
+static void
+test_slow_live_reader_is_bounded(void **state)
+{
+	enum { SIZE = 64 * 1024 };
+	const size_t max_pending = 256 * 1024;
+	struct fixture fx;
+	size_t peak = 0;
+	bool eof = false;
+
+	(void)state;
+	fixture_start(&fx, max_pending, 30, 15);
+	int fd = connect_client(&fx, "stream=s", NULL, 16 * 1024);
+	/* Fill both connections' page caches first: they are not the
+	 * client's. */
+	publish(&fx, "warm", 40, SIZE);
+	turns(&fx, 5);
+	size_t before = heap_in_use();
+	for (int i = 0; i < 40 && !eof; i++) {
+		publish(&fx, "s", 1, SIZE);
+		turns(&fx, 3);
+		char chunk[8192];	/* reads 8 KiB per 64 KiB event */
+		if (read(fd, chunk, sizeof chunk) == 0)
+			eof = true;
+		size_t now = heap_in_use() - before;
+		if (now > peak && now < SIZE_MAX / 2)
+			peak = now;
+	}
+	take(fd, NULL, &eof);
+	assert_true(eof);	/* dropped: it reconnects and loses nothing */
+	/* max_pending + one event + a block; SQLite reads a 64 KiB row into
+	 * its cache too. */
+	if (peak > max_pending + 3 * SIZE + 64 * 1024)
+		fail_msg("a slow reader made the heap grow by %zu bytes",
+		    peak);
+	close(fd);
+	turns(&fx, 2);
+	assert_int_equal(server_clients(fx.srv), 0);
+	fixture_stop(&fx);
+}
+
+/* ---- fairness ---- */
+
+/* A client replaying a long backlog gets one page a turn, and a live
+ * client's new event goes out within a turn or two of the write, long
+ * before the backlog is done. */
+static void
+test_replay_yields_to_live(void **state)
+{
+	enum { BACKLOG = 20000, SIZE = 100 };
+	struct fixture fx;
+	struct buf a = BUF_INIT, b = BUF_INIT;
+
+	(void)state;
+	fixture_start(&fx, 1024 * 1024, 30, 15);
+	publish(&fx, "bulk", BACKLOG, SIZE);
+	int live = connect_client(&fx, "stream=live", NULL, 0);
+	int bulk = connect_client(&fx, "stream=bulk&lastEventId=0", NULL,
+	    1024 * 1024);
+	turns(&fx, 2);
+	take(live, &b, NULL);
+	take(bulk, &a, NULL);
+	publish(&fx, "live", 1, 10);
+	int t = 0;
+	for (; t < 20 && count(&b, "id: ") == 0; t++) {
+		size_t before = a.len;
+		turns(&fx, 1);
+		take(bulk, &a, NULL);
+		take(live, &b, NULL);
+		/* One page a turn: at most 64 KiB and one event. */
+		assert_true(a.len - before <= 64 * 1024 + 2 * SIZE);
+	}
+	if (count(&b, "id: ") != 1)
+		fail_msg("the live event did not arrive within %d turns", t);
+	assert_true(t <= 3);
+	assert_true(count(&a, "id: ") < BACKLOG / 2);
+	close(live);
+	close(bulk);
+	turns(&fx, 2);
+	buf_free(&a);
+	buf_free(&b);
+	fixture_stop(&fx);
+}
+
+/* ---- the write timeout ---- */
+
+/* A client with output pending that reads nothing is dropped after
+ * --write-timeout; an idle client that reads its heartbeats stays. */
+static void
+test_write_timeout(void **state)
+{
+	struct fixture fx;
+	struct buf idle_got = BUF_INIT;
+	bool stuck_eof = false, idle_eof = false;
+
+	(void)state;
+	fixture_start(&fx, 64 * 1024 * 1024, 1, 1);
+	publish(&fx, "big", 64, 16 * 1024);
+	int stuck = connect_client(&fx, "stream=big&lastEventId=0", NULL,
+	    16 * 1024);
+	int idle = connect_client(&fx, "stream=quiet", NULL, 0);
+	int64_t start = loop_now_ms();
+	while (loop_now_ms() - start < 3500) {
+		assert_int_equal(server_turn(fx.srv, true), 0);
+		take(idle, &idle_got, &idle_eof);
+	}
+	assert_int_equal(server_clients(fx.srv), 1);
+	take(stuck, NULL, &stuck_eof);
+	assert_true(stuck_eof);
+	assert_false(idle_eof);
+	/* the comment after the headers, then heartbeats */
+	assert_true(count(&idle_got, ":\n") >= 2);
+	close(stuck);
+	close(idle);
+	buf_free(&idle_got);
+	turns(&fx, 2);
+	fixture_stop(&fx);
+}
+
+/* ---- a locked log ---- */
+
+/* A child process that holds every lock of the log's WAL index (the
+ * -shm file's lock bytes, SQLite's wal.c: what a process recovering the
+ * log holds) until the parent says. Returns its pid; *release is the
+ * pipe to close to let it go. */
+static pid_t
+hold_wal_locks(const char *path, int *release)
+{
+	char shm[300];
+	int ready[2], go[2];
+	char c;
+
+	snprintf(shm, sizeof shm, "%s-shm", path);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid != -1);
+	if (pid == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+		    .l_start = 120, .l_len = 8 };
+		int fd = open(shm, O_RDWR);
+		if (fd == -1 || fcntl(fd, F_SETLKW, &fl) == -1)
+			_exit(1);
+		if (write(ready[1], "L", 1) != 1)
+			_exit(1);
+		close(go[1]);
+		(void)!read(go[0], &c, 1);	/* until the parent closes */
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*release = go[1];
+	return pid;
+}
+
+/* While another process holds the log's locks: no turn of the loop waits
+ * on them for long (SQLite alone would retry for about 10 s), a new
+ * client waits for its start, a live client gets heartbeats; once the
+ * locks go, both get every event. */
+static void
+test_locked_log(void **state)
+{
+	struct fixture fx;
+	struct buf live_got = BUF_INIT, new_got = BUF_INIT;
+	int release, status;
+
+	(void)state;
+	fixture_start(&fx, 1024 * 1024, 30, 1);
+	publish(&fx, "s", 1, 10);	/* id 1 */
+	int live = connect_client(&fx, "stream=s", NULL, 0);
+	turns(&fx, 2);
+	take(live, &live_got, NULL);
+
+	pid_t holder = hold_wal_locks(fx.path, &release);
+	int fresh = connect_client(&fx, "stream=s&lastEventId=0", NULL, 0);
+	int64_t start = loop_now_ms(), longest = 0;
+	while (loop_now_ms() - start < 2500) {
+		int64_t t0 = loop_now_us();
+		assert_int_equal(server_turn(fx.srv, false), 0);
+		if (loop_now_us() - t0 > longest)
+			longest = loop_now_us() - t0;
+		take(live, &live_got, NULL);
+		take(fresh, &new_got, NULL);
+		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+	}
+	/* A few ms is the aim; this leaves room for valgrind. */
+	if (longest > 200000)
+		fail_msg("a turn of the loop took %lld us while the log was "
+		    "locked", (long long)longest);
+	assert_int_equal(new_got.len, 0);	/* not started yet */
+	assert_true(count(&live_got, ":\n") >= 2);	/* heartbeats */
+
+	close(release);
+	assert_int_equal(waitpid(holder, &status, 0), holder);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	publish(&fx, "s", 1, 10);	/* id 2 */
+	start = loop_now_ms();
+	while (loop_now_ms() - start < 3000 && (count(&live_got, "id: 2\n") == 0
+	    || count(&new_got, "id: 2\n") == 0)) {
+		assert_int_equal(server_turn(fx.srv, true), 0);
+		take(live, &live_got, NULL);
+		take(fresh, &new_got, NULL);
+	}
+	assert_int_equal(count(&live_got, "id: 1\n"), 0);
+	assert_int_equal(count(&live_got, "id: 2\n"), 1);
+	assert_int_equal(count(&new_got, "id: 1\n"), 1);
+	assert_int_equal(count(&new_got, "id: 2\n"), 1);
+	close(live);
+	close(fresh);
+	buf_free(&live_got);
+	buf_free(&new_got);
+	turns(&fx, 2);
+	fixture_stop(&fx);
+}
+
+/* ---- transient answers ---- */
+
+/* While draining: an EventSource request gets 200, a comment, a retry:
+ * and the end; another client gets 503 with Retry-After; an open stream
+ * ends with a retry:. */
+static void
+test_draining(void **state)
+{
+	struct fixture fx;
+	struct buf open_got = BUF_INIT, es = BUF_INIT, plain = BUF_INIT;
+	bool open_eof = false, es_eof = false, plain_eof = false;
+
+	(void)state;
+	fixture_start(&fx, 1024 * 1024, 30, 15);
+	int open = connect_client(&fx, "stream=s", NULL, 0);
+	turns(&fx, 2);
+	server_stop(fx.srv);
+	int a = connect_client(&fx, "stream=s", "text/event-stream", 0);
+	int b = connect_client(&fx, "stream=s", "*/*", 0);
+	turns(&fx, 3);
+	take(open, &open_got, &open_eof);
+	take(a, &es, &es_eof);
+	take(b, &plain, &plain_eof);
+	assert_true(open_eof && es_eof && plain_eof);
+	assert_int_equal(count(&open_got, "\nretry: "), 1);
+	assert_int_equal(count(&es, "Status: 200 OK\r\n"), 1);
+	assert_int_equal(count(&es, "text/event-stream"), 1);
+	assert_int_equal(count(&es, "\n: the server is restarting"), 1);
+	assert_int_equal(count(&es, "\nretry: "), 1);
+	assert_int_equal(count(&plain, "Status: 503"), 1);
+	assert_int_equal(count(&plain, "Retry-After: "), 1);
+	close(open);
+	close(a);
+	close(b);
+	buf_free(&open_got);
+	buf_free(&es);
+	buf_free(&plain);
+	turns(&fx, 2);
+	fixture_stop(&fx);
+}
+
+/* ---- failure paths ---- */
+
+/* The Nth allocation of a request's start fails, for every N: the client
+ * either streams or its connection ends; none is left holding a slot
+ * with nothing coming, and every one goes once its peer hangs up. */
+static void
+test_allocation_failures(void **state)
+{
+	struct fixture fx;
+
+	(void)state;
+	fixture_start(&fx, 1024 * 1024, 30, 15);
+	publish(&fx, "a", 3, 100);
+	long n;
+	for (n = 0; n < 200; n++) {
+		struct buf got = BUF_INIT;
+		bool eof = false;
+		long failures = alloc_failures;
+
+		alloc_countdown = n;
+		int fd = connect_client(&fx, "stream=a&stream=b&lastEventId=0",
+		    NULL, 0);
+		turns(&fx, 3);
+		alloc_countdown = -1;
+		turns(&fx, 2);
+		take(fd, &got, &eof);
+		if (alloc_failures == failures) {
+			/* past the last allocation: a whole stream */
+			assert_int_equal(count(&got, "id: "), 3);
+			close(fd);
+			turns(&fx, 2);
+			buf_free(&got);
+			break;
+		}
+		bool streams = count(&got, "text/event-stream") == 1;
+		if (!eof && !streams)
+			fail_msg("allocation %ld failed: the client neither "
+			    "streams nor ended (%zu bytes)", n, got.len);
+		close(fd);
+		turns(&fx, 2);
+		if (server_clients(fx.srv) != 0)
+			fail_msg("allocation %ld failed: a client stayed",
+			    n);
+		buf_free(&got);
+	}
+	assert_true(n > 5 && n < 200);
+	fixture_stop(&fx);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_replay_is_bounded),
+		cmocka_unit_test(test_slow_live_reader_is_bounded),
+		cmocka_unit_test(test_replay_yields_to_live),
+		cmocka_unit_test(test_write_timeout),
+		cmocka_unit_test(test_locked_log),
+		cmocka_unit_test(test_draining),
+		cmocka_unit_test(test_allocation_failures),
+	};
+
+	return cmocka_run_group_tests(tests, templog_setup, templog_teardown);
+}
