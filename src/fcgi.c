@@ -6,6 +6,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -201,11 +203,22 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
  *
  * The acceptor (below) passes each new connection to the doorman, which
  * keeps it, in an epoll set of its own, until the bytes waiting on it
- * hold a whole request head
- * (fcgi_head.h); only then does libfcgi read and decode it, which cannot
- * block since everything it reads is there. A peer that sends half a
+ * hold a whole request head (fcgi_head.h). A peer that sends half a
  * request and stalls holds a slot, not a thread, and is closed after
  * HEAD_TIMEOUT_MS. Requests then go to the event loop through notify_fd.
+ *
+ * libfcgi stays the FastCGI library: it decodes the parameters. But it
+ * never sees a connection, because what it does with one can block this
+ * thread, which every waiting connection shares: it reads with blocking
+ * reads, and when it gives up on a request it closes the connection with
+ * a half-close, then reads until the peer has been silent for 2 s
+ * (os_unix.c, OS_Close, from FCGX_Accept_r through FCGX_Free), which a
+ * peer that trickles bytes makes last for ever. So the doorman takes the
+ * head off the socket itself (its bytes are all there) and gives libfcgi
+ * a pipe holding it and nothing more: libfcgi's reads end at the head's
+ * end, and its close of a pipe drains nothing (shutdown() fails with
+ * ENOTSOCK). What follows the head on the socket, the request's body,
+ * stays there for the event loop.
  */
 
 /* How long a connection may take to send its request's parameters. */
@@ -226,6 +239,9 @@ struct waiting {
 
 struct doorman {
 	int listen_fd;
+	pthread_t acceptor;	/* joinable, so that its id stays valid */
+	bool started;
+	atomic_bool stopping;	/* fcgi_stop_accepting() was called */
 	int accepted[2];	/* the acceptor writes new descriptors here */
 	int notify_fd;
 	int epoll_fd;
@@ -237,18 +253,29 @@ struct doorman {
 	time_t last_complaint;
 };
 
-/* Says what went wrong at most once a second (*last is when it last
- * did): a flood of connections must not flood the log as well. */
+static struct doorman doorman;
+
+/* Says what went wrong (err: an errno value, or 0) at most once a second
+ * (*last is when it last did): a flood of connections must not flood the
+ * log as well. */
 static void
 complain(time_t *last, const char *what, int err)
 {
 	time_t now = time(NULL);
 
-	if (now != *last)
-		log_error("%s: %s", what, strerror(err));
+	if (now != *last) {
+		if (err != 0)
+			log_error("%s: %s", what, strerror(err));
+		else
+			log_error("%s", what);
+	}
 	*last = now;
 }
 
+/* The write blocks only while the event loop is a pipe's worth of
+ * requests behind (8,192), and the loop waits on no peer: meanwhile the
+ * doorman takes no more heads, which wait in the kernel. Dropping
+ * requests instead would turn a moment's load into errors. */
 static void
 pass_on(struct doorman *d, struct fcgi_request *r)
 {
@@ -290,33 +317,94 @@ request_new(struct doorman *d, int fd, enum fcgi_verdict verdict)
 	return r;
 }
 
-/* Lets libfcgi read the request head that is known to be complete. */
-static void
-decode(struct doorman *d, int fd)
+/* Takes the len bytes of a whole head off fd into d->head. They are in
+ * the receive queue, so this does not wait; returns false when fewer
+ * come (the peer reset the connection, say). */
+static bool
+take_head(struct doorman *d, int fd, size_t len)
 {
-	struct fcgi_request *r = request_new(d, fd, FCGI_SERVE);
+	size_t got = 0;
 
-	if (r == NULL)
+	while (got < len) {
+		ssize_t n = recv(fd, d->head + got, len - got, MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			complain(&d->last_complaint, "cannot read a request "
+			    "head", n == 0 ? ECONNRESET : errno);
+			return false;
+		}
+		got += (size_t)n;
+	}
+	return true;
+}
+
+/* A pipe holding the len bytes at d->head, and closed after them: its
+ * read end, or -1. */
+static int
+head_pipe(struct doorman *d, size_t len)
+{
+	int p[2], cap;
+	ssize_t n = -1;
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		complain(&d->last_complaint, "cannot make a pipe for a request "
+		    "head", errno);
+		return -1;
+	}
+	/* Heads reach FCGI_HEAD_BYTES_MAX; a pipe holds 64 KiB, or one
+	 * page once the user has many (pipe(7), pipe-user-pages-soft). */
+	if ((cap = fcntl(p[1], F_GETPIPE_SZ)) != -1 && ((size_t)cap >= len ||
+	    fcntl(p[1], F_SETPIPE_SZ, (int)len) != -1))
+		n = write(p[1], d->head, len);
+	int err = n == -1 ? errno : EAGAIN;
+	close(p[1]);
+	if (n != (ssize_t)len) {
+		complain(&d->last_complaint, "cannot pass a request head to "
+		    "libfcgi", err);
+		close(p[0]);
+		return -1;
+	}
+	return p[0];
+}
+
+/* Has libfcgi decode the whole head of len bytes waiting on fd, and
+ * passes the request on. */
+static void
+decode(struct doorman *d, int fd, size_t len)
+{
+	int head_fd;
+
+	if (!take_head(d, fd, len) || (head_fd = head_pipe(d, len)) == -1) {
+		close(fd);
 		return;
+	}
+	struct fcgi_request *r = request_new(d, fd, FCGI_VERDICT_SERVE);
+	if (r == NULL) {
+		close(head_fd);
+		return;
+	}
 	/* An open connection with keepConnection set is one that libfcgi
 	 * goes on reading rather than accepting anew (FCGX_Accept_r). */
-	d->req.ipcFd = fd;
+	d->req.ipcFd = head_fd;
 	d->req.keepConnection = 1;
 	int rc = FCGX_Accept_r(&d->req);
 	if (rc < 0) {
-		/* libfcgi closed the connection; the listener it was given
-		 * (-1) keeps it from accepting another. */
-		complain(&d->last_complaint, "libfcgi could not read a request",
-		    -rc);
+		/* libfcgi closed the pipe; the listener it was given (-1)
+		 * kept it from accepting another connection, and the error
+		 * is that one's: fcgi_head_check() and libfcgi disagree. */
+		complain(&d->last_complaint, "libfcgi refused a request head "
+		    "that looked whole", 0);
 		d->req.ipcFd = -1;
+		close(fd);
 		free(r);
 		return;
 	}
 	rc = copy_params(r, &d->req);
-	/* Free libfcgi's streams without writing anything or closing the
-	 * connection, which now belongs to the event loop. */
+	/* Free libfcgi's streams without writing anything or closing. */
 	FCGX_Free(&d->req, 0);
 	d->req.ipcFd = -1;
+	close(head_fd);
 	if (rc == -1) {
 		complain(&d->last_complaint, "cannot take a request", ENOMEM);
 		close(fd);
@@ -372,15 +460,15 @@ look_at(struct doorman *d, struct waiting *w, uint32_t events)
 		return;
 	case FCGI_HEAD_READY:
 		release(d, w, false);
-		decode(d, fd);
+		decode(d, fd, head.length);
 		return;
 	case FCGI_HEAD_TOO_LARGE:
 		release(d, w, false);
-		refuse(d, fd, FCGI_TOO_LARGE, head.request_id);
+		refuse(d, fd, FCGI_VERDICT_TOO_LARGE, head.request_id);
 		return;
 	case FCGI_HEAD_UNKNOWN_ROLE:
 		release(d, w, false);
-		refuse(d, fd, FCGI_UNKNOWN_ROLE, head.request_id);
+		refuse(d, fd, FCGI_VERDICT_UNKNOWN_ROLE, head.request_id);
 		return;
 	}
 }
@@ -487,21 +575,56 @@ take_accepted(struct doorman *d)
 /* The acceptor: blocking accept() on its own thread. When several
  * processes share the listener, the kernel hands each new connection to
  * the one that has waited longest, which spreads them evenly; waking every
- * process through epoll would let the quickest take most of them. */
+ * process through epoll would let the quickest take most of them.
+ *
+ * fcgi_stop_accepting() interrupts the accept() with WAKE_SIGNAL: closing
+ * the descriptor would not (Linux), and shutdown() would stop the other
+ * processes too. SIGURG is ignored by default, so a stray one is
+ * harmless, and the kernel sends it only to a socket's owner (F_SETOWN),
+ * which no socket here has. */
+#define WAKE_SIGNAL SIGURG
+
+static _Thread_local bool is_acceptor;
+/* Set by the acceptor before it closes listen_fd, whose number may then
+ * be reused. */
+static volatile sig_atomic_t listener_closed;
+
+static void
+on_wake(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	/* A signal that comes just before accept() rather than during it
+	 * would not interrupt it: make the listener's descriptor one that is
+	 * no socket (the acceptor's pipe), so that accept() fails at once.
+	 * This drops the process's reference to the listener as close()
+	 * does, atomically. */
+	if (is_acceptor && atomic_load(&doorman.stopping) && !listener_closed)
+		dup2(doorman.accepted[1], doorman.listen_fd);
+	errno = saved;
+}
+
 static void *
 acceptor_run(void *arg)
 {
 	struct doorman *d = arg;
 	time_t last_complaint = 0;
+	sigset_t wake;
 
-	for (;;) {
+	is_acceptor = true;
+	sigemptyset(&wake);
+	sigaddset(&wake, WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	while (!atomic_load(&d->stopping)) {
 		struct sockaddr_storage sa;
 		socklen_t salen = sizeof sa;
 		int fd = accept4(d->listen_fd, (struct sockaddr *)&sa, &salen,
 		    SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EINTR || errno == ECONNABORTED ||
-			    errno == EPROTO || errno == EAGAIN)
+			    errno == EPROTO || errno == EAGAIN ||
+			    atomic_load(&d->stopping))
 				continue;
 			/* Out of descriptors, most likely: say so now and
 			 * then, and let the streams that end free some. */
@@ -524,7 +647,25 @@ acceptor_run(void *arg)
 			close(fd);
 		}
 	}
+	listener_closed = 1;
+	if (close(d->listen_fd) == -1)
+		log_error("cannot close the listening socket: %s",
+		    strerror(errno));
+	log_info("no longer accepting connections");
 	return NULL;
+}
+
+void
+fcgi_stop_accepting(void)
+{
+	struct doorman *d = &doorman;
+
+	if (!d->started || atomic_exchange(&d->stopping, true))
+		return;
+	int rc = pthread_kill(d->acceptor, WAKE_SIGNAL);
+	if (rc != 0)
+		log_error("cannot stop accepting connections: %s",
+		    strerror(rc));
 }
 
 /* Closes the connections that took too long; returns the milliseconds
@@ -577,22 +718,24 @@ doorman_run(void *arg)
 int
 fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen)
 {
-	static struct doorman d;
+	struct doorman *d = &doorman;
+	struct sigaction sa = { .sa_handler = on_wake };
 	pthread_attr_t attr;
 	pthread_t t;
-	int rc;
+	int rc, flags;
 
 	if (FCGX_Init() != 0) {
 		snprintf(err, errlen, "libfcgi failed to start");
 		return -1;
 	}
 	/* The doorman never hands libfcgi the listener: see decode(). */
-	FCGX_InitRequest(&d.req, -1, 0);
-	d.listen_fd = listen_fd;
-	d.notify_fd = notify_fd;
-	d.web_server_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+	FCGX_InitRequest(&d->req, -1, 0);
+	d->listen_fd = listen_fd;
+	d->notify_fd = notify_fd;
+	d->accepted[0] = d->accepted[1] = d->epoll_fd = -1;
+	d->web_server_addrs = getenv("FCGI_WEB_SERVER_ADDRS");
 	for (size_t i = 0; i < MAX_WAITING; i++)
-		d.slot[i].fd = -1;
+		d->slot[i].fd = -1;
 	struct epoll_event ev = { .events = EPOLLIN,
 	    .data.u64 = ACCEPTED_KEY };
 	/* The doorman looks at a request head without taking it from the
@@ -602,29 +745,58 @@ fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen)
 	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof rcvbuf) == -1)
 		log_warn("cannot size the receive buffer: %s", strerror(errno));
-	/* The acceptor blocks in accept(). */
-	if ((d.head = malloc(FCGI_HEAD_BYTES_MAX)) == NULL ||
-	    fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) &
-	    ~O_NONBLOCK) == -1 ||
-	    pipe2(d.accepted, O_CLOEXEC) == -1 ||
-	    fcntl(d.accepted[0], F_SETFL, O_NONBLOCK) == -1 ||
-	    (d.epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
-	    epoll_ctl(d.epoll_fd, EPOLL_CTL_ADD, d.accepted[0], &ev) == -1) {
-		snprintf(err, errlen, "cannot wait for connections: %s",
+	/* No SA_RESTART: the signal is there to end a blocking accept(). */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(WAKE_SIGNAL, &sa, NULL) == -1) {
+		snprintf(err, errlen, "cannot set up a signal handler: %s",
 		    strerror(errno));
 		return -1;
 	}
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	rc = pthread_create(&t, &attr, doorman_run, &d);
-	if (rc == 0)
-		rc = pthread_create(&t, &attr, acceptor_run, &d);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	/* The acceptor blocks in accept(). */
+	if ((d->head = malloc(FCGI_HEAD_BYTES_MAX)) == NULL ||
+	    (flags = fcntl(listen_fd, F_GETFL)) == -1 ||
+	    fcntl(listen_fd, F_SETFL, flags & ~O_NONBLOCK) == -1 ||
+	    pipe2(d->accepted, O_CLOEXEC) == -1 ||
+	    fcntl(d->accepted[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    (d->epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->accepted[0], &ev) == -1) {
+		snprintf(err, errlen, "cannot wait for connections: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	if ((rc = pthread_attr_init(&attr)) != 0) {
 		snprintf(err, errlen, "cannot start a thread: %s",
 		    strerror(rc));
-		return -1;
+		goto fail;
 	}
-	return 0;
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, doorman_run, d);
+	if (rc == 0) {
+		/* The doorman now holds what was set up above: nothing can
+		 * be freed, but the caller exits. */
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_JOINABLE);
+		rc = pthread_create(&d->acceptor, &attr, acceptor_run, d);
+		pthread_attr_destroy(&attr);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot start a thread: %s",
+			    strerror(rc));
+			return -1;
+		}
+		d->started = true;
+		return 0;
+	}
+	pthread_attr_destroy(&attr);
+	snprintf(err, errlen, "cannot start a thread: %s", strerror(rc));
+fail:
+	if (d->epoll_fd != -1)
+		close(d->epoll_fd);
+	if (d->accepted[0] != -1) {
+		close(d->accepted[0]);
+		close(d->accepted[1]);
+	}
+	d->epoll_fd = d->accepted[0] = d->accepted[1] = -1;
+	free(d->head);
+	d->head = NULL;
+	return -1;
 }

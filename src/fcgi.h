@@ -2,9 +2,11 @@
  *
  * One thread accepts connections; another waits, without blocking on any
  * one peer, until each has sent a whole, well-formed request head
- * (fcgi_head.h); libfcgi then decodes the parameters. Each request leaves
- * for the event loop (its socket and a copy of the parameters), which
- * writes the long-lived response itself (fcgi_record.h).
+ * (fcgi_head.h), takes it off the socket, and has libfcgi decode the
+ * parameters from a copy (fcgi.c says why). Each request leaves for the
+ * event loop (its socket and a copy of the parameters), which reads
+ * whatever follows the head and writes the long-lived response itself
+ * (fcgi_record.h).
  */
 #ifndef SSELOG_FCGI_H
 #define SSELOG_FCGI_H
@@ -13,10 +15,13 @@
 
 #include "request.h"
 
+/* Not FCGI_*: fastcgi.h defines those names as macros, with other
+ * values. */
 enum fcgi_verdict {
-	FCGI_SERVE,		/* libfcgi read it: params are set */
-	FCGI_TOO_LARGE,		/* parameters over FCGI_HEAD_PARAMS_MAX */
-	FCGI_UNKNOWN_ROLE,	/* not a responder request */
+	FCGI_VERDICT_SERVE,		/* libfcgi read it: params are set */
+	FCGI_VERDICT_TOO_LARGE,		/* parameters over
+					 * FCGI_HEAD_PARAMS_MAX */
+	FCGI_VERDICT_UNKNOWN_ROLE,	/* not a responder request */
 };
 
 /* A request to answer. The connection's descriptor passes to whoever takes
@@ -44,7 +49,22 @@ void fcgi_remove_socket(void);
 
 /* Starts the threads that accept requests on listen_fd and write a
  * pointer to each new struct fcgi_request (the reader frees it) to
- * notify_fd. Returns 0, or -1 with the reason in err. */
+ * notify_fd, which they may wait on while the reader is behind. They
+ * take SIGURG for their own use (see fcgi_stop_accepting). Returns 0, or
+ * -1 with the reason in err. */
 int fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen);
+
+/* Stops accepting connections, at once and for good, so that the other
+ * processes that share the listening socket (spawn-fcgi -F, systemd,
+ * the web server's process manager) take the new ones: the accepting
+ * thread leaves accept() and closes this process's descriptor of the
+ * socket. The socket itself is never shut down: it lives on in the
+ * processes that hold it (where none does, new connections are
+ * refused). Connections already accepted still go to notify_fd once
+ * their heads are in. The socket file of --listen unix:PATH stays until
+ * fcgi_remove_socket(). For the event loop's thread, on a stop
+ * (SIGTERM); not async-signal-safe. Does nothing before fcgi_start() or
+ * a second time. */
+void fcgi_stop_accepting(void);
 
 #endif

@@ -83,6 +83,7 @@ fcgi_head_check(const unsigned char *buf, size_t len, struct fcgi_head *head)
 	head->request_id = 0;
 	head->role = 0;
 	head->need = 0;
+	head->length = 0;
 	for (;;) {
 		if (len - off < HEADER_LEN) {
 			head->need = off + HEADER_LEN;
@@ -132,8 +133,10 @@ fcgi_head_check(const unsigned char *buf, size_t len, struct fcgi_head *head)
 				goto unknown_role;
 			begun = true;
 		} else if (clen == 0) {
-			return pairs_complete(&pairs) ? FCGI_HEAD_READY :
-			    FCGI_HEAD_BAD;
+			if (!pairs_complete(&pairs))
+				return FCGI_HEAD_BAD;
+			head->length = end;
+			return FCGI_HEAD_READY;
 		} else {
 			params_len += clen;
 			if (!pairs_feed(&pairs, content, clen))

@@ -3,8 +3,8 @@
  * libfcgi reads a request's parameters with blocking reads and trusts the
  * lengths it is sent (a name and value of 2^30 bytes each abort it). So
  * the responder first looks at the bytes waiting on a new connection
- * (without consuming them) and lets libfcgi read them only once they hold
- * a whole, well-formed responder request head: FCGI_BEGIN_REQUEST, then
+ * (without consuming them) and takes them only once they hold a whole,
+ * well-formed responder request head: FCGI_BEGIN_REQUEST, then
  * FCGI_PARAMS records up to the empty one that ends them. Pure: no I/O.
  */
 #ifndef SSELOG_FCGI_HEAD_H
@@ -32,6 +32,9 @@ struct fcgi_head {
 	unsigned role;
 	size_t need;		/* FCGI_HEAD_WAIT: the bytes it takes before
 				 * the verdict can change */
+	size_t length;		/* FCGI_HEAD_READY: the head's bytes, through
+				 * the empty FCGI_PARAMS record's padding;
+				 * what follows is the request's body */
 };
 
 /* Judges the first len bytes received on a connection. TOO_LARGE and

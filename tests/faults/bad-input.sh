@@ -365,6 +365,87 @@ fi
 for t_p in $STALLERS; do kill "$t_p" 2>/dev/null; wait "$t_p" 2>/dev/null; done
 still_serving "stalled connections"
 
+# ---- peers that trickle ----
+
+# One thread holds every connection that is still sending its request
+# head, and has libfcgi decode the whole ones: no peer may hold it up,
+# neither one that sends its head a byte at a time nor one that trickles
+# bytes after a whole head (libfcgi must read nothing past the head, nor
+# wait for the peer when it closes). 8 of each, a byte every 0.5 s for
+# 10 s; meanwhile a request through nginx and one straight to the
+# socket, twice a second, must each be answered within 1 s.
+TRICKLERS=
+trickle() {	# NAME OP...: the OPs, then a byte every 0.5 s, 20 times
+	t_name=$1
+	shift
+	t_i=0
+	while [ "$t_i" -lt 20 ]; do
+		t_i=$((t_i + 1))
+		set -- "$@" sleep:500 hex:05
+	done
+	"$FC" fcgi "$SOCK" 500 "$@" >"$T_WORK/trickle.$t_name.out" \
+	    2>"$T_WORK/trickle.$t_name.res" &
+	TRICKLERS="$TRICKLERS $!"
+	T_STREAMS="$T_STREAMS $!"
+}
+# The first 20 bytes of a head, one every 0.5 s.
+t_slow_head=
+t_hex=0101000100080000000100000000000001040001
+while [ -n "$t_hex" ]; do
+	t_rest=${t_hex#??}
+	t_slow_head="$t_slow_head sleep:500 hex:${t_hex%"$t_rest"}"
+	t_hex=$t_rest
+done
+t_k=0
+while [ "$t_k" -lt 8 ]; do
+	t_k=$((t_k + 1))
+	# shellcheck disable=SC2086 # one operation a word
+	trickle "head$t_k" $t_slow_head
+	trickle "after$t_k" begin param:REQUEST_METHOD=GET \
+	    param:REQUEST_URI=/events/keep/1 params
+done
+sleep 0.5
+t_max=0
+t_late=
+t_k=0
+while [ "$t_k" -lt 16 ]; do
+	t_k=$((t_k + 1))
+	t0=$(t_now_ms)
+	fetch quick "${B}keep/1" -I --max-time 5
+	t_ms=$(($(t_now_ms) - t0))
+	[ "$CODE" = 200 ] && [ "$t_ms" -lt 1000 ] ||
+		t_late="$t_late nginx: HTTP $CODE after $t_ms ms;"
+	[ "$t_ms" -gt "$t_max" ] && t_max=$t_ms
+	t0=$(t_now_ms)
+	fcgi_req quick HEAD
+	t_ms=$(($(t_now_ms) - t0))
+	[ "$(fcgi_status quick)" = 200 ] && [ "$t_ms" -lt 1000 ] ||
+		t_late="$t_late socket: $(fcgi_status quick) after $t_ms ms;"
+	[ "$t_ms" -gt "$t_max" ] && t_max=$t_ms
+	sleep 0.25
+done
+t_still=0
+for t_p in $TRICKLERS; do
+	t_alive "$t_p" && t_still=$((t_still + 1))
+done
+if [ -z "$t_late" ] && [ "$t_still" -gt 0 ]; then
+	ok "16 peers trickle bytes: 32 requests meanwhile, each answered within 1 s (slowest $t_max ms)"
+else
+	not_ok "16 peers trickle bytes: 32 requests meanwhile, each answered within 1 s" \
+	    "late or failed:$t_late" "tricklers still sending at the end: $t_still"
+fi
+for t_p in $TRICKLERS; do wait "$t_p" 2>/dev/null; done
+t_served=0
+t_k=0
+while [ "$t_k" -lt 8 ]; do
+	t_k=$((t_k + 1))
+	grep -q '^Status: 200' "$T_WORK/trickle.after$t_k.out" &&
+		t_served=$((t_served + 1))
+done
+is "... and the 8 that trickle after a whole head had their streams opened" \
+    "$t_served" 8
+still_serving "peers that trickle"
+
 # ---- last: lengths that overflow ----
 
 # Name and value lengths of 2^30 each: their sum overflows an int.

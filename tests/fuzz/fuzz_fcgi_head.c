@@ -12,7 +12,8 @@
  * fcgi_head_check() must agree with a reference written from the FastCGI
  * 1.0 specification (sections 3.3, 3.4 and 5.1) and the rules in
  * fcgi_head.h, which joins the parameters' content first and reads the
- * pairs from the joined bytes: same verdict, request id, role and need.
+ * pairs from the joined bytes: same verdict, request id, role, need and
+ * length.
  * And on its own:
  * - WAIT: need is past the bytes judged;
  * - the prefixes at each need, from 0 on, are WAIT until one is not, and
@@ -40,6 +41,7 @@ struct ref {
 	enum fcgi_head_verdict v;
 	unsigned id, role;
 	size_t need;
+	size_t length;		/* READY: the head's bytes */
 };
 
 /* The parameters' content, joined: up to the bound and one record more. */
@@ -180,6 +182,7 @@ reference(const uint8_t *b, size_t len, struct ref *r)
 		if (clen == 0) {
 			CHECK(ended && content == joined_len);
 			r->v = whole_pairs ? FCGI_HEAD_READY : FCGI_HEAD_BAD;
+			r->length = end;
 			return;
 		}
 		content += clen;
@@ -210,7 +213,8 @@ judge(const uint8_t *b, size_t len, struct fcgi_head *head)
 	    ((v == FCGI_HEAD_READY || v == FCGI_HEAD_TOO_LARGE ||
 	    v == FCGI_HEAD_UNKNOWN_ROLE) && head->request_id != r.id) ||
 	    ((v == FCGI_HEAD_READY || v == FCGI_HEAD_UNKNOWN_ROLE) &&
-	    head->role != r.role)) {
+	    head->role != r.role) ||
+	    (v == FCGI_HEAD_READY && head->length != r.length)) {
 		fprintf(stderr, "%zu bytes: %s id %u role %u need %zu; "
 		    "reference: %s id %u role %u need %zu\n", len,
 		    names[v % 5], head->request_id, head->role, head->need,

@@ -240,9 +240,29 @@ judge(const unsigned char *buf, size_t len, struct fcgi_head *head)
 	return v;
 }
 
+/* The bytes of a whole head at buf, walked record by record: the begin
+ * record, then FCGI_PARAMS records through the first empty one, each
+ * with its padding. */
+static size_t
+head_length(const unsigned char *buf, size_t len)
+{
+	size_t start = 0;
+
+	for (;;) {
+		assert_true(start + 8 <= len);
+		const unsigned char *r = buf + start;
+		size_t clen = (size_t)r[4] << 8 | r[5];
+		size_t end = start + 8 + clen + r[6];
+		assert_true(end <= len);
+		if (start > 0 && clen == 0)
+			return end;
+		start = end;
+	}
+}
+
 /* The verdict on the first len bytes is want; with the request id and
  * role for READY, TOO_LARGE and UNKNOWN_ROLE; for WAIT, head.need is past
- * len. */
+ * len; for READY, head.length is the head's bytes, whatever follows. */
 static void
 expect(const char *what, const unsigned char *buf, size_t len,
     enum fcgi_head_verdict want, unsigned id, unsigned role)
@@ -267,6 +287,23 @@ expect(const char *what, const unsigned char *buf, size_t len,
 			fail_msg("%s (%zu bytes): role %u, want %u", what,
 			    len, head.role, role);
 	}
+	if (v == FCGI_HEAD_READY && head.length != head_length(buf, len))
+		fail_msg("%s (%zu bytes): a head of %zu bytes, want %zu",
+		    what, len, head.length, head_length(buf, len));
+}
+
+/* READY, for a head of exactly head_len bytes followed by the rest of
+ * the len bytes at buf. */
+static void
+expect_length(const char *what, const unsigned char *buf, size_t len,
+    size_t head_len)
+{
+	struct fcgi_head head;
+	enum fcgi_head_verdict v = judge(buf, len, &head);
+
+	if (v != FCGI_HEAD_READY || head.length != head_len)
+		fail_msg("%s (%zu bytes): %s, a head of %zu bytes; want READY, "
+		    "%zu", what, len, verdict_name(v), head.length, head_len);
 }
 
 /* The bytes to wait for after the first len of the well-formed records
@@ -325,13 +362,16 @@ expect_prefixes(const char *what, const struct bytes *h, unsigned id)
 		}
 	}
 	expect(what, h->data, h->len, FCGI_HEAD_READY, id, SPEC_RESPONDER);
+	expect_length(what, h->data, h->len, h->len);
 	put(&more, h->data, h->len);
 	put_record(&more, SPEC_STDIN, id, NULL, 0, 0);
 	expect(what, more.data, more.len, FCGI_HEAD_READY, id,
 	    SPEC_RESPONDER);
+	expect_length(what, more.data, more.len, h->len);
 	put_fill(&more, 0xFF, 100);
 	expect(what, more.data, more.len, FCGI_HEAD_READY, id,
 	    SPEC_RESPONDER);
+	expect_length(what, more.data, more.len, h->len);
 	bytes_free(&more);
 }
 
@@ -374,12 +414,14 @@ test_trailing_stdin(void **state)
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct bytes h = { 0 };
 		nginx_head(&h, 7);
+		size_t head_len = h.len;
 		if (cases[i].stdin_content != NULL)
 			put_record(&h, SPEC_STDIN, 7, cases[i].stdin_content,
 			    strlen(cases[i].stdin_content), 3);
 		put(&h, cases[i].garbage, cases[i].garbage_len);
 		expect(cases[i].what, h.data, h.len, FCGI_HEAD_READY, 7,
 		    SPEC_RESPONDER);
+		expect_length(cases[i].what, h.data, h.len, head_len);
 		bytes_free(&h);
 	}
 }
@@ -454,6 +496,9 @@ test_split_pairs(void **state)
 		    p.len);
 		expect(what, h.data, h.len, FCGI_HEAD_READY, 42,
 		    SPEC_RESPONDER);
+		/* Three headers, the begin's body, the pairs, the padding. */
+		expect_length(what, h.data, h.len, 3 * 8 + 8 + 8 + p.len +
+		    split % 8);
 		/* Before the second record is whole: WAIT. */
 		expect(what, h.data, h.len - 9, FCGI_HEAD_WAIT, 0, 0);
 		bytes_free(&h);
@@ -540,6 +585,9 @@ test_padding(void **state)
 		put_record(&h, SPEC_PARAMS, 2, NULL, 0, cases[i].empty);
 		expect("padded", h.data, h.len, FCGI_HEAD_READY, 2,
 		    SPEC_RESPONDER);
+		expect_length("padded", h.data, h.len,
+		    3 * 8 + 8 + p.len + cases[i].begin + cases[i].params +
+		    cases[i].empty);
 		if (cases[i].empty > 0)
 			expect("last padding byte missing", h.data,
 			    h.len - 1, FCGI_HEAD_WAIT, 0, 0);
@@ -961,6 +1009,8 @@ test_bytes_bound(void **state)
 	assert_int_equal(h.len, FCGI_HEAD_BYTES_MAX);
 	expect("ending at the bound", h.data, h.len, FCGI_HEAD_READY, 0x4242,
 	    SPEC_RESPONDER);
+	expect_length("ending at the bound", h.data, h.len,
+	    FCGI_HEAD_BYTES_MAX);
 	h.len = last;
 	put_record(&h, SPEC_PARAMS, 0x4242, NULL, 0, 1);
 	expect("ending a byte past the bound", h.data, h.len,
