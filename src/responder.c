@@ -301,6 +301,7 @@ on_signal(struct loop_io *io, uint32_t events)
 		}
 		log_info("signal %u: ending %zu streams and stopping",
 		    si.ssi_signo, server_clients(s->srv));
+		fcgi_stop_accepting();
 		server_stop(s->srv);
 	}
 }
@@ -319,15 +320,15 @@ on_request(struct loop_io *io, uint32_t events)
 	(void)events;
 	while (read(io->fd, &r, sizeof r) == (ssize_t)sizeof r) {
 		switch (r->verdict) {
-		case FCGI_SERVE:
+		case FCGI_VERDICT_SERVE:
 			server_accept(h->srv, r->fd, TRANSPORT_FCGI,
 			    r->request_id, &r->params);
 			break;
-		case FCGI_TOO_LARGE:
+		case FCGI_VERDICT_TOO_LARGE:
 			server_refuse(h->srv, r->fd, r->request_id,
 			    REFUSE_TOO_LARGE);
 			break;
-		case FCGI_UNKNOWN_ROLE:
+		case FCGI_VERDICT_UNKNOWN_ROLE:
 			server_refuse(h->srv, r->fd, r->request_id,
 			    REFUSE_UNKNOWN_ROLE);
 			break;
