@@ -93,16 +93,15 @@ wait_listening() {
 # itself) whose command line or environment names this test's directory:
 # the web servers, the responders they spawned, stray curls.
 t_leftovers() {
-	for t_p in /proc/[0-9]*; do
-		t_p=${t_p#/proc/}
+	# One grep reads them all: a tr and a grep for each process took
+	# seconds on a busy machine, at every poll. The directory's name goes
+	# to grep on its standard input, so that grep's own command line does
+	# not name it.
+	for t_p in $(printf '%s\n' "$T_WORK" | grep -lsaF -f - \
+	    /proc/[0-9]*/cmdline /proc/[0-9]*/environ |
+	    sed 's|^/proc/\([0-9]*\)/.*|\1|' | sort -un); do
 		[ "$t_p" = "$$" ] && continue
-		t_alive "$t_p" || continue
-		if tr '\0' ' ' 2>/dev/null <"/proc/$t_p/cmdline" |
-		    grep -qF "$T_WORK" ||
-		    tr '\0' '\n' 2>/dev/null <"/proc/$t_p/environ" |
-		    grep -qF "$T_WORK"; then
-			echo "$t_p"
-		fi
+		t_alive "$t_p" && echo "$t_p"
 	done
 }
 
