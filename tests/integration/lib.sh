@@ -19,7 +19,9 @@
 #   template SRC DST [SED-ARGS...]   copy a contrib config, replacing
 #               /usr/local/bin/sselog-fcgi, /var/lib/sselog/events.db,
 #               /run/sselog/fcgi.sock (and their directories) with the
-#               paths above, and appending $RESPONDER_ARGS to
+#               paths above, /usr/local/share/sselog/contrib with a copy
+#               of the files there that the configs name
+#               ($RUNDIR/contrib), and appending $RESPONDER_ARGS to
 #               "--prefix /events/".
 #   free_port   print a loopback TCP port nobody listens on.
 #   start_daemon NAME CMD...   run CMD in the background (stdout/stderr to
@@ -206,6 +208,12 @@ SSELOG_FCGI=$T_WORK/bin/sselog-fcgi
 setpriv --reuid="$WWW_USER" --regid="$WWW_USER" --init-groups \
     test -x "$SSELOG_FCGI" ||
 	bail "$WWW_USER cannot run $SSELOG_FCGI (a directory above it is closed)"
+# The files the configs name next to themselves, which the web servers
+# read as www-data (contrib/apache-*.conf, contrib/lighttpd.conf).
+mkdir -p "$RUNDIR/contrib" &&
+	cp "$SRCDIR/contrib/sselog-retry.asis" "$SRCDIR/contrib/sselog-retry.lua" \
+	    "$RUNDIR/contrib/" &&
+	chmod -R a+rX "$RUNDIR/contrib" || bail "cannot copy contrib/sselog-retry.*"
 
 # A command prefix that runs a program as www-data (it execs: the process
 # keeps its id, so start_daemon can stop it).
@@ -227,6 +235,7 @@ template() {
 	    -e "s|/var/lib/sselog|$DBDIR|g" \
 	    -e "s|/run/sselog/fcgi.sock|$SOCK|g" \
 	    -e "s|/run/sselog|$RUNDIR|g" \
+	    -e "s|/usr/local/share/sselog/contrib|$RUNDIR/contrib|g" \
 	    -e "s|--prefix /events/|--prefix /events/ $RESPONDER_ARGS|g" \
 	    "$@" "$SRCDIR/contrib/$t_src" >"$t_dst" ||
 		bail "cannot template contrib/$t_src"
