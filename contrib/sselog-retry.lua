@@ -25,7 +25,9 @@ if not accept:find("text/event-stream", 1, true) then
 	r.resp_header["Content-Type"] = "text/plain; charset=utf-8"
 	r.resp_body.set({ "sselog: the event responder is not reachable;"
 	    .. " see the web server's error log\n" })
-	return 0
+	-- Returning a status, the same, tells lighttpd that the body is
+	-- complete: resp_body.set() alone leaves the response open.
+	return status
 end
 
 r.resp_header["Content-Type"] = "text/event-stream; charset=utf-8"

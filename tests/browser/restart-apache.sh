@@ -36,6 +36,7 @@ wait_until 10 t_gone "$PID_responder" || bail "the responder survived SIGTERM"
 fetch down "http://127.0.0.1:$PORT/events/$STREAM" \
     -H "Accept: text/event-stream"
 is "responder down: Apache answers EventSource 200" "$CODE" 200
+is "... a response that ends at once (curl exit 0)" "$CURL_RC" 0
 is_header "... as an event stream" down Content-Type \
     "text/event-stream; charset=utf-8"
 is_header "... not to be cached" down Cache-Control no-store
@@ -49,6 +50,7 @@ fetch down "http://127.0.0.1:$PORT/events/$STREAM"
 is "responder down: other clients get 503 and the line of the config" \
     "$CODE $(cat "$T_WORK/down.b")" \
     "503 sselog: the event responder is not reachable; see the web server's error log"
+is "... a response that ends at once (curl exit 0)" "$CURL_RC" 0
 r_responder_start
 
 restart_scenario Apache

@@ -40,6 +40,7 @@ wait_until 10 t_gone "$PID_responder" || bail "the responder survived SIGTERM"
 fetch down "http://127.0.0.1:$PORT/events/$STREAM" \
     -H "Accept: text/event-stream"
 is "responder down: lighttpd answers EventSource 200" "$CODE" 200
+is "... a response that ends at once (curl exit 0)" "$CURL_RC" 0
 is_header "... as an event stream" down Content-Type \
     "text/event-stream; charset=utf-8"
 is_header "... not to be cached" down Cache-Control no-store
@@ -52,6 +53,7 @@ else
 fi
 refused "responder down: other clients get 503 and a line of text" 503 \
     "http://127.0.0.1:$PORT/events/$STREAM"
+is "... a response that ends at once (curl exit 0)" "$CURL_RC" 0
 r_responder_start
 
 restart_scenario lighttpd

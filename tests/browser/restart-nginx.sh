@@ -32,6 +32,7 @@ wait_until 10 t_gone "$PID_responder" || bail "the responder survived SIGTERM"
 fetch down "http://127.0.0.1:$PORT/events/$STREAM" \
     -H "Accept: text/event-stream"
 is "responder down: nginx answers EventSource 200" "$CODE" 200
+is "... a response that ends at once (curl exit 0)" "$CURL_RC" 0
 is_header "... as an event stream" down Content-Type \
     "text/event-stream; charset=utf-8"
 is_header "... not to be cached" down Cache-Control no-store
@@ -44,6 +45,7 @@ else
 fi
 refused "responder down: other clients get 502 and a line of text" 502 \
     "http://127.0.0.1:$PORT/events/$STREAM"
+is "... a response that ends at once (curl exit 0)" "$CURL_RC" 0
 fetch down "http://127.0.0.1:$PORT/events/x.html" \
     -H "Accept: text/html, text/event-stream"
 is "... a stream named like a file still gets an event stream" \
