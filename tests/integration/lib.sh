@@ -98,7 +98,8 @@ t_leftovers() {
 	# One grep reads them all: a tr and a grep for each process took
 	# seconds on a busy machine, at every poll. The directory's name goes
 	# to grep on its standard input, so that grep's own command line does
-	# not name it.
+	# not name it. (The globs are the files; -f - gives the pattern.)
+	# shellcheck disable=SC2062
 	for t_p in $(printf '%s\n' "$T_WORK" | grep -lsaF -f - \
 	    /proc/[0-9]*/cmdline /proc/[0-9]*/environ |
 	    sed 's|^/proc/\([0-9]*\)/.*|\1|' | sort -un); do
@@ -210,10 +211,11 @@ setpriv --reuid="$WWW_USER" --regid="$WWW_USER" --init-groups \
 	bail "$WWW_USER cannot run $SSELOG_FCGI (a directory above it is closed)"
 # The files the configs name next to themselves, which the web servers
 # read as www-data (contrib/apache-*.conf, contrib/lighttpd.conf).
-mkdir -p "$RUNDIR/contrib" &&
-	cp "$SRCDIR/contrib/sselog-retry.asis" "$SRCDIR/contrib/sselog-retry.lua" \
-	    "$RUNDIR/contrib/" &&
-	chmod -R a+rX "$RUNDIR/contrib" || bail "cannot copy contrib/sselog-retry.*"
+if ! mkdir -p "$RUNDIR/contrib" ||
+    ! cp "$SRCDIR/contrib/sselog-retry.asis" "$SRCDIR/contrib/sselog-retry.lua" \
+    "$RUNDIR/contrib/" || ! chmod -R a+rX "$RUNDIR/contrib"; then
+	bail "cannot copy contrib/sselog-retry.*"
+fi
 
 # A command prefix that runs a program as www-data (it execs: the process
 # keeps its id, so start_daemon can stop it).
