@@ -20,10 +20,12 @@ command -v nginx >/dev/null 2>&1 || bail "nginx is not installed (run build-aux/
 browser_need
 
 # The reconnection time the responder announces (retry:). While the
-# responder is down nginx answers 502, and an EventSource that gets a
-# non-200 answer stops for good: the responder must be back within this
-# long after the browser saw the connection drop (it takes well under
-# 0.2 s), so leave room for a busy machine.
+# responder is down nginx answers EventSource itself (contrib/nginx.conf's
+# @sselog_retry: a 200 that ends at once, with a retry: of 2 to 7 s),
+# which would add an open and an error to what the page sees below: the
+# responder must be back within this long after the browser saw the
+# connection drop (it takes well under 0.2 s), so leave room for a busy
+# machine. (tests/browser/restart-nginx.sh keeps it down for 10 s.)
 RETRY_MS=1000
 STREAM=browser/1
 EV=$B_OUT/events.log

@@ -27,8 +27,10 @@ STREAM=fault/1
 EVENTS=${FAULT_EVENTS:-600}	# one every 20 ms: 12 s
 NCURL=4
 # The reconnection delay the responder announces to EventSource. While
-# no responder listens nginx answers 502, after which EventSource stops
-# for good: every restart below must be done well within this.
+# no responder listens nginx answers EventSource with an empty stream and
+# a retry: of 2 to 7 s of its own (contrib/nginx.conf): every restart
+# below is done well within this delay, so that the page reconnects
+# straight to the new responder.
 RETRY_MS=1000
 BROWSER=${FAULT_BROWSER:-yes}
 T_START=$(t_now_ms)

@@ -12,7 +12,7 @@ FcgidIPCDir $RUNDIR/fcgid
 FcgidProcessTableFile $RUNDIR/fcgid-shm
 CONF
 mkdir -p "$RUNDIR/fcgid" && chown "$WWW_USER:$WWW_USER" "$RUNDIR/fcgid"
-apache_conf "$PORT" "$RUNDIR/sselog.conf" fcgid env
+apache_conf "$PORT" "$RUNDIR/sselog.conf" fcgid env asis alias
 apache_start "$PORT"
 
 EXPECT_PATH_SLASH=server404

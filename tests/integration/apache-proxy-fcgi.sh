@@ -7,7 +7,7 @@
 PORT=$(free_port)
 
 template apache-proxy-fcgi.conf "$RUNDIR/sselog.conf"
-apache_conf "$PORT" "$RUNDIR/sselog.conf" proxy proxy_fcgi env
+apache_conf "$PORT" "$RUNDIR/sselog.conf" proxy proxy_fcgi env asis alias
 # shellcheck disable=SC2086 # $AS_WWW and $RESPONDER_ARGS are words
 start_daemon responder $AS_WWW "$SSELOG_FCGI" -d "$DB" \
     --listen "unix:$SOCK" --prefix /events/ $RESPONDER_ARGS

@@ -19,7 +19,9 @@
 #   template SRC DST [SED-ARGS...]   copy a contrib config, replacing
 #               /usr/local/bin/sselog-fcgi, /var/lib/sselog/events.db,
 #               /run/sselog/fcgi.sock (and their directories) with the
-#               paths above, and appending $RESPONDER_ARGS to
+#               paths above, /usr/local/share/sselog/contrib with a copy
+#               of the files there that the configs name
+#               ($RUNDIR/contrib), and appending $RESPONDER_ARGS to
 #               "--prefix /events/".
 #   free_port   print a loopback TCP port nobody listens on.
 #   start_daemon NAME CMD...   run CMD in the background (stdout/stderr to
@@ -93,16 +95,16 @@ wait_listening() {
 # itself) whose command line or environment names this test's directory:
 # the web servers, the responders they spawned, stray curls.
 t_leftovers() {
-	for t_p in /proc/[0-9]*; do
-		t_p=${t_p#/proc/}
+	# One grep reads them all: a tr and a grep for each process took
+	# seconds on a busy machine, at every poll. The directory's name goes
+	# to grep on its standard input, so that grep's own command line does
+	# not name it. (The globs are the files; -f - gives the pattern.)
+	# shellcheck disable=SC2062
+	for t_p in $(printf '%s\n' "$T_WORK" | grep -lsaF -f - \
+	    /proc/[0-9]*/cmdline /proc/[0-9]*/environ |
+	    sed 's|^/proc/\([0-9]*\)/.*|\1|' | sort -un); do
 		[ "$t_p" = "$$" ] && continue
-		t_alive "$t_p" || continue
-		if tr '\0' ' ' 2>/dev/null <"/proc/$t_p/cmdline" |
-		    grep -qF "$T_WORK" ||
-		    tr '\0' '\n' 2>/dev/null <"/proc/$t_p/environ" |
-		    grep -qF "$T_WORK"; then
-			echo "$t_p"
-		fi
+		t_alive "$t_p" && echo "$t_p"
 	done
 }
 
@@ -207,6 +209,13 @@ SSELOG_FCGI=$T_WORK/bin/sselog-fcgi
 setpriv --reuid="$WWW_USER" --regid="$WWW_USER" --init-groups \
     test -x "$SSELOG_FCGI" ||
 	bail "$WWW_USER cannot run $SSELOG_FCGI (a directory above it is closed)"
+# The files the configs name next to themselves, which the web servers
+# read as www-data (contrib/apache-*.conf, contrib/lighttpd.conf).
+if ! mkdir -p "$RUNDIR/contrib" ||
+    ! cp "$SRCDIR/contrib/sselog-retry.asis" "$SRCDIR/contrib/sselog-retry.lua" \
+    "$RUNDIR/contrib/" || ! chmod -R a+rX "$RUNDIR/contrib"; then
+	bail "cannot copy contrib/sselog-retry.*"
+fi
 
 # A command prefix that runs a program as www-data (it execs: the process
 # keeps its id, so start_daemon can stop it).
@@ -228,6 +237,7 @@ template() {
 	    -e "s|/var/lib/sselog|$DBDIR|g" \
 	    -e "s|/run/sselog/fcgi.sock|$SOCK|g" \
 	    -e "s|/run/sselog|$RUNDIR|g" \
+	    -e "s|/usr/local/share/sselog/contrib|$RUNDIR/contrib|g" \
 	    -e "s|--prefix /events/|--prefix /events/ $RESPONDER_ARGS|g" \
 	    "$@" "$SRCDIR/contrib/$t_src" >"$t_dst" ||
 		bail "cannot template contrib/$t_src"
