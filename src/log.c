@@ -14,8 +14,8 @@ log_init(const char *program)
 static void
 log_line(const char *level, const char *fmt, va_list ap)
 {
-	/* One fprintf per part but a single line: stderr is unbuffered, so
-	 * build the line first to keep concurrent writers from interleaving. */
+	/* Build the whole line, then write it with one call: stderr is
+	 * unbuffered, and the responder's threads log concurrently. */
 	char line[1024];
 	int n = snprintf(line, sizeof line, "%s: %s", log_program, level);
 	if (n < 0 || (size_t)n >= sizeof line)

@@ -100,12 +100,6 @@ loop_cancel(struct loop *l, struct loop_timer *t)
 }
 
 void
-loop_next_in(struct loop_timer *t, int64_t ms)
-{
-	loop_next_in_us(t, ms * 1000);
-}
-
-void
 loop_next_in_us(struct loop_timer *t, int64_t us)
 {
 	t->due_us = loop_now_us() + (us > 0 ? us : 1);

@@ -43,8 +43,7 @@ void loop_remove(struct loop *l, struct loop_io *io);
 /* Calls t->fn every t->interval_ms from now on, until loop_cancel(). */
 void loop_every(struct loop *l, struct loop_timer *t);
 void loop_cancel(struct loop *l, struct loop_timer *t);
-/* Moves the next call of a running timer to ms (us) from now. */
-void loop_next_in(struct loop_timer *t, int64_t ms);
+/* Moves the next call of a running timer to us microseconds from now. */
 void loop_next_in_us(struct loop_timer *t, int64_t us);
 
 /* Waits for events and timers and runs their callbacks, once; without

@@ -50,6 +50,9 @@ refused_option 2 "--heartbeat 1e3: not a plain" --heartbeat 1e3
 refused_option 2 "--retry x: not a plain" --retry x
 refused_option 2 "--poll-interval 0: too small" --poll-interval 0
 refused_option 2 "--max-pending 0: too small" --max-pending 0
+refused_option 2 "--write-timeout 0: too small" --write-timeout 0
+refused_option 2 "--write-timeout 86401: number too large" --write-timeout 86401
+refused_option 2 "--write-timeout 5s: not a plain" --write-timeout 5s
 refused_option 2 "unknown option --bogus" --bogus
 refused_option 2 "option needs a value: --cors-origin" --cors-origin
 refused_option 1 "--listen nonsense: use unix:PATH or HOST:PORT" \

@@ -36,7 +36,7 @@ struct ticker {
 	size_t cancel_self_at;		/* cancel itself on this fire (1-based) */
 	struct ticker *cancel_other;	/* cancel this one on the first fire */
 	size_t other_n;			/* its calls when it was cancelled */
-	int64_t next_in;		/* >= 0: loop_next_in(self) on each fire */
+	int64_t next_in;		/* >= 0: ms to the next fire, set on each */
 };
 
 static void
@@ -53,7 +53,7 @@ on_tick(struct loop_timer *t)
 		k->other_n = k->cancel_other->n;
 	}
 	if (k->next_in >= 0)
-		loop_next_in(t, k->next_in);
+		loop_next_in_us(t, k->next_in * 1000);
 }
 
 static void
@@ -250,7 +250,7 @@ test_cancel(void **state)
 	}
 }
 
-/* loop_next_in moves a running timer's next call, earlier or later, from
+/* loop_next_in_us moves a running timer's next call, earlier or later, from
  * outside or from its own call (which then sets its pace), and 0 means
  * the next turn; the interval applies again after that call. */
 static void
@@ -259,7 +259,7 @@ test_next_in(void **state)
 	static const struct {
 		int64_t interval;
 		int64_t next_in;	/* right after loop_every */
-		int64_t each_call;	/* loop_next_in from the call, or -1 */
+		int64_t each_call;	/* loop_next_in_us from the call, or -1 */
 		int64_t run_ms;
 		int64_t first_min, first_max;	/* the first call, from start */
 		int64_t gap_min;	/* between later calls */
@@ -288,7 +288,7 @@ test_next_in(void **state)
 		int64_t start = loop_now_ms();
 		loop_every(l, &k.timer);
 		loop_every(l, &guard.timer);
-		loop_next_in(&k.timer, cases[i].next_in);
+		loop_next_in_us(&k.timer, cases[i].next_in * 1000);
 		run_for(l, cases[i].run_ms);
 
 		if (k.n < cases[i].min_calls || k.n > cases[i].max_calls)
