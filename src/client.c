@@ -13,6 +13,10 @@
 /* How long an ended FastCGI connection waits for the web server to hang
  * up before it is closed anyway. */
 #define LINGER_MS 2000
+/* A stream idle for IDLE_MS keeps an output block up to this size: idle
+ * streams are most streams, and their memory is the responder's. */
+#define KEEP_OUT_BYTES 512
+#define IDLE_MS 1000
 
 static const char heartbeat[] = ":\n";
 
@@ -61,47 +65,48 @@ unqueue_work(struct client *c)
 
 	if (!c->queued)
 		return;
-	struct client *prev = NULL;
-	for (struct client *w = s->work; w != NULL; prev = w, w = w->next_work)
-		if (w == c)
-			break;
-	if (prev != NULL)
-		prev->next_work = c->next_work;
+	if (c->prev_work != NULL)
+		c->prev_work->next_work = c->next_work;
 	else
 		s->work = c->next_work;
-	if (s->work_tail == c)
-		s->work_tail = prev;
+	if (c->next_work != NULL)
+		c->next_work->prev_work = c->prev_work;
+	else
+		s->work_tail = c->prev_work;
 	c->queued = false;
+}
+
+/* Links c into the work queue, at its head or at its end. */
+static void
+queue_work(struct client *c, bool first)
+{
+	struct clients *s = c->set;
+
+	if (c->queued)
+		return;
+	c->queued = true;
+	c->prev_work = first ? NULL : s->work_tail;
+	c->next_work = first ? s->work : NULL;
+	if (c->prev_work != NULL)
+		c->prev_work->next_work = c;
+	else
+		s->work = c;
+	if (c->next_work != NULL)
+		c->next_work->prev_work = c;
+	else
+		s->work_tail = c;
 }
 
 void
 client_queue_work(struct client *c)
 {
-	struct clients *s = c->set;
-
-	if (c->queued)
-		return;
-	c->queued = true;
-	c->next_work = NULL;
-	if (s->work_tail != NULL)
-		s->work_tail->next_work = c;
-	else
-		s->work = c;
-	s->work_tail = c;
+	queue_work(c, false);
 }
 
 void
 client_requeue_first(struct client *c)
 {
-	struct clients *s = c->set;
-
-	if (c->queued)
-		return;
-	c->queued = true;
-	c->next_work = s->work;
-	s->work = c;
-	if (s->work_tail == NULL)
-		s->work_tail = c;
+	queue_work(c, true);
 }
 
 struct client *
@@ -109,12 +114,8 @@ clients_next_work(struct clients *s)
 {
 	struct client *c = s->work;
 
-	if (c == NULL)
-		return NULL;
-	s->work = c->next_work;
-	if (s->work == NULL)
-		s->work_tail = NULL;
-	c->queued = false;
+	if (c != NULL)
+		unqueue_work(c);
 	return c;
 }
 
@@ -376,6 +377,9 @@ clients_tick(struct clients *s)
 		}
 		if (is_over(c))
 			continue;
+		if (outq_pending(&c->out) == 0 &&
+		    now - c->last_write_ms >= IDLE_MS)
+			outq_trim(&c->out, KEEP_OUT_BYTES);
 		if (outq_pending(&c->out) > 0) {
 			if (now - c->progress_ms >= s->write_timeout_ms) {
 				log_warn("dropped a client that read nothing "

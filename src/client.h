@@ -65,7 +65,8 @@ struct client {
 	bool dirty;		/* on set->dirty */
 	bool queued;		/* on set->work */
 	struct client *prev, *next;	/* set->all */
-	struct client *next_dirty, *next_work, *next_closed;
+	struct client *prev_work, *next_work;	/* set->work */
+	struct client *next_dirty, *next_closed;
 };
 
 struct clients {

@@ -32,8 +32,26 @@ drop_head(struct outq *q)
 		q->record = FCGI_NO_RECORD;
 	}
 	q->sent = 0;
+	/* Allocating a block again for every event of a busy stream costs
+	 * more than keeping one. */
+	if (q->spare == NULL && b->b.cap <= 2 * OUTQ_BLOCK_BYTES) {
+		buf_clear(&b->b);
+		b->next = NULL;
+		q->spare = b;
+		return;
+	}
 	buf_free(&b->b);
 	free(b);
+}
+
+void
+outq_trim(struct outq *q, size_t keep_bytes)
+{
+	if (q->spare != NULL && q->spare->b.cap > keep_bytes) {
+		buf_free(&q->spare->b);
+		free(q->spare);
+		q->spare = NULL;
+	}
 }
 
 void
@@ -41,6 +59,7 @@ outq_free(struct outq *q)
 {
 	while (q->head != NULL)
 		drop_head(q);
+	outq_trim(q, 0);
 	q->pending = 0;
 }
 
@@ -53,6 +72,11 @@ tail_for_append(struct outq *q)
 
 	if (q->tail != NULL && q->tail->b.len < OUTQ_BLOCK_BYTES)
 		return q->tail;
+	if (q->spare != NULL) {
+		b = q->spare;
+		q->spare = NULL;
+		return b;
+	}
 	if ((b = calloc(1, sizeof *b)) == NULL)
 		return NULL;
 	b->b = (struct buf)BUF_INIT;
@@ -66,6 +90,10 @@ link_tail(struct outq *q, struct outq_block *b, size_t before, int rc)
 {
 	if (b != q->tail) {
 		if (rc == -1) {
+			if (q->spare == NULL) {
+				q->spare = b;	/* empty: kept as it was */
+				return -1;
+			}
 			buf_free(&b->b);
 			free(b);
 			return -1;

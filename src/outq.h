@@ -25,6 +25,7 @@ struct outq_block;
 
 struct outq {
 	struct outq_block *head, *tail;
+	struct outq_block *spare;	/* the last block written, kept */
 	size_t sent;		/* bytes of head already written */
 	size_t pending;		/* bytes queued and not yet written */
 	bool fcgi;		/* frame as FCGI_STDOUT records */
@@ -52,6 +53,10 @@ int outq_unknown_role(struct outq *q);
 /* Writes what fd takes without blocking. Returns the bytes written (0 when
  * fd takes nothing now), or -1 with errno set when fd fails. */
 long outq_write(struct outq *q, int fd);
+
+/* Frees the block kept from the last write when it holds more than
+ * keep_bytes: a busy stream reuses its block, an idle one gives it back. */
+void outq_trim(struct outq *q, size_t keep_bytes);
 
 static inline size_t
 outq_pending(const struct outq *q)
