@@ -250,6 +250,9 @@ client_free(struct client *c)
 void
 clients_bury(struct clients *s)
 {
+	/* A closed client may still be on the dirty list: flushing takes
+	 * it off (and writes the others) before it is freed. */
+	clients_flush(s);
 	while (s->closed != NULL) {
 		struct client *c = s->closed;
 		s->closed = c->next_closed;

@@ -353,12 +353,10 @@ start(struct server *srv, struct client *c)
 		}
 	}
 	c->state = CLIENT_REPLAYING;
+	/* A failure here is the replay's: run_work() ends the stream, and
+	 * the client reconnects and resumes. */
 	enum handout_result r = handout_replay(&srv->handout, st, c);
 	store_read_end(st);
-	if (r == HANDOUT_FAILED) {
-		log_error("%s", store_error(st));
-		client_end_response(c);		/* it reconnects and resumes */
-	}
 	return r == HANDOUT_BUSY ? HANDOUT_DONE : r;
 }
 
@@ -375,7 +373,8 @@ run_work(struct server *srv)
 	if (last == NULL || log_waiting(srv))
 		return;
 	do {
-		c = clients_next_work(cs);
+		if ((c = clients_next_work(cs)) == NULL)
+			break;
 		enum handout_result r;
 		if (c->state == CLIENT_STARTING)
 			r = start(srv, c);
