@@ -24,10 +24,12 @@ static void on_io(struct loop_io *io, uint32_t events);
 
 void
 clients_init(struct clients *s, struct loop *loop, struct hub *hub,
-    size_t max_pending, int64_t write_timeout_ms, int64_t heartbeat_ms)
+    size_t max_pending, size_t refill_bytes, int64_t write_timeout_ms,
+    int64_t heartbeat_ms)
 {
 	*s = (struct clients){ .loop = loop, .hub = hub,
-	    .max_pending = max_pending, .write_timeout_ms = write_timeout_ms,
+	    .max_pending = max_pending, .refill_bytes = refill_bytes,
+	    .write_timeout_ms = write_timeout_ms,
 	    .heartbeat_ms = heartbeat_ms };
 }
 
@@ -316,6 +318,9 @@ client_pump(struct client *c)
 	}
 	if (n > 0)
 		c->last_write_ms = c->progress_ms = loop_now_ms();
+	if (c->state == CLIENT_REPLAYING &&
+	    outq_pending(&c->out) < c->set->refill_bytes)
+		client_queue_work(c);
 	if (outq_pending(&c->out) > 0) {
 		set_polling_out(c, true);
 		return;
@@ -323,8 +328,6 @@ client_pump(struct client *c)
 	set_polling_out(c, false);
 	if (c->state == CLIENT_ENDING)
 		linger(c);
-	else if (c->state == CLIENT_REPLAYING)
-		client_queue_work(c);
 }
 
 void

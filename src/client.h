@@ -73,6 +73,8 @@ struct clients {
 	struct loop *loop;
 	struct hub *hub;
 	size_t max_pending;	/* bytes queued before a live client goes */
+	size_t refill_bytes;	/* a replaying client below this much pending
+				 * output asks for its next page */
 	int64_t write_timeout_ms;
 	int64_t heartbeat_ms;
 	struct client *all;	/* every open client */
@@ -84,7 +86,8 @@ struct clients {
 };
 
 void clients_init(struct clients *s, struct loop *loop, struct hub *hub,
-    size_t max_pending, int64_t write_timeout_ms, int64_t heartbeat_ms);
+    size_t max_pending, size_t refill_bytes, int64_t write_timeout_ms,
+    int64_t heartbeat_ms);
 /* Closes every client and frees them. */
 void clients_free(struct clients *s);
 
@@ -117,8 +120,9 @@ struct client *clients_next_work(struct clients *s);
 void client_requeue_first(struct client *c);
 
 /* Writes what the dirty clients have queued, finishes those that ended,
- * closes those dropped; queues for work the replaying ones whose output
- * is all written. */
+ * closes those dropped; queues for work the replaying ones whose pending
+ * output fell below refill_bytes, so that the next page is read while the
+ * connection still has some to send. */
 void clients_flush(struct clients *s);
 
 /* Frees the clients closed during this turn of the loop. */

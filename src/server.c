@@ -36,6 +36,11 @@
  * last. */
 #define RETRY_FIRST_US 2000
 #define RETRY_MAX_US 250000
+/* The longest one turn of the loop reads backlogs for (at least one page
+ * is read): the live hand-out waits for at most this and one page. With 5
+ * clients replaying 200,000 events, a live subscriber's p99 went from 3.7
+ * to 1.9 times its p99 alone (bench/fairness.sh). */
+#define WORK_BUDGET_US 1000
 /* Say the log is locked once it stays so this long. */
 #define BUSY_COMPLAIN_MS 1000
 /* A request that the locked log kept from starting this long gets the
@@ -369,6 +374,7 @@ run_work(struct server *srv)
 {
 	struct clients *cs = &srv->clients;
 	struct client *last = cs->work_tail, *c;
+	int64_t until = loop_now_us() + WORK_BUDGET_US;
 
 	if (last == NULL || log_waiting(srv))
 		return;
@@ -397,7 +403,7 @@ run_work(struct server *srv)
 			else
 				client_end_response(c);
 		}
-	} while (c != last);
+	} while (c != last && loop_now_us() < until);
 	clients_flush(cs);
 }
 
@@ -621,11 +627,14 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 		    strerror(errno));
 		goto fail;
 	}
+	size_t page = cfg->max_pending < REPLAY_PAGE_BYTES ?
+	    cfg->max_pending : REPLAY_PAGE_BYTES;
+	/* A page tops what is pending up to page bytes: asking for it at
+	 * half keeps the connection busy while it is read. */
 	clients_init(&srv->clients, srv->loop, srv->hub, cfg->max_pending,
-	    cfg->write_timeout_s * 1000LL, cfg->heartbeat_s * 1000LL);
-	handout_init(&srv->handout, srv->hub, &srv->clients,
-	    cfg->max_pending < REPLAY_PAGE_BYTES ? cfg->max_pending :
-	    REPLAY_PAGE_BYTES);
+	    page / 2, cfg->write_timeout_s * 1000LL,
+	    cfg->heartbeat_s * 1000LL);
+	handout_init(&srv->handout, srv->hub, &srv->clients, page);
 	if ((srv->logfile = logfile_open(cfg->db_path, cfg->poll_interval_ms,
 	    err, errlen)) == NULL)
 		goto fail;
