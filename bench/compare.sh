@@ -669,7 +669,9 @@ if wants latency || wants fanout || wants replay || wants dbload || wants write;
 	resp_start_one
 	nginx_start "$MAIN_WORKERS"
 	py_start
-	wants latency && latency
+	# The poller keeps a thread per client of its last latency run
+	# polling the log: a fresh one for what follows.
+	wants latency && { latency; py_stop; py_start; }
 	wants fanout && fanout
 	wants replay && replay
 	wants dbload && dbload

@@ -1,8 +1,15 @@
 # Shared by the benchmarks that need a web server: sourced, not run.
 #
-# bench_start NAME: bench_setup NAME, then one nginx (contrib/nginx.conf on
-# a loopback port) in front of one sselog-fcgi. Sets $port and $fcgi (the
+# bench_start NAME [WORKERS]: bench_setup NAME, then one nginx
+# (contrib/nginx.conf on a loopback port; WORKERS worker processes,
+# default 1) in front of one sselog-fcgi. Sets $port and $fcgi (the
 # responder's pid) besides what bench_setup sets.
+#
+# bench_responder [ARG...]: one sselog-fcgi on $dir/fcgi.sock (the
+# socket bench_sselog_conf points nginx at), with ARGs added; sets $fcgi,
+# returns once it listens. bench_nginx [WORKERS]: nginx in front of it;
+# sets $port and $nginx_pid. bench_stop PID...: SIGTERM, then waits (at
+# most 10 s, then SIGKILL).
 #
 # bench_setup NAME: finds the build, makes a temporary directory (removed
 # on exit) with a fresh log, builds bench/sse-load (and, when NAME needs
@@ -11,9 +18,10 @@
 #
 # Helpers: bench_sselog_conf (contrib/nginx.conf, pointed at $dir),
 # bench_free_port, bench_counters (the responder's "statements
-# event_queries"), bench_rss PID (KiB), bench_mem PID... ("RSS PSS" in
-# KiB, summed), bench_cpu PID... (CPU seconds, summed), bench_children PID,
-# bench_machine, bench_write_docs NAME FILE.
+# event_queries"), bench_rss PID and bench_hwm PID (VmRSS and VmHWM, KiB),
+# bench_mem PID... ("RSS PSS" in KiB, summed), bench_cpu PID... (CPU
+# seconds, summed), bench_children PID, bench_alive PID, bench_machine,
+# bench_write_docs NAME FILE.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -96,14 +104,29 @@ bench_wait_nginx() {
 	exit 1
 }
 
-bench_start() {
-	bench_setup "$1"
-	port=$(bench_free_port)
-	bench_sselog_conf
+bench_responder() {
+	rm -f "$dir/fcgi.sock"
+	"$build/sselog-fcgi" -d "$db" --listen "unix:$dir/fcgi.sock" \
+	    --prefix /events/ "$@" 2>>"$dir/fcgi.log" &
+	fcgi=$!
+	bench_pids="$bench_pids $fcgi"
+	for _ in $(seq 100); do
+		[ -S "$dir/fcgi.sock" ] && return 0
+		kill -0 "$fcgi" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$dir/fcgi.log" >&2
+	echo "$bench_name: sselog-fcgi did not start" >&2
+	exit 1
+}
+
+bench_nginx() {
+	[ -n "${port:-}" ] || port=$(bench_free_port)
+	[ -f "$dir/sselog.conf" ] || bench_sselog_conf
 	# A proxied stream holds two nginx connections: the browser's and
 	# the FastCGI one. 20,000 descriptors is this machine's hard limit.
 	cat > "$dir/nginx.conf" <<NGINX
-worker_processes 1;
+worker_processes ${1:-1};
 worker_rlimit_nofile 20000;
 daemon off;
 pid $dir/nginx.pid;
@@ -120,13 +143,40 @@ http {
     }
 }
 NGINX
-	"$build/sselog-fcgi" -d "$db" --listen "unix:$dir/fcgi.sock" \
-	    --prefix /events/ 2>"$dir/fcgi.log" &
-	fcgi=$!
-	bench_pids="$bench_pids $fcgi"
 	nginx -c "$dir/nginx.conf" 2>"$dir/nginx.out" &
-	bench_pids="$bench_pids $!"
+	nginx_pid=$!
+	bench_pids="$bench_pids $nginx_pid"
 	bench_wait_nginx
+}
+
+bench_start() {
+	bench_setup "$1"
+	port=$(bench_free_port)
+	bench_sselog_conf
+	bench_responder
+	bench_nginx "${2:-1}"
+}
+
+bench_stop() {
+	for p in "$@"; do kill "$p" 2>/dev/null || true; done
+	for p in "$@"; do
+		n=0
+		while bench_alive "$p" && [ $n -lt 100 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		bench_alive "$p" && kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null || true
+		# Gone: its number may be another process's from now on.
+		bench_pids=$(echo "$bench_pids" | tr ' ' '\n' |
+		    grep -vx "$p" | tr '\n' ' ')
+	done
+}
+
+# Running: not gone, and not a child that exited but was not waited for.
+bench_alive() {
+	[ -r "/proc/$1/stat" ] &&
+	    [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c 1)" != Z ]
 }
 
 bench_counters() {
@@ -147,6 +197,11 @@ bench_counters() {
 
 bench_rss() {
 	awk '/^VmRSS/ { print $2 }' "/proc/$1/status"
+}
+
+# The most resident memory the process has had (KiB).
+bench_hwm() {
+	awk '/^VmHWM/ { print $2 }' "/proc/$1/status"
 }
 
 # "RSS PSS" in KiB, summed over the processes named.
