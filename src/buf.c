@@ -25,6 +25,21 @@ buf_reserve(struct buf *b, size_t extra)
 }
 
 int
+buf_reserve_exact(struct buf *b, size_t extra)
+{
+	if (extra <= b->cap - b->len)
+		return 0;
+	if (extra > SIZE_MAX - b->len)
+		return -1;
+	char *p = realloc(b->data, b->len + extra);
+	if (p == NULL)
+		return -1;
+	b->data = p;
+	b->cap = b->len + extra;
+	return 0;
+}
+
+int
 buf_append(struct buf *b, const void *bytes, size_t n)
 {
 	if (n == 0)

@@ -19,6 +19,9 @@ struct buf {
 #define BUF_INIT { NULL, 0, 0 }
 
 int buf_reserve(struct buf *b, size_t extra);
+/* Like buf_reserve(), but grows the buffer to exactly len + extra bytes
+ * rather than doubling it: for a buffer whose size is known. */
+int buf_reserve_exact(struct buf *b, size_t extra);
 int buf_append(struct buf *b, const void *bytes, size_t n);
 int buf_append_str(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)

@@ -47,7 +47,10 @@ deliver(struct hub_link *link, void *arg)
 	if (!d->encoded) {
 		buf_clear(bytes);
 		if (follow_encode(bytes, d->ev) == -1) {
+			/* It would miss this event: it reconnects instead,
+			 * with its Last-Event-ID. */
 			d->failed = true;
+			client_drop(c);
 			return;
 		}
 		d->encoded = true;
@@ -67,6 +70,8 @@ deliver(struct hub_link *link, void *arg)
 		return;
 	follow_note(&c->follow, d->ev);
 	d->h->delivered++;
+	if (d->ev->id > d->h->high)
+		d->h->high = d->ev->id;
 	if (c->follow.open == 0)
 		client_end_response(c);
 }
@@ -99,17 +104,19 @@ handout_poll(struct handout *h, struct store *st)
 	if (rc == -1)
 		return trouble(st);
 	/* A change with nothing past our position: a prune, or an older
-	 * copy of the log written over this one, whose new ids start below
-	 * what was handed out. */
+	 * copy of the log written over this one, whose ids end below what
+	 * was handed out. (Such a copy that is appended to past our position
+	 * before we look cannot be told from new events.) */
 	if (!any) {
 		int64_t last;
 		if (store_last_id(st, &last) == -1)
 			return trouble(st);
-		if (last < h->pos) {
+		if (last < h->pos || last < h->high) {
 			log_warn("the event log now ends at id %" PRId64
 			    ", before the %" PRId64 " already handed out: it "
 			    "was replaced by an older copy; ending every open "
-			    "stream", last, h->pos);
+			    "stream", last, h->pos > h->high ? h->pos :
+			    h->high);
 			handout_rewind(h, last);
 		}
 	}
@@ -120,16 +127,16 @@ handout_poll(struct handout *h, struct store *st)
 void
 handout_rewind(struct handout *h, int64_t last_id)
 {
-	for (struct client *c = h->clients->all; c != NULL; c = c->next)
-		if (c->state == CLIENT_LIVE || c->state == CLIENT_REPLAYING)
-			client_end_response(c);
 	h->pos = last_id;
+	h->high = last_id;
+	h->rewound = true;
 }
 
 struct replay_ctx {
 	struct handout *h;
 	struct client *c;
 	bool full;		/* stopped before an event that did not fit */
+	bool took;		/* took an event */
 };
 
 static int
@@ -145,13 +152,19 @@ emit_replayed(void *arg, const struct store_event *ev)
 		client_drop(r->c);
 		return -1;
 	}
-	if (pending > 0 && pending + bytes->len > r->h->page_bytes) {
+	/* The first event of a page always goes: a page is asked for only
+	 * once less than half a page is pending, so that an event too large
+	 * for the rest of the page is not read again at every refill. */
+	if (r->took && pending + bytes->len > r->h->page_bytes) {
 		r->full = true;
 		return 1;
 	}
 	if (client_send(r->c, bytes->data, bytes->len) == -1)
 		return -1;
+	r->took = true;
 	r->h->delivered++;
+	if (ev->id > r->h->high)
+		r->h->high = ev->id;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #ifndef SSELOG_HANDOUT_H
 #define SSELOG_HANDOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@ struct handout {
 	struct hub *hub;
 	struct clients *clients;
 	int64_t pos;		/* id of the last event read live */
+	int64_t high;		/* the highest id sent to any client */
+	bool rewound;		/* the log's ids went backwards: the server
+				 * ends the open streams and clears this */
 	int64_t data_version;	/* of the log at the last read; -1: unknown */
 	size_t page_bytes;	/* the most one replay page queues */
 	uint64_t delivered;	/* events queued for clients, replay included */
@@ -40,19 +44,20 @@ void handout_free(struct handout *h);
  * queues each for the live followers of its stream. A live client that
  * would then hold more than clients->max_pending bytes is dropped (it
  * reconnects with its Last-Event-ID and loses nothing). When the log's
- * ids went backwards (an older copy restored in place), every open stream
- * ends, so that its client reconnects and starts again by the rules. */
+ * ids went backwards (an older copy restored in place), it rewinds
+ * (handout_rewind()). */
 enum handout_result handout_poll(struct handout *h, struct store *st);
 
-/* Queues the next page of c's backlog: events while they fit in
- * page_bytes (always one). c goes live when the log has no more, and its
+/* Queues the next page of c's backlog: events while what c has pending
+ * stays within page_bytes (the first event always goes). c goes live when the log has no more, and its
  * response ends when every stream it follows has closed. Call inside a
  * read transaction to share its snapshot, or alone. */
 enum handout_result handout_replay(struct handout *h, struct store *st,
     struct client *c);
 
-/* The log now ends at last_id, before ids already handed out: ends every
- * open stream and reads on from last_id. */
+/* The log now ends at last_id, before ids already handed out: reads on
+ * from last_id and sets rewound, for the server to end every open stream
+ * (their clients reconnect and start again by the rules). */
 void handout_rewind(struct handout *h, int64_t last_id);
 
 #endif

@@ -34,7 +34,7 @@ drop_head(struct outq *q)
 	q->sent = 0;
 	/* Allocating a block again for every event of a busy stream costs
 	 * more than keeping one. */
-	if (q->spare == NULL && b->b.cap <= 2 * OUTQ_BLOCK_BYTES) {
+	if (q->spare == NULL && b->b.cap == OUTQ_BLOCK_BYTES) {
 		buf_clear(&b->b);
 		b->next = NULL;
 		q->spare = b;
@@ -63,16 +63,20 @@ outq_free(struct outq *q)
 	q->pending = 0;
 }
 
-/* The block to append to: the last one while it is small, else a new one
- * (not yet linked: see link_tail()). NULL when memory runs out. */
+/* The block to append need bytes to without growing it: the last one
+ * when they fit, else a new one (not yet linked: see link_tail()) of
+ * OUTQ_BLOCK_BYTES, or of need when more. Blocks never grow, so that what
+ * a client holds is what it has pending and one block's room. NULL when
+ * memory runs out. */
 static struct outq_block *
-tail_for_append(struct outq *q)
+tail_for_append(struct outq *q, size_t need)
 {
+	size_t cap = need > OUTQ_BLOCK_BYTES ? need : OUTQ_BLOCK_BYTES;
 	struct outq_block *b;
 
-	if (q->tail != NULL && q->tail->b.len < OUTQ_BLOCK_BYTES)
+	if (q->tail != NULL && q->tail->b.cap - q->tail->b.len >= need)
 		return q->tail;
-	if (q->spare != NULL) {
+	if (q->spare != NULL && q->spare->b.cap >= cap) {
 		b = q->spare;
 		q->spare = NULL;
 		return b;
@@ -80,6 +84,10 @@ tail_for_append(struct outq *q)
 	if ((b = calloc(1, sizeof *b)) == NULL)
 		return NULL;
 	b->b = (struct buf)BUF_INIT;
+	if (buf_reserve_exact(&b->b, cap) == -1) {
+		free(b);
+		return NULL;
+	}
 	return b;
 }
 
@@ -90,7 +98,7 @@ link_tail(struct outq *q, struct outq_block *b, size_t before, int rc)
 {
 	if (b != q->tail) {
 		if (rc == -1) {
-			if (q->spare == NULL) {
+			if (q->spare == NULL && b->b.cap == OUTQ_BLOCK_BYTES) {
 				q->spare = b;	/* empty: kept as it was */
 				return -1;
 			}
@@ -117,7 +125,8 @@ outq_body(struct outq *q, const void *bytes, size_t len)
 
 	if (len == 0)
 		return 0;
-	if ((b = tail_for_append(q)) == NULL)
+	if ((b = tail_for_append(q, q->fcgi ? fcgi_stdout_size(len) : len)) ==
+	    NULL)
 		return -1;
 	size_t before = b->b.len;
 	if (!q->fcgi) {
@@ -138,7 +147,8 @@ append_records(struct outq *q, bool end)
 {
 	struct outq_block *b;
 
-	if ((b = tail_for_append(q)) == NULL)
+	/* FCGI_END_REQUEST, and the empty FCGI_STDOUT before it. */
+	if ((b = tail_for_append(q, 3 * FCGI_HEADER_LEN)) == NULL)
 		return -1;
 	size_t before = b->b.len;
 	int rc = end ? fcgi_append_end(&b->b, q->request_id) :

@@ -17,8 +17,8 @@
 
 #include "buf.h"
 
-/* Appends go to the last block until it holds this much; a bigger piece
- * (one large event) fills a block of its own size. */
+/* The size of a block; a bigger piece (one large event) gets a block of
+ * its own size. */
 #define OUTQ_BLOCK_BYTES (16 * 1024)
 
 struct outq_block;

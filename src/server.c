@@ -223,6 +223,22 @@ log_waiting(const struct server *srv)
 	return srv->retry_at_us != 0 && loop_now_us() < srv->retry_at_us;
 }
 
+/* The log's ids went backwards (handout_rewind()): every open stream
+ * ends, with a spread retry:, and its client reconnects with a
+ * Last-Event-ID past the log's end, which gets sselog.gap and the log
+ * from its start. */
+static void
+end_rewound(struct server *srv)
+{
+	if (!srv->handout.rewound)
+		return;
+	srv->handout.rewound = false;
+	for (struct client *c = srv->clients.all; c != NULL; c = c->next)
+		if (c->state == CLIENT_LIVE || c->state == CLIENT_REPLAYING)
+			end_with_retry(srv, c, "the event log was replaced",
+			    500, 500 + drain_spread_ms(srv));
+}
+
 static void
 poll_log(struct server *srv)
 {
@@ -239,6 +255,7 @@ poll_log(struct server *srv)
 		log_failed(srv);
 		break;
 	}
+	end_rewound(srv);
 	clients_flush(&srv->clients);
 }
 
@@ -280,12 +297,15 @@ check_log_file(struct server *srv)
 		}
 		log_info("%s: the event log was replaced: reading the new "
 		    "one", srv->cfg.db_path);
-		if (last < srv->handout.pos) {
+		int64_t sent = srv->handout.pos > srv->handout.high ?
+		    srv->handout.pos : srv->handout.high;
+		if (last < sent) {
 			log_warn("%s: the new event log ends at id %" PRId64
 			    ", before the %" PRId64 " already handed out: "
 			    "ending every open stream", srv->cfg.db_path,
-			    last, srv->handout.pos);
+			    last, sent);
 			handout_rewind(&srv->handout, last);
+			end_rewound(srv);
 		}
 		store_close(srv->store);
 		srv->store = st;
@@ -358,11 +378,11 @@ start(struct server *srv, struct client *c)
 		}
 	}
 	c->state = CLIENT_REPLAYING;
-	/* A failure here is the replay's: run_work() ends the stream, and
-	 * the client reconnects and resumes. */
+	/* From here, run_work() takes a failure or a locked log as the
+	 * replay's: the stream ends, or its page is tried again. */
 	enum handout_result r = handout_replay(&srv->handout, st, c);
 	store_read_end(st);
-	return r == HANDOUT_BUSY ? HANDOUT_DONE : r;
+	return r;
 }
 
 /* One step for each client that waits for the log: a start, or the next

@@ -119,8 +119,7 @@ store_busy(const struct store *st)
  * whatever the busy timeout (walTryBeginRead() in SQLite's wal.c). Those
  * sleeps go through the VFS: this one is the default VFS with a sleep
  * that returns at once, so that such a read fails within microseconds
- * (SQLITE_PROTOCOL or SQLITE_BUSY) and is tried again on a timer. The
- * busy handler's sleeps do not sleep either: it gives up at once. */
+ * (SQLITE_PROTOCOL or SQLITE_BUSY) and is tried again on a timer. */
 #define NOWAIT_VFS "sselog-nowait"
 
 static int
@@ -326,7 +325,10 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	/* No busy handler for the event loop's handle: a lock fails at
+	 * once, and the loop tries again on a timer. */
+	sqlite3_busy_timeout(st->db, mode == STORE_READ_NOWAIT ? 0 :
+	    BUSY_TIMEOUT_MS);
 	sqlite3_trace_v2(st->db, SQLITE_TRACE_STMT, count_statement, st);
 	/* FULL: a commit is on disk before the id is handed out, so an id a
 	 * client has seen can never be lost in a power cut and reused. It is
