@@ -27,6 +27,11 @@
 #include "log.h"
 #include "loop.h"
 
+/* Connections accepted, and those since closed by the doorman or taken
+ * by the event loop (fcgi_request_free()): a stopping process waits for
+ * the difference, so that no connection it accepted goes unanswered. */
+static atomic_size_t accepted_n, settled_n;
+
 #define SD_LISTEN_FDS_START 3
 
 static bool
@@ -169,6 +174,7 @@ fcgi_request_free(struct fcgi_request *r)
 	free((char *)r->params.last_event_id);
 	free((char *)r->params.origin);
 	free((char *)r->params.accept);
+	atomic_fetch_add(&settled_n, 1);
 	free(r);
 }
 
@@ -257,6 +263,20 @@ struct doorman {
 
 static struct doorman doorman;
 
+size_t
+fcgi_in_flight(void)
+{
+	return atomic_load(&accepted_n) - atomic_load(&settled_n);
+}
+
+/* Closes a connection the doorman gives up on. */
+static void
+hang_up(int fd)
+{
+	close(fd);
+	atomic_fetch_add(&settled_n, 1);
+}
+
 /* Says what went wrong (err: an errno value, or 0) at most once a second
  * (*last is when it last did): a flood of connections must not flood the
  * log as well. */
@@ -297,7 +317,7 @@ release(struct doorman *d, struct waiting *w, bool close_it)
 {
 	epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
 	if (close_it)
-		close(w->fd);
+		hang_up(w->fd);
 	w->fd = -1;
 	d->nwaiting--;
 }
@@ -311,7 +331,7 @@ request_new(struct doorman *d, int fd, enum fcgi_verdict verdict)
 
 	if (r == NULL) {
 		complain(&d->last_complaint, "cannot take a request", errno);
-		close(fd);
+		hang_up(fd);
 		return NULL;
 	}
 	r->fd = fd;
@@ -378,7 +398,7 @@ decode(struct doorman *d, int fd, size_t len)
 	int head_fd;
 
 	if (!take_head(d, fd, len) || (head_fd = head_pipe(d, len)) == -1) {
-		close(fd);
+		hang_up(fd);
 		return;
 	}
 	struct fcgi_request *r = request_new(d, fd, FCGI_VERDICT_SERVE);
@@ -398,7 +418,7 @@ decode(struct doorman *d, int fd, size_t len)
 		complain(&d->last_complaint, "libfcgi refused a request head "
 		    "that looked whole", 0);
 		d->req.ipcFd = -1;
-		close(fd);
+		hang_up(fd);
 		free(r);
 		return;
 	}
@@ -552,7 +572,7 @@ take_accepted(struct doorman *d)
 		if (epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, fds[i], &ev) == -1) {
 			complain(&d->last_complaint, "cannot wait for a "
 			    "request", errno);
-			close(fds[i]);
+			hang_up(fds[i]);
 			continue;
 		}
 		/* What a client that does not read can hold up in the
@@ -640,13 +660,14 @@ acceptor_run(void *arg)
 			continue;
 		}
 		ssize_t n;
+		atomic_fetch_add(&accepted_n, 1);
 		while ((n = write(d->accepted[1], &fd, sizeof fd)) == -1 &&
 		    errno == EINTR)
 			;
 		if (n != (ssize_t)sizeof fd) {
 			complain(&last_complaint, "cannot pass a connection on",
 			    errno);
-			close(fd);
+			hang_up(fd);
 		}
 	}
 	listener_closed = 1;

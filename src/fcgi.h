@@ -67,4 +67,9 @@ int fcgi_start(int listen_fd, int notify_fd, char *err, size_t errlen);
  * a second time. */
 void fcgi_stop_accepting(void);
 
+/* Connections accepted that the event loop has not taken yet (they wait
+ * for their request head, or in the pipe to the loop): a stopping process
+ * answers them before it exits. */
+size_t fcgi_in_flight(void);
+
 #endif

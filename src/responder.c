@@ -457,6 +457,7 @@ main(int argc, char **argv)
 			snprintf(err, sizeof err, "epoll: %s", strerror(errno));
 		else if (fcgi_start(listen_fd, pipefd[1], err, sizeof err) == 0)
 			err[0] = '\0';
+		server_wait_for(srv, fcgi_in_flight);
 		if (err[0] != '\0') {
 			log_error("%s", err);
 			server_free(srv);

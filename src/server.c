@@ -67,6 +67,7 @@ struct server {
 	int64_t retry_us;	/* the wait before the next try, when locked */
 	int64_t retry_at_us;	/* no read of the log before then */
 	bool busy_said;
+	size_t (*in_flight)(void);	/* connections on their way, or NULL */
 	uint64_t served;	/* requests answered */
 	uint64_t random;	/* xorshift state: spreads retry: values */
 	struct buf scratch;
@@ -759,11 +760,18 @@ server_turn(struct server *srv, bool block)
 	return 0;
 }
 
+void
+server_wait_for(struct server *srv, size_t (*in_flight)(void))
+{
+	srv->in_flight = in_flight;
+}
+
 int
 server_run(struct server *srv)
 {
 	for (;;) {
-		if ((srv->stopping || srv->once) && srv->clients.n == 0)
+		if ((srv->stopping || srv->once) && srv->clients.n == 0 &&
+		    (srv->in_flight == NULL || srv->in_flight() == 0))
 			break;
 		if (srv->stopping && loop_now_ms() >= srv->drain_deadline) {
 			log_warn("stopping: %zu streams did not end in time",

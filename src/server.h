@@ -57,6 +57,11 @@ enum refusal {
 void server_refuse(struct server *srv, int fd, unsigned request_id,
     enum refusal why);
 
+/* Makes server_run() wait, once stopping, until in_flight() says that no
+ * accepted connection is on its way to the server (or the drain time is
+ * over). */
+void server_wait_for(struct server *srv, size_t (*in_flight)(void));
+
 /* Runs until server_stop() and every stream has ended. Returns 0, or -1
  * when the event loop fails. */
 int server_run(struct server *srv);
