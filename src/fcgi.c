@@ -166,6 +166,7 @@ fcgi_request_free(struct fcgi_request *r)
 	free((char *)r->params.path_info);
 	free((char *)r->params.last_event_id);
 	free((char *)r->params.origin);
+	free((char *)r->params.accept);
 	free(r);
 }
 
@@ -192,7 +193,8 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 	    copy_param(&r->params.path_info, "PATH_INFO", req->envp) ||
 	    copy_param(&r->params.last_event_id, "HTTP_LAST_EVENT_ID",
 	    req->envp) ||
-	    copy_param(&r->params.origin, "HTTP_ORIGIN", req->envp))
+	    copy_param(&r->params.origin, "HTTP_ORIGIN", req->envp) ||
+	    copy_param(&r->params.accept, "HTTP_ACCEPT", req->envp))
 		return -1;
 	return 0;
 }
