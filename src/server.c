@@ -221,7 +221,8 @@ log_readable(struct server *srv)
 static bool
 log_waiting(const struct server *srv)
 {
-	return srv->retry_at_us != 0 && loop_now_us() < srv->retry_at_us;
+	return srv->store == NULL ||
+	    (srv->retry_at_us != 0 && loop_now_us() < srv->retry_at_us);
 }
 
 /* The log's ids went backwards (handout_rewind()): every open stream
@@ -281,6 +282,15 @@ check_log_file(struct server *srv)
 		srv->log_missing = true;
 		return;
 	case LOGFILE_REPLACED: {
+		/* The old handle goes first. The old file and the new one
+		 * share their -wal and -shm files by name, and SQLite's locks
+		 * on those are the process's (POSIX): closing the old handle
+		 * after opening the new one would drop the new one's locks
+		 * too, and the next writer would take the -shm file for
+		 * unused and reset it under our mapping. Until a new handle
+		 * is open, nothing reads the log (log_waiting()). */
+		store_close(srv->store);
+		srv->store = NULL;
 		struct store *st = store_open(srv->cfg.db_path,
 		    STORE_READ_NOWAIT, err, sizeof err);
 		int64_t last = 0;
@@ -308,7 +318,6 @@ check_log_file(struct server *srv)
 			handout_rewind(&srv->handout, last);
 			end_rewound(srv);
 		}
-		store_close(srv->store);
 		srv->store = st;
 		srv->handout.data_version = -1;	/* read what it has */
 		logfile_remember(srv->logfile);
@@ -717,8 +726,9 @@ server_log_stats(const struct server *srv)
 	    " clients dropped, %" PRIu64 " SQL statements of which %"
 	    PRIu64 " read events, last id %" PRId64, srv->clients.n,
 	    hub_topics(srv->hub), srv->served, srv->handout.delivered,
-	    srv->clients.dropped, store_statements(srv->store),
-	    store_event_queries(srv->store), srv->handout.pos);
+	    srv->clients.dropped, srv->store ? store_statements(srv->store) :
+	    0, srv->store ? store_event_queries(srv->store) : 0,
+	    srv->handout.pos);
 }
 
 void
