@@ -4,16 +4,20 @@
 # a loopback port) in front of one sselog-fcgi. Sets $port and $fcgi (the
 # responder's pid) besides what bench_setup sets.
 #
+# bench_start_nginx: only the nginx of bench_start (after bench_setup),
+# for a benchmark that starts its responders itself, on $dir/fcgi.sock.
+# Sets $port.
+#
 # bench_setup NAME: finds the build, makes a temporary directory (removed
 # on exit) with a fresh log, builds bench/sse-load (and, when NAME needs
 # it, bench_build_pub builds bench/sse-pub; both with bench/bench.c). Sets
 # $top, $build, $dir, $db, $load.
 #
 # Helpers: bench_sselog_conf (contrib/nginx.conf, pointed at $dir),
-# bench_free_port, bench_counters (the responder's "statements
-# event_queries"), bench_rss PID (KiB), bench_mem PID... ("RSS PSS" in
-# KiB, summed), bench_cpu PID... (CPU seconds, summed), bench_children PID,
-# bench_machine, bench_write_docs NAME FILE.
+# bench_free_port, bench_wait_socket, bench_counters (the responder's
+# "statements event_queries"), bench_rss PID (KiB), bench_mem PID...
+# ("RSS PSS" in KiB, summed), bench_cpu PID... (CPU seconds, summed),
+# bench_children PID, bench_machine, bench_write_docs NAME FILE.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -98,6 +102,25 @@ bench_wait_nginx() {
 
 bench_start() {
 	bench_setup "$1"
+	bench_start_nginx
+	"$build/sselog-fcgi" -d "$db" --listen "unix:$dir/fcgi.sock" \
+	    --prefix /events/ 2>"$dir/fcgi.log" &
+	fcgi=$!
+	bench_pids="$bench_pids $fcgi"
+	bench_wait_socket
+}
+
+# Waits until the responder's socket is there; exits when it does not come.
+bench_wait_socket() {
+	for _ in $(seq 100); do
+		[ -S "$dir/fcgi.sock" ] && return 0
+		sleep 0.05
+	done
+	echo "$bench_name: the responder did not start: $(cat "$dir/fcgi.log")" >&2
+	exit 1
+}
+
+bench_start_nginx() {
 	port=$(bench_free_port)
 	bench_sselog_conf
 	# A proxied stream holds two nginx connections: the browser's and
@@ -120,10 +143,6 @@ http {
     }
 }
 NGINX
-	"$build/sselog-fcgi" -d "$db" --listen "unix:$dir/fcgi.sock" \
-	    --prefix /events/ 2>"$dir/fcgi.log" &
-	fcgi=$!
-	bench_pids="$bench_pids $fcgi"
 	nginx -c "$dir/nginx.conf" 2>"$dir/nginx.out" &
 	bench_pids="$bench_pids $!"
 	bench_wait_nginx
