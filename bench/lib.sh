@@ -10,6 +10,9 @@
 # returns once it listens. bench_nginx [WORKERS]: nginx in front of it;
 # sets $port and $nginx_pid. bench_stop PID...: SIGTERM, then waits (at
 # most 10 s, then SIGKILL).
+# bench_start_nginx: only the nginx of bench_start (after bench_setup),
+# for a benchmark that starts its responders itself, on $dir/fcgi.sock.
+# Sets $port.
 #
 # bench_setup NAME: finds the build, makes a temporary directory (removed
 # on exit) with a fresh log, builds bench/sse-load (and, when NAME needs
@@ -17,7 +20,7 @@
 # $top, $build, $dir, $db, $load.
 #
 # Helpers: bench_sselog_conf (contrib/nginx.conf, pointed at $dir),
-# bench_free_port, bench_counters (the responder's "statements
+# bench_free_port, bench_wait_socket, bench_counters (the responder's "statements
 # event_queries"), bench_rss PID and bench_hwm PID (VmRSS and VmHWM, KiB),
 # bench_mem PID... ("RSS PSS" in KiB, summed), bench_cpu PID... (CPU
 # seconds, summed), bench_children PID, bench_alive PID, bench_machine,
@@ -102,6 +105,22 @@ bench_wait_nginx() {
 	cat "$dir/nginx.out" >&2
 	echo "$bench_name: nginx did not start" >&2
 	exit 1
+}
+
+# Waits until the responder's socket is there; exits when it does not come.
+bench_wait_socket() {
+	for _ in $(seq 100); do
+		[ -S "$dir/fcgi.sock" ] && return 0
+		sleep 0.05
+	done
+	echo "$bench_name: the responder did not start: $(cat "$dir/fcgi.log")" >&2
+	exit 1
+}
+
+bench_start_nginx() {
+	port=$(bench_free_port)
+	bench_sselog_conf
+	bench_nginx 1
 }
 
 bench_responder() {

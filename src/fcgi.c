@@ -62,17 +62,26 @@ systemd_socket(void)
 }
 
 /* The socket file --listen unix:PATH made, removed again on the way out
- * so that a stale file does not outlive the responder. */
+ * so that a stale file does not outlive the responder; its device and
+ * inode, so that only that file is removed. A restart starts the next
+ * responder while this one drains, and the next one replaces the file
+ * with its own: that one must stay, or the web server finds no socket. */
 static char *socket_path;
+static dev_t socket_dev;
+static ino_t socket_ino;
 
 void
 fcgi_remove_socket(void)
 {
-	if (socket_path != NULL) {
+	struct stat sb;
+
+	if (socket_path == NULL)
+		return;
+	if (lstat(socket_path, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+	    sb.st_dev == socket_dev && sb.st_ino == socket_ino)
 		unlink(socket_path);
-		free(socket_path);
-		socket_path = NULL;
-	}
+	free(socket_path);
+	socket_path = NULL;
 }
 
 static int
@@ -92,6 +101,7 @@ listen_unix(const char *path, char *err, size_t errlen)
 		unlink(path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
+	    lstat(path, &sb) == -1 ||
 	    /* The web server's workers run as another user. */
 	    chmod(path, 0666) == -1 ||
 	    listen(fd, SOMAXCONN) == -1) {
@@ -102,6 +112,8 @@ listen_unix(const char *path, char *err, size_t errlen)
 		return -2;
 	}
 	socket_path = strdup(path);
+	socket_dev = sb.st_dev;
+	socket_ino = sb.st_ino;
 	return fd;
 }
 

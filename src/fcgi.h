@@ -44,7 +44,8 @@ void fcgi_request_free(struct fcgi_request *r);
 int fcgi_listener(const char *listen_spec, char *err, size_t errlen);
 
 /* Removes the socket file that fcgi_listener() created for unix:PATH, if
- * any. */
+ * any and if it is still that file (not one that a newer responder put
+ * in its place). */
 void fcgi_remove_socket(void);
 
 /* Starts the threads that accept requests on listen_fd and write a

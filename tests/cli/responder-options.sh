@@ -65,4 +65,31 @@ run "$SSELOG_FCGI"
 is_status "no -d and no SSELOG_DB: status 2" 2
 check "... and says so" grep -q '^sselog-fcgi: no database: use -d PATH' "$ERR"
 
+# A restart by a supervisor: the next responder takes the --listen path
+# while the old one still drains, putting its own socket file there. The
+# old one, on its way out, must leave that file alone (the web server
+# would find no socket); the last one removes its own.
+sselog -d "$T_WORK/r.db" init >/dev/null
+sock=$T_WORK/fcgi.sock
+"$SSELOG_FCGI" -d "$T_WORK/r.db" --listen "unix:$sock" 2>"$T_WORK/a.err" &
+old=$!
+track "$old"
+wait_until 10 test -S "$sock"
+inode=$(stat -c %i "$sock")
+"$SSELOG_FCGI" -d "$T_WORK/r.db" --listen "unix:$sock" 2>"$T_WORK/b.err" &
+new=$!
+track "$new"
+socket_replaced() {
+	[ -S "$sock" ] && [ "$(stat -c %i "$sock")" != "$inode" ]
+}
+check "--listen: the next responder replaces the socket file" \
+    wait_until 10 socket_replaced
+kill -TERM "$old"
+wait_exit "$old" 10
+check "--listen: the old one's exit leaves the next one's socket file" \
+    socket_replaced
+kill -TERM "$new"
+wait_exit "$new" 10
+check "--listen: the last one removes its socket file" test ! -e "$sock"
+
 done_testing
