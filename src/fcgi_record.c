@@ -2,18 +2,20 @@
 
 #include <string.h>
 
+/* The specification's values (section 8), under names of our own: libfcgi's
+ * fastcgi.h defines the FCGI_ ones as macros. */
 enum {
-	FCGI_VERSION_1 = 1,
-	FCGI_END_REQUEST = 3,
-	FCGI_STDOUT = 6,
-	FCGI_REQUEST_COMPLETE = 0,
-	FCGI_UNKNOWN_ROLE = 3,
+	VERSION_1 = 1,
+	TYPE_END_REQUEST = 3,
+	TYPE_STDOUT = 6,
+	STATUS_REQUEST_COMPLETE = 0,
+	STATUS_UNKNOWN_ROLE = 3,
 };
 
 static void
 put_header(unsigned char *h, int type, unsigned request_id, size_t len)
 {
-	h[0] = FCGI_VERSION_1;
+	h[0] = VERSION_1;
 	h[1] = (unsigned char)type;
 	h[2] = (unsigned char)(request_id >> 8);
 	h[3] = (unsigned char)request_id;
@@ -26,9 +28,9 @@ put_header(unsigned char *h, int type, unsigned request_id, size_t len)
 size_t
 fcgi_stdout_size(size_t len)
 {
-	size_t records = (len + FCGI_RECORD_MAX - 1) / FCGI_RECORD_MAX;
+	size_t records = (len + RECORD_CONTENT_MAX - 1) / RECORD_CONTENT_MAX;
 
-	return len + records * FCGI_HEADER_LEN;
+	return len + records * RECORD_HEADER_LEN;
 }
 
 int
@@ -40,11 +42,11 @@ fcgi_append_stdout(struct buf *out, unsigned request_id, const void *data,
 	if (buf_reserve(out, fcgi_stdout_size(len)) == -1)
 		return -1;
 	while (len > 0) {
-		size_t n = len < FCGI_RECORD_MAX ? len : FCGI_RECORD_MAX;
+		size_t n = len < RECORD_CONTENT_MAX ? len : RECORD_CONTENT_MAX;
 		unsigned char *h = (unsigned char *)out->data + out->len;
-		put_header(h, FCGI_STDOUT, request_id, n);
-		memcpy(h + FCGI_HEADER_LEN, p, n);
-		out->len += FCGI_HEADER_LEN + n;
+		put_header(h, TYPE_STDOUT, request_id, n);
+		memcpy(h + RECORD_HEADER_LEN, p, n);
+		out->len += RECORD_HEADER_LEN + n;
 		p += n;
 		len -= n;
 	}
@@ -58,12 +60,12 @@ fcgi_append_stdout_joined(struct buf *out, unsigned request_id,
 	const unsigned char *p = data;
 	size_t room = 0, cur = 0;
 
-	if (*last != FCGI_NO_RECORD && *last + FCGI_HEADER_LEN <= out->len) {
+	if (*last != RECORD_NONE && *last + RECORD_HEADER_LEN <= out->len) {
 		const unsigned char *h = (unsigned char *)out->data + *last;
 		cur = (size_t)h[4] << 8 | h[5];
-		if (h[1] == FCGI_STDOUT && h[6] == 0 &&
-		    *last + FCGI_HEADER_LEN + cur == out->len)
-			room = FCGI_RECORD_MAX - cur;
+		if (h[1] == TYPE_STDOUT && h[6] == 0 &&
+		    *last + RECORD_HEADER_LEN + cur == out->len)
+			room = RECORD_CONTENT_MAX - cur;
 	}
 	size_t joined = len < room ? len : room;
 	/* Reserve it all first, so that a failure leaves out as it was. */
@@ -81,8 +83,8 @@ fcgi_append_stdout_joined(struct buf *out, unsigned request_id,
 	if (len > 0) {
 		size_t start = out->len;
 		fcgi_append_stdout(out, request_id, p, len);
-		*last = start + (len - 1) / FCGI_RECORD_MAX *
-		    (FCGI_HEADER_LEN + FCGI_RECORD_MAX);
+		*last = start + (len - 1) / RECORD_CONTENT_MAX *
+		    (RECORD_HEADER_LEN + RECORD_CONTENT_MAX);
 	}
 	return 0;
 }
@@ -92,27 +94,27 @@ fcgi_append_stdout_joined(struct buf *out, unsigned request_id,
 static void
 put_end_request(unsigned char *rec, unsigned request_id, int protocol_status)
 {
-	put_header(rec, FCGI_END_REQUEST, request_id, 8);
-	memset(rec + FCGI_HEADER_LEN, 0, 8);
-	rec[FCGI_HEADER_LEN + 4] = (unsigned char)protocol_status;
+	put_header(rec, TYPE_END_REQUEST, request_id, 8);
+	memset(rec + RECORD_HEADER_LEN, 0, 8);
+	rec[RECORD_HEADER_LEN + 4] = (unsigned char)protocol_status;
 }
 
 int
 fcgi_append_end(struct buf *out, unsigned request_id)
 {
-	unsigned char rec[FCGI_HEADER_LEN * 2 + 8];
+	unsigned char rec[RECORD_HEADER_LEN * 2 + 8];
 
-	put_header(rec, FCGI_STDOUT, request_id, 0);
-	put_end_request(rec + FCGI_HEADER_LEN, request_id,
-	    FCGI_REQUEST_COMPLETE);
+	put_header(rec, TYPE_STDOUT, request_id, 0);
+	put_end_request(rec + RECORD_HEADER_LEN, request_id,
+	    STATUS_REQUEST_COMPLETE);
 	return buf_append(out, rec, sizeof rec);
 }
 
 int
 fcgi_append_unknown_role(struct buf *out, unsigned request_id)
 {
-	unsigned char rec[FCGI_HEADER_LEN + 8];
+	unsigned char rec[RECORD_HEADER_LEN + 8];
 
-	put_end_request(rec, request_id, FCGI_UNKNOWN_ROLE);
+	put_end_request(rec, request_id, STATUS_UNKNOWN_ROLE);
 	return buf_append(out, rec, sizeof rec);
 }

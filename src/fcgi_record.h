@@ -10,8 +10,8 @@
 
 #include "buf.h"
 
-#define FCGI_HEADER_LEN 8
-#define FCGI_RECORD_MAX 65535	/* content bytes in one record */
+#define RECORD_HEADER_LEN 8
+#define RECORD_CONTENT_MAX 65535	/* content bytes in one record */
 
 /* Appends len bytes as FCGI_STDOUT records of request_id (as many as
  * needed; none when len is 0). Returns 0, or -1 when memory runs out (out
@@ -20,12 +20,12 @@ int fcgi_append_stdout(struct buf *out, unsigned request_id,
     const void *data, size_t len);
 
 /* No record for fcgi_append_stdout_joined() to extend. */
-#define FCGI_NO_RECORD ((size_t)-1)
+#define RECORD_NONE ((size_t)-1)
 
 /* Like fcgi_append_stdout(), but extends the FCGI_STDOUT record at offset
  * *last in out when it is out's last record and has room, so that the
  * events of one wake-up make one record, which the web server then handles
- * once. *last (FCGI_NO_RECORD: none) is updated to the last record
+ * once. *last (RECORD_NONE: none) is updated to the last record
  * appended; the caller resets it whenever out's start is written or out is
  * cleared. Returns 0, or -1 when memory runs out (out is then unchanged). */
 int fcgi_append_stdout_joined(struct buf *out, unsigned request_id,

@@ -18,7 +18,7 @@ void
 outq_init(struct outq *q, bool fcgi, unsigned request_id)
 {
 	*q = (struct outq){ .fcgi = fcgi, .request_id = request_id,
-	    .record = FCGI_NO_RECORD };
+	    .record = RECORD_NONE };
 }
 
 static void
@@ -29,7 +29,7 @@ drop_head(struct outq *q)
 	q->head = b->next;
 	if (q->head == NULL) {
 		q->tail = NULL;
-		q->record = FCGI_NO_RECORD;
+		q->record = RECORD_NONE;
 	}
 	q->sent = 0;
 	/* Allocating a block again for every event of a busy stream costs
@@ -133,7 +133,7 @@ outq_body(struct outq *q, const void *bytes, size_t len)
 		rc = buf_append(&b->b, bytes, len);
 	} else {
 		/* A record in a block that is not the tail cannot grow. */
-		size_t record = b == q->tail ? q->record : FCGI_NO_RECORD;
+		size_t record = b == q->tail ? q->record : RECORD_NONE;
 		rc = fcgi_append_stdout_joined(&b->b, q->request_id, &record,
 		    bytes, len);
 		if (rc == 0)
@@ -148,13 +148,13 @@ append_records(struct outq *q, bool end)
 	struct outq_block *b;
 
 	/* FCGI_END_REQUEST, and the empty FCGI_STDOUT before it. */
-	if ((b = tail_for_append(q, 3 * FCGI_HEADER_LEN)) == NULL)
+	if ((b = tail_for_append(q, 3 * RECORD_HEADER_LEN)) == NULL)
 		return -1;
 	size_t before = b->b.len;
 	int rc = end ? fcgi_append_end(&b->b, q->request_id) :
 	    fcgi_append_unknown_role(&b->b, q->request_id);
 	if (rc == 0)
-		q->record = FCGI_NO_RECORD;	/* no longer the last record */
+		q->record = RECORD_NONE;	/* no longer the last record */
 	return link_tail(q, b, before, rc);
 }
 
@@ -207,8 +207,8 @@ outq_write(struct outq *q, int fd)
 		/* The header of the record to join was written: it can no
 		 * longer change. */
 		if (q->head != NULL && q->head == q->tail &&
-		    q->record != FCGI_NO_RECORD && q->sent > q->record)
-			q->record = FCGI_NO_RECORD;
+		    q->record != RECORD_NONE && q->sent > q->record)
+			q->record = RECORD_NONE;
 	}
 	return total;
 }

@@ -32,7 +32,7 @@ struct outq {
 	unsigned request_id;
 	size_t record;		/* offset in tail of the FCGI_STDOUT record
 				 * that the next bytes may join, or
-				 * FCGI_NO_RECORD */
+				 * RECORD_NONE */
 };
 
 /* An empty queue: FastCGI records of request_id when fcgi, else the bytes

@@ -60,7 +60,7 @@ take_length(struct input *in, size_t *budget)
 
 	switch (mode >> 4) {
 	case 0:
-		len = (size_t)(FCGI_RECORD_MAX + (int)(mode & 7) - 4);
+		len = (size_t)(RECORD_CONTENT_MAX + (int)(mode & 7) - 4);
 		break;
 	case 1:
 	case 2:
@@ -102,9 +102,9 @@ check_records(const unsigned char *s, size_t len, const struct op *ops,
 		if (op->kind == OP_STDOUT) {
 			size_t got = 0, start = pos;
 			while (got < op->len) {
-				CHECK(len - pos >= FCGI_HEADER_LEN);
+				CHECK(len - pos >= RECORD_HEADER_LEN);
 				size_t n = read_header(s + pos, 6, op->id);
-				pos += FCGI_HEADER_LEN;
+				pos += RECORD_HEADER_LEN;
 				CHECK(n >= 1 && n <= op->len - got);
 				CHECK(len - pos >= n);
 				CHECK(memcmp(s + pos, op->content + got, n) == 0);
@@ -114,11 +114,11 @@ check_records(const unsigned char *s, size_t len, const struct op *ops,
 			CHECK(pos - start == fcgi_stdout_size(op->len));
 		} else if (op->kind == OP_END) {
 			static const unsigned char body[8] = { 0 };
-			CHECK(len - pos >= 2 * FCGI_HEADER_LEN + 8);
+			CHECK(len - pos >= 2 * RECORD_HEADER_LEN + 8);
 			CHECK(read_header(s + pos, 6, op->id) == 0);
-			pos += FCGI_HEADER_LEN;
+			pos += RECORD_HEADER_LEN;
 			CHECK(read_header(s + pos, 3, op->id) == 8);
-			pos += FCGI_HEADER_LEN;
+			pos += RECORD_HEADER_LEN;
 			/* appStatus 0, FCGI_REQUEST_COMPLETE, reserved */
 			CHECK(memcmp(s + pos, body, 8) == 0);
 			pos += 8;
@@ -166,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
 			CHECK(out.len - before == fcgi_stdout_size(op->len));
 		} else if (op->kind == OP_END) {
 			CHECK(fcgi_append_end(&out, op->id) == 0);
-			CHECK(out.len - before == 2 * FCGI_HEADER_LEN + 8);
+			CHECK(out.len - before == 2 * RECORD_HEADER_LEN + 8);
 		} else {
 			size_t n = (size_t)take_uint(&in, 2);
 			buf_consume(&out, n);

@@ -390,7 +390,7 @@ test_joined_framing(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		struct buf out = BUF_INIT, wire = BUF_INIT, want = BUF_INIT;
-		size_t last = FCGI_NO_RECORD, run = 0, min_records = 0;
+		size_t last = RECORD_NONE, run = 0, min_records = 0;
 		uint32_t x = cases[i].seed;
 
 		for (size_t w = 0; w < cases[i].writes; w++) {
@@ -410,7 +410,7 @@ test_joined_framing(void **state)
 				assert_int_equal(buf_append(&wire, out.data,
 				    out.len), 0);
 				buf_clear(&out);
-				last = FCGI_NO_RECORD;
+				last = RECORD_NONE;
 				min_records += (run + 65534) / 65535;
 				run = 0;
 				/* fall through */
