@@ -87,22 +87,28 @@ random_between(struct server *srv, int64_t lo, int64_t hi)
 	return lo + (int64_t)(x % (uint64_t)(hi - lo + 1));
 }
 
+/* Sends the last of a response, which the scratch buffer holds (built:
+ * -1 when memory ran out building it), and ends the response. */
+static void
+send_last(struct server *srv, struct client *c, int built)
+{
+	if (built == -1) {
+		log_error("out of memory answering a request");
+		client_drop(c);
+		return;
+	}
+	if (client_send(c, srv->scratch.data, srv->scratch.len) == 0)
+		client_end_response(c);
+}
+
 /* Answers with a status and a one-line body, then ends. */
 static void
 answer_status(struct server *srv, struct client *c, int status,
     const char *message, int retry_after_s)
 {
-	struct buf *s = &srv->scratch;
-
-	buf_clear(s);
-	if (response_status(s, status, c->allow_origin, message,
-	    retry_after_s) == -1) {
-		log_error("out of memory answering a request");
-		client_drop(c);
-		return;
-	}
-	if (client_send(c, s->data, s->len) == 0)
-		client_end_response(c);
+	buf_clear(&srv->scratch);
+	send_last(srv, c, response_status(&srv->scratch, status,
+	    c->allow_origin, message, retry_after_s));
 }
 
 /* The event stream's headers and its first comment: Apache holds the
@@ -133,15 +139,9 @@ end_with_retry(struct server *srv, struct client *c, const char *why,
 	struct buf *s = &srv->scratch;
 
 	buf_clear(s);
-	if (sse_encode_comment(s, why) == -1 ||
+	send_last(srv, c, sse_encode_comment(s, why) == -1 ||
 	    buf_printf(s, "retry: %" PRId64 "\n\n", random_between(srv,
-	    lo_ms, hi_ms)) == -1) {
-		log_error("out of memory ending a stream");
-		client_drop(c);
-		return;
-	}
-	if (client_send(c, s->data, s->len) == 0)
-		client_end_response(c);
+	    lo_ms, hi_ms)) == -1 ? -1 : 0);
 }
 
 /* Trouble that will pass (capacity, draining, the log missing or locked).
@@ -528,12 +528,9 @@ server_accept(struct server *srv, int fd, enum transport transport,
 		answer_transient(srv, c, 503, "too many clients: try again "
 		    "later", 5000, 15000);
 	} else if (req.kind == REQUEST_PREFLIGHT) {
-		struct buf *s = &srv->scratch;
-		buf_clear(s);
-		if (response_preflight(s, c->allow_origin) == -1)
-			client_drop(c);
-		else if (client_send(c, s->data, s->len) == 0)
-			client_end_response(c);
+		buf_clear(&srv->scratch);
+		send_last(srv, c, response_preflight(&srv->scratch,
+		    c->allow_origin));
 	} else if (subscribe(c, &req) == -1) {
 		log_error("out of memory starting a stream");
 		client_drop(c);
