@@ -55,7 +55,7 @@ static const char global_usage[] =
     "  init                                      create or upgrade the log\n"
     "  publish STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]\n"
     "                                            append one event, print its id\n"
-    "  pipe STREAM [-e TYPE]                     append one event per input line\n"
+    "  pipe STREAM [-e TYPE] [--strict]          append one event per input line\n"
     "  close STREAM                              end a stream for good\n"
     "  prune [--keep N] [--older-than DURATION] [STREAM...]\n"
     "                                            delete old events\n"
@@ -301,6 +301,9 @@ struct pipe_state {
 	struct store *st;
 	const char *stream;
 	const char *type;
+	bool strict;		/* refuse lines that are not UTF-8 */
+	char **repaired;	/* lines made UTF-8, owned, until appended */
+	size_t nrepaired, repaired_cap;
 	struct store_new_event *lines;	/* complete lines not yet appended */
 	size_t nlines, cap;
 	bool in_batch;
@@ -323,7 +326,11 @@ pipe_flush(struct pipe_state *ps)
 	}
 	size_t n = ps->nlines;
 	ps->nlines = 0;
-	if (store_append_batch(ps->st, ps->lines, n) == 0)
+	int rc = store_append_batch(ps->st, ps->lines, n);
+	for (size_t i = 0; i < ps->nrepaired; i++)
+		free(ps->repaired[i]);
+	ps->nrepaired = 0;
+	if (rc == 0)
 		return 0;
 	store_rollback(ps->st);
 	ps->in_batch = false;
@@ -339,10 +346,34 @@ pipe_line(struct pipe_state *ps, const char *line, size_t len)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;		/* CRLF input: the CR ends the line too */
 	const char *why = validate_data(line, len);
-	if (why != NULL) {
+	if (why != NULL && ps->strict) {
 		log_error("line %" PRIu64 ": %s; nothing from this line on "
 		    "was written", ps->line_no, why);
 		return -1;
+	}
+	if (why != NULL) {
+		/* Log text from programs that do not care about encodings (a
+		 * Latin-1 file name, a test's binary junk): keep the line,
+		 * with U+FFFD for what is not UTF-8. */
+		if (ps->nrepaired == ps->repaired_cap) {
+			size_t cap = ps->repaired_cap ? ps->repaired_cap * 2 :
+			    16;
+			char **grown = realloc(ps->repaired,
+			    cap * sizeof *grown);
+			if (grown == NULL) {
+				log_error("out of memory");
+				return -1;
+			}
+			ps->repaired = grown;
+			ps->repaired_cap = cap;
+		}
+		char *fixed = utf8_repair(line, len, &len);
+		if (fixed == NULL) {
+			log_error("out of memory");
+			return -1;
+		}
+		ps->repaired[ps->nrepaired++] = fixed;
+		line = fixed;
 	}
 	if (ps->nlines == ps->cap) {
 		size_t cap = ps->cap ? ps->cap * 2 : 1024;
@@ -470,26 +501,50 @@ out:
 	return status;
 }
 
+/* Reads standard input to its end: a program writing into `sselog pipe`
+ * must never die of SIGPIPE because pipe stopped. */
+static void
+pipe_drain(int fd)
+{
+	char discard[65536];
+	ssize_t n;
+
+	while (stop_signal == 0 &&
+	    ((n = read(fd, discard, sizeof discard)) > 0 ||
+	    (n == -1 && errno == EINTR)))
+		;
+}
+
 static int
-cmd_pipe(const char *db, int argc, char **argv, const char *type)
+cmd_pipe(const char *db, int argc, char **argv, const char *type,
+    bool strict)
 {
 	if (argc != 1)
 		return usage_error(argc ? "too many arguments" :
 		    "missing STREAM");
-	if (check_stream(argv[0]) == -1 || check_type(type) == -1)
+	catch_stop_signals();
+	if (check_stream(argv[0]) == -1 || check_type(type) == -1) {
+		pipe_drain(STDIN_FILENO);
 		return EXIT_RUNTIME;
+	}
 	if (type != NULL && strcmp(type, "sselog.close") == 0) {
 		log_error("pipe cannot append sselog.close events: use "
 		    "'sselog close STREAM' once the input is done");
+		pipe_drain(STDIN_FILENO);
 		return EXIT_RUNTIME;
 	}
-	struct pipe_state ps = { .stream = argv[0], .type = type };
-	if ((ps.st = open_store(db, STORE_WRITE)) == NULL)
+	struct pipe_state ps = { .stream = argv[0], .type = type,
+	    .strict = strict };
+	if ((ps.st = open_store(db, STORE_WRITE)) == NULL) {
+		pipe_drain(STDIN_FILENO);
 		return EXIT_RUNTIME;
-	catch_stop_signals();
+	}
 	int status = pipe_stream(&ps, STDIN_FILENO);
 	store_close(ps.st);
 	free(ps.lines);
+	free(ps.repaired);
+	if (status != 0)
+		pipe_drain(STDIN_FILENO);
 	if (status == 0)
 		die_of_stop_signal();
 	return status;
@@ -761,6 +816,7 @@ enum {
 	OPT_KEEP = 256,
 	OPT_OLDER_THAN,
 	OPT_SINCE,
+	OPT_STRICT,
 	OPT_VERSION,
 };
 
@@ -772,6 +828,7 @@ static const struct option long_options[] = {
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
 	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
@@ -806,6 +863,7 @@ struct sub_options {
 	int64_t older_than_ms;	/* --older-than, -1 when not given */
 	int64_t since;		/* --since */
 	bool since_given;
+	bool strict;		/* --strict */
 	bool help;
 };
 
@@ -818,7 +876,7 @@ allowed(const char *name, int opt)
 	} table[] = {
 		{ "publish", 'e' }, { "publish", 'r' }, { "pipe", 'e' },
 		{ "prune", OPT_KEEP }, { "prune", OPT_OLDER_THAN },
-		{ "watch", OPT_SINCE },
+		{ "watch", OPT_SINCE }, { "pipe", OPT_STRICT },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		if (table[i].opt == opt && strcmp(table[i].command, name) == 0)
@@ -881,6 +939,9 @@ parse_sub_options(int argc, char **argv, const char **db,
 				    why);
 			o->since_given = true;
 			break;
+		case OPT_STRICT:
+			o->strict = true;
+			break;
 		}
 	}
 	return -1;
@@ -898,13 +959,16 @@ static const struct command commands[] = {
 	    "\n"
 	    "  -e, --type TYPE      the event type (EventSource listener name)\n"
 	    "  -r, --retry MS       ask clients to reconnect after MS ms\n" },
-	{ "pipe", "STREAM [-e TYPE]",
+	{ "pipe", "STREAM [-e TYPE] [--strict]",
 	    "Appends one event per line of standard input (without its LF or\n"
 	    "CRLF), in batches: a line is visible to readers within about\n"
-	    "25 ms of being read. Stops at the first line that is not valid\n"
-	    "UTF-8, keeping the lines before it.\n"
+	    "25 ms of being read. Bytes that are not UTF-8, and NUL, become\n"
+	    "U+FFFD. When it stops on an error, it still reads its input to\n"
+	    "the end, so that the program writing into it is not killed.\n"
 	    "\n"
-	    "  -e, --type TYPE      the event type of every line\n" },
+	    "  -e, --type TYPE      the event type of every line\n"
+	    "  --strict             stop at the first line that is not valid\n"
+	    "                       UTF-8, keeping the lines before it\n" },
 	{ "close", "STREAM",
 	    "Appends the sselog.close event to STREAM and prints its id.\n"
 	    "Clients receive it, then the response ends; reconnecting clients\n"
@@ -952,7 +1016,7 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 		return cmd_publish(db, argc, argv, &a);
 	}
 	if (strcmp(cmd->name, "pipe") == 0)
-		return cmd_pipe(db, argc, argv, o.type);
+		return cmd_pipe(db, argc, argv, o.type, o.strict);
 	if (strcmp(cmd->name, "close") == 0)
 		return cmd_close(db, argc, argv);
 	if (strcmp(cmd->name, "prune") == 0)

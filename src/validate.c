@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Keep these words identical to the RAISE messages in sql/schema.sql. */
@@ -118,4 +119,56 @@ utf8_valid(const char *str, size_t len)
 		i += n + 1;
 	}
 	return true;
+}
+
+char *
+utf8_repair(const char *str, size_t len, size_t *out_len)
+{
+	static const char fffd[] = "\xEF\xBF\xBD";
+	const unsigned char *s = (const unsigned char *)str;
+	/* Each input byte becomes at most one U+FFFD, three bytes. */
+	char *out = len > (SIZE_MAX - 1) / 3 ? NULL : malloc(3 * len + 1);
+	size_t o = 0, i = 0;
+
+	if (out == NULL)
+		return NULL;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n = 0, k;
+		unsigned char lo = 0x80, hi = 0xBF;
+		if (c > 0 && c < 0x80) {
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 1;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 2, lo = c == 0xE0 ? 0xA0 : 0x80,
+			    hi = c == 0xED ? 0x9F : 0xBF;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 3, lo = c == 0xF0 ? 0x90 : 0x80,
+			    hi = c == 0xF4 ? 0x8F : 0xBF;
+		/* The continuation bytes that fit, the first in [lo, hi]. */
+		for (k = 1; k <= n && i + k < len; k++) {
+			unsigned char lo_k = k == 1 ? lo : 0x80;
+			unsigned char hi_k = k == 1 ? hi : 0xBF;
+			if (s[i + k] < lo_k || s[i + k] > hi_k)
+				break;
+		}
+		if (n > 0 && k == n + 1) {
+			memcpy(out + o, s + i, n + 1);
+			o += n + 1;
+			i += n + 1;
+		} else {
+			/* NUL, a byte that starts nothing, or a sequence cut
+			 * short: one U+FFFD for the bytes it took. */
+			memcpy(out + o, fffd, 3);
+			o += 3;
+			i += k > 1 ? k : 1;
+		}
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return out;
 }

@@ -28,4 +28,11 @@ const char *validate_data(const char *data, size_t len);
  * overlong forms, no surrogates, nothing above U+10FFFF). */
 bool utf8_valid(const char *s, size_t len);
 
+/* A copy of the len bytes at s in which each maximal ill-formed
+ * subsequence (Unicode 15, section 3.9, "U+FFFD Substitution of Maximal
+ * Subparts") and each NUL byte is replaced by U+FFFD, so that it passes
+ * validate_data(). Sets *out_len. Returns the copy, which the caller
+ * frees, or NULL when memory runs out. */
+char *utf8_repair(const char *s, size_t len, size_t *out_len);
+
 #endif

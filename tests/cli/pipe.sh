@@ -74,16 +74,42 @@ is_status "-e: succeeds" 0
 is "-e: every event has the type" \
     "$(sql t.db "SELECT count(*) || '/' || sum(event = 'log.line') FROM events WHERE stream = 'typed'")" "3/3"
 
-# A bad line stops the pipe; the lines before it are kept.
+# Log text that is not UTF-8 (a Latin-1 file name, binary junk, NUL):
+# each maximal ill-formed part becomes U+FFFD, and the pipe goes on.
+printf 'ok\n\351t\351\nnul \000 here\ncut \342\202 short\n\360\237\230\200 fine\nlast\n' >in
+run sselog -d t.db pipe junk <in
+is_status "bytes that are not UTF-8: succeeds" 0
+is_quiet "bytes that are not UTF-8: nothing on stderr"
+is "each bad part becomes U+FFFD; good UTF-8 is kept" "$(rows junk)" \
+    "$(printf 'ok\n\357\277\275t\357\277\275\nnul \357\277\275 here\ncut \357\277\275 short\n\360\237\230\200 fine\nlast')"
+
+# The program writing into the pipe is never killed by SIGPIPE: the
+# README's own recipe, with junk in the output.
+status=$( { printf 'a\n\377\n'; i=0; while [ $i -lt 3000 ]; do
+	printf 'line %d padding padding padding padding\n' $i; i=$((i + 1))
+done; echo "producer: $?" >&2; } 2>prod.err |
+    sselog -d t.db pipe build/1; echo $?)
+is "make 2>&1 | sselog pipe: pipe succeeds on junk" "$status" 0
+is "... and the producer finished" "$(cat prod.err)" "producer: 0"
+# Even when pipe stops on an error: it reads its input to the end.
+sselog -d t.db close build/2 >/dev/null
+{ i=0; while [ $i -lt 3000 ]; do
+	printf 'line %d padding padding padding padding\n' $i; i=$((i + 1))
+done; echo "producer: $?" >&2; } 2>prod.err |
+    sselog -d t.db pipe build/2 2>/dev/null
+is "a closed stream: the producer still finished" "$(cat prod.err)" \
+    "producer: 0"
+
+# --strict: a bad line stops the pipe; the lines before it are kept.
 printf 'good 1\ngood 2\ngood 3\nbad \377 4\ngood 5\ngood 6\n' >in
-run sselog -d t.db pipe halt <in
-refused "a line of invalid UTF-8: exit 1, one line" 1 "UTF-8"
+run sselog -d t.db pipe --strict halt <in
+refused "--strict, a line of invalid UTF-8: exit 1, one line" 1 "UTF-8"
 check "the message names line 4" grep -q "line 4" "$ERR"
 is "the lines before it are stored, nothing after" "$(rows halt)" "$(printf 'good 1\ngood 2\ngood 3')"
 
 printf 'ok\nnul \000 here\nnot this\n' >in
-run sselog -d t.db pipe halt-nul <in
-refused "a line with a NUL byte: exit 1, one line" 1 "line 2"
+run sselog -d t.db pipe --strict halt-nul <in
+refused "--strict, a line with a NUL byte: exit 1, one line" 1 "line 2"
 is "the line before the NUL is stored, nothing after" "$(rows halt-nul)" "ok"
 
 # Refused before anything is read.

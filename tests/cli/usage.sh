@@ -24,7 +24,7 @@ command_usage() {
 	case $1 in
 	init) echo "usage: sselog [-d DB] init" ;;
 	publish) echo "usage: sselog [-d DB] publish STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]" ;;
-	pipe) echo "usage: sselog [-d DB] pipe STREAM [-e TYPE]" ;;
+	pipe) echo "usage: sselog [-d DB] pipe STREAM [-e TYPE] [--strict]" ;;
 	close) echo "usage: sselog [-d DB] close STREAM" ;;
 	prune) echo "usage: sselog [-d DB] prune [--keep N] [--older-than DURATION] [STREAM...]" ;;
 	watch) echo "usage: sselog [-d DB] watch [--since ID] STREAM..." ;;

@@ -1,4 +1,5 @@
-/* Fuzz target: utf8_valid() and validate_data() (src/validate.h).
+/* Fuzz target: utf8_valid(), validate_data() and utf8_repair()
+ * (src/validate.h).
  *
  * Input: an offset byte, then the bytes to check. The result is compared
  * with a slow reference that decodes one code point at a time from the
@@ -84,6 +85,17 @@ LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
 		if (cut < len - 1)
 			CHECK(!utf8_valid(s, len - 1));
 	}
+
+	/* utf8_repair: always valid data, the same bytes when they were
+	 * valid already, at most three bytes for each one given. */
+	size_t fixed_len = 0;
+	char *fixed = utf8_repair(s, len, &fixed_len);
+	CHECK(fixed != NULL);
+	CHECK(validate_data(fixed, fixed_len) == NULL);
+	CHECK(fixed_len <= 3 * len);
+	if (why == NULL)
+		CHECK(fixed_len == len && memcmp(fixed, s, len) == 0);
+	free(fixed);
 	free(block);
 	return 0;
 }

@@ -359,6 +359,52 @@ test_data(void **state)
 	}
 }
 
+/* utf8_repair: good UTF-8 is kept byte for byte; each maximal ill-formed
+ * subpart (Unicode 15, 3.9, and its table 3-8) and each NUL becomes one
+ * U+FFFD; the result always passes validate_data(). */
+static void
+test_utf8_repair(void **state)
+{
+#define R "\xEF\xBF\xBD"
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{ "", 0, "" },
+		{ "plain", 5, "plain" },
+		{ "caf\xC3\xA9 \xF0\x9F\x98\x80", 10,
+		  "caf\xC3\xA9 \xF0\x9F\x98\x80" },
+		{ "\xE9t\xE9", 3, R "t" R },		/* Latin-1 */
+		{ "a\0b", 3, "a" R "b" },			/* NUL */
+		{ "\xFF", 1, R },
+		{ "\xC0\xAF", 2, R R },			/* overlong lead */
+		{ "\xE0\x80\xAF", 3, R R R },		/* overlong */
+		{ "\xED\xA0\x80", 3, R R R },		/* surrogate */
+		{ "\xE2\x82", 2, R },			/* cut at the end */
+		{ "\xE2\x82x", 3, R "x" },		/* cut short */
+		{ "\xF0\x9F\x98", 3, R },
+		{ "\xF4\x90\x80\x80", 4, R R R R },	/* above U+10FFFF */
+		{ "\x80\x80", 2, R R },			/* lone continuation */
+		/* Unicode's example: 61 F1 80 80 E1 80 C2 62 80 63 80 BF 64 */
+		{ "a\xF1\x80\x80\xE1\x80\xC2" "b\x80" "c\x80\xBF" "d", 13,
+		  "a" R R R "b" R "c" R R "d" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		size_t len = 0;
+		char *out = utf8_repair(cases[i].in, cases[i].len, &len);
+		assert_non_null(out);
+		if (len != strlen(cases[i].want) ||
+		    memcmp(out, cases[i].want, len) != 0)
+			fail_msg("case %zu: got %zu bytes", i, len);
+		assert_null(validate_data(out, len));
+		free(out);
+	}
+#undef R
+}
+
 int
 main(void)
 {
@@ -369,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_utf8_every_offset),
 		cmocka_unit_test(test_utf8_cut_by_len),
 		cmocka_unit_test(test_data),
+		cmocka_unit_test(test_utf8_repair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
