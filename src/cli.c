@@ -339,6 +339,25 @@ fail:
 	return -1;
 }
 
+/* Makes room for one more element in the array items of *cap elements
+ * of size bytes, n of them in use, doubling it when full. Returns the
+ * array, moved or not, or NULL when memory runs out (said; items is then
+ * left as it was). */
+static void *
+make_room(void *items, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return items;
+	size_t grown_cap = *cap ? *cap * 2 : 64;
+	void *grown = realloc(items, grown_cap * size);
+	if (grown == NULL) {
+		log_error("out of memory");
+		return NULL;
+	}
+	*cap = grown_cap;
+	return grown;
+}
+
 static int
 pipe_line(struct pipe_state *ps, const char *line, size_t len)
 {
@@ -355,18 +374,11 @@ pipe_line(struct pipe_state *ps, const char *line, size_t len)
 		/* Log text from programs that do not care about encodings (a
 		 * Latin-1 file name, a test's binary junk): keep the line,
 		 * with U+FFFD for what is not UTF-8. */
-		if (ps->nrepaired == ps->repaired_cap) {
-			size_t cap = ps->repaired_cap ? ps->repaired_cap * 2 :
-			    16;
-			char **grown = realloc(ps->repaired,
-			    cap * sizeof *grown);
-			if (grown == NULL) {
-				log_error("out of memory");
-				return -1;
-			}
-			ps->repaired = grown;
-			ps->repaired_cap = cap;
-		}
+		char **repaired = make_room(ps->repaired, &ps->repaired_cap,
+		    ps->nrepaired, sizeof *repaired);
+		if (repaired == NULL)
+			return -1;
+		ps->repaired = repaired;
 		char *fixed = utf8_repair(line, len, &len);
 		if (fixed == NULL) {
 			log_error("out of memory");
@@ -375,17 +387,11 @@ pipe_line(struct pipe_state *ps, const char *line, size_t len)
 		ps->repaired[ps->nrepaired++] = fixed;
 		line = fixed;
 	}
-	if (ps->nlines == ps->cap) {
-		size_t cap = ps->cap ? ps->cap * 2 : 1024;
-		struct store_new_event *grown = realloc(ps->lines,
-		    cap * sizeof *grown);
-		if (grown == NULL) {
-			log_error("out of memory");
-			return -1;
-		}
-		ps->lines = grown;
-		ps->cap = cap;
-	}
+	struct store_new_event *lines = make_room(ps->lines, &ps->cap,
+	    ps->nlines, sizeof *lines);
+	if (lines == NULL)
+		return -1;
+	ps->lines = lines;
 	ps->lines[ps->nlines++] = (struct store_new_event){
 		.stream = ps->stream, .type = ps->type,
 		.data = len ? line : "", .data_len = len, .retry = -1,
