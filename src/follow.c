@@ -29,6 +29,8 @@ follow_encode(struct buf *out, const struct store_event *ev)
 		.data_len = ev->data_len, .retry = ev->retry,
 	};
 
+	if (follow_is_close(ev))
+		return sse_encode_close(out, &e, ev->stream);
 	return sse_encode_event(out, &e);
 }
 

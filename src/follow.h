@@ -53,8 +53,9 @@ void follow_note(struct follow *f, const struct store_event *ev);
 /* True when ev is a close event. */
 bool follow_is_close(const struct store_event *ev);
 
-/* Appends ev to out as text/event-stream (sse_encode_event()): what every
- * subscriber, over HTTP or `sselog watch`, gets for a stored event.
+/* Appends ev to out as text/event-stream (sse_encode_event(), and
+ * sse_encode_close() for a close event, whose data names its stream): what
+ * every subscriber, over HTTP or `sselog watch`, gets for a stored event.
  * Returns 0, or -1 when memory runs out (out is then unchanged). */
 int follow_encode(struct buf *out, const struct store_event *ev);
 

@@ -131,3 +131,82 @@ sse_encode_gap(struct buf *out, int64_t last_event_id,
 	};
 	return sse_encode_event(out, &ev);
 }
+
+/* Bytes that text takes as the inside of a JSON string (RFC 8259, 7):
+ * quote, backslash and the C0 controls escaped, the rest as it is (the log
+ * holds UTF-8). put_json_text() writes exactly that many. */
+static size_t
+json_text_len(const char *text, size_t len)
+{
+	size_t n = len;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t')
+			n += 1;
+		else if (c < 0x20)
+			n += 5;		/* \u00XX */
+	}
+	return n;
+}
+
+static char *
+put_json_text(char *p, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		switch (c) {
+		case '"': p = put(p, "\\\"", 2); break;
+		case '\\': p = put(p, "\\\\", 2); break;
+		case '\n': p = put(p, "\\n", 2); break;
+		case '\r': p = put(p, "\\r", 2); break;
+		case '\t': p = put(p, "\\t", 2); break;
+		default:
+			if (c < 0x20) {
+				p = put(p, "\\u00", 4);
+				*p++ = hex[c >> 4];
+				*p++ = hex[c & 0xf];
+			} else {
+				*p++ = (char)c;
+			}
+		}
+	}
+	return p;
+}
+
+int
+sse_encode_close(struct buf *out, const struct sse_event *ev,
+    const char *stream)
+{
+	static const char head[] = "{\"stream\":\"", mid[] = "\",\"data\":\"";
+	size_t stream_len = strlen(stream);
+	size_t json_len = strlen(head) + json_text_len(stream, stream_len) +
+	    2;	/* "} */
+	if (ev->data_len > 0)
+		json_len += strlen(mid) + json_text_len(ev->data, ev->data_len);
+
+	/* The JSON has no line ending in it, so it is one data line: write it
+	 * in place of the stored data. */
+	struct buf json = BUF_INIT;
+	if (buf_reserve_exact(&json, json_len) == -1)
+		return -1;
+	char *p = json.data;
+	p = put(p, head, strlen(head));
+	p = put_json_text(p, stream, stream_len);
+	if (ev->data_len > 0) {
+		p = put(p, mid, strlen(mid));
+		p = put_json_text(p, ev->data, ev->data_len);
+	}
+	p = put(p, "\"}", 2);
+	json.len = (size_t)(p - json.data);
+
+	struct sse_event end = *ev;
+	end.type = "sselog.close";
+	end.data = json.data;
+	end.data_len = json.len;
+	int rc = sse_encode_event(out, &end);
+	buf_free(&json);
+	return rc;
+}

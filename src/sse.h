@@ -1,7 +1,8 @@
 /* Encode events as text/event-stream (WHATWG HTML, "Server-sent events",
  * section 9.2.6 "Interpreting an event stream").
  *
- * Pure: no I/O, no allocation beyond the output buffer. This is the only
+ * Pure: no I/O, no allocation beyond the output buffer (and the close
+ * event's JSON while it is written). This is the only
  * place in sselog that turns text into `data:` lines, so it is the place
  * that guarantees no stored text can forge a field or end an event early.
  */
@@ -40,5 +41,13 @@ int sse_encode_comment(struct buf *out, const char *text);
  * Returns 0, or -1 when memory runs out. */
 int sse_encode_gap(struct buf *out, int64_t last_event_id,
     int64_t first_available_id);
+
+/* Appends a stream's close event (type `sselog.close`) with its id and
+ * retry: its data is the JSON object {"stream":NAME}, with "data" holding
+ * the stored text when there is any, so that a page that follows several
+ * streams on one connection knows which one ended. Returns 0, or -1 when
+ * memory runs out (out is then unchanged). */
+int sse_encode_close(struct buf *out, const struct sse_event *ev,
+    const char *stream);
 
 #endif

@@ -204,9 +204,9 @@ fi
 # ---- 4. sselog close: the close event, the end, one reconnect, 204 ----
 
 c=$(sselog close "$STREAM")
-expect "$c" sselog.close '""'
+expect "$c" sselog.close "\"{\\\"stream\\\":\\\"$STREAM\\\"}\""
 b_wait_events 5
-b_events_are "sselog close: the page receives the sselog.close event (empty data, its id)"
+b_events_are "sselog close: the page receives the sselog.close event (its stream's name, its id)"
 if wait_until 10 b_state_is 2; then
 	ok "without es.close(), EventSource stops by itself: readyState 2 (CLOSED)"
 else

@@ -63,6 +63,6 @@ is_status "sselog watch of the closed stream ends: status 0" 0
 is_out_bytes "it starts with the sselog.gap the examples' prune causes" \
 'event: sselog.gap\ndata: {"lastEventId":0,"firstAvailableId":5}\n\n'\
 'id: 5\nevent: progress\ndata: {"pct":90,"step":"link \\"sselog\\"","ok":true}\n\n'\
-'id: 9\nevent: sselog.close\ndata: \n\n'
+'id: 9\nevent: sselog.close\ndata: {"stream":"build/42"}\n\n'
 
 done_testing

@@ -48,7 +48,7 @@ run sselog -d t.db watch --since 0 build/1
 is_status "watch of a closed stream ends by itself, status 0" 0
 is_quiet "watch writes nothing on stderr"
 is_out_bytes "CRLF, CR and LF each end a data: line" \
-    'id: 1\ndata: a\ndata: b\ndata: c\n\nid: 2\nevent: sselog.close\ndata: \n\n'
+    'id: 1\ndata: a\ndata: b\ndata: c\n\nid: 2\nevent: sselog.close\ndata: {"stream":"build/1"}\n\n'
 
 # Every field, exactly.
 pub s hello
@@ -66,13 +66,13 @@ is_out_bytes "watch s: exact output with id:, event:, retry:, data: and the clos
 'id: 5\ndata: ends with a newline\ndata: \n\n'\
 'id: 6\ndata: \n\n'\
 'id: 7\nevent: with space: and colon\ndata: -dash\n\n'\
-'id: 8\nevent: sselog.close\ndata: \n\n'
+'id: 8\nevent: sselog.close\ndata: {"stream":"s"}\n\n'
 
 run sselog -d t.db watch --since 5 s
 is_out_bytes "--since 5 starts after event 5" \
-    'id: 6\ndata: \n\nid: 7\nevent: with space: and colon\ndata: -dash\n\nid: 8\nevent: sselog.close\ndata: \n\n'
+    'id: 6\ndata: \n\nid: 7\nevent: with space: and colon\ndata: -dash\n\nid: 8\nevent: sselog.close\ndata: {"stream":"s"}\n\n'
 run sselog -d t.db watch --since 7 s s
-is_out_bytes "a stream named twice is followed once" 'id: 8\nevent: sselog.close\ndata: \n\n'
+is_out_bytes "a stream named twice is followed once" 'id: 8\nevent: sselog.close\ndata: {"stream":"s"}\n\n'
 
 run sselog -d t.db watch --since 8 s
 is_status "--since 8, at the close: status 0" 0
@@ -89,7 +89,7 @@ for since in 9 100 9223372036854775807; do
 'id: 5\ndata: ends with a newline\ndata: \n\n'\
 'id: 6\ndata: \n\n'\
 'id: 7\nevent: with space: and colon\ndata: -dash\n\n'\
-'id: 8\nevent: sselog.close\ndata: \n\n'
+'id: 8\nevent: sselog.close\ndata: {"stream":"s"}\n\n'
 done
 run sselog -d t.db watch s build/1
 is_status "without --since, every stream closed: ends at once" 0
@@ -112,8 +112,8 @@ check "watch ends once y is closed too" wait_exit "$WATCH_PID" 5
 is "with status 0" "$WAIT_RC" 0
 is_file "several streams: exact output, in id order" multi.out \
 'id: 9\ndata: x1\n\nid: 10\ndata: y1\n\nid: 11\ndata: x2\n\n'\
-'id: 12\nevent: sselog.close\ndata: \n\n'\
-'id: 14\ndata: y2\n\nid: 15\nevent: sselog.close\ndata: \n\n'
+'id: 12\nevent: sselog.close\ndata: {"stream":"x"}\n\n'\
+'id: 14\ndata: y2\n\nid: 15\nevent: sselog.close\ndata: {"stream":"y"}\n\n'
 is "nothing on stderr" "$(cat multi.out.err)" ""
 
 # Live: without --since, only what is appended after the start, by sselog
@@ -146,14 +146,14 @@ run sselog -d t.db watch --since 0 g
 is_status "watch after a prune: status 0" 0
 is_out_bytes "--since 0 after a prune: sselog.gap first, then what is left" \
 'event: sselog.gap\ndata: {"lastEventId":0,"firstAvailableId":21}\n\n'\
-'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: \n\n'
+'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: {"stream":"g"}\n\n'
 run sselog -d t.db watch --since 19 g
 is_out_bytes "--since 19 (pruned too): the gap names 19" \
 'event: sselog.gap\ndata: {"lastEventId":19,"firstAvailableId":21}\n\n'\
-'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: \n\n'
+'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: {"stream":"g"}\n\n'
 run sselog -d t.db watch --since 20 g
 is_out_bytes "--since 20 (the last pruned): no gap" \
-    'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: \n\n'
+    'id: 21\ndata: g3\n\nid: 22\nevent: sselog.close\ndata: {"stream":"g"}\n\n'
 
 # A watch whose output blocks holds no snapshot of the log: writers go on
 # and their checkpoints empty the WAL. The reader of the fifo never reads,
@@ -202,7 +202,7 @@ wait_exit "$DRAIN" 5
 awk 'BEGIN {
 	for (i = 1; i <= 5000; i++) printf "id: %d\ndata: %0300d\n\n", i, i
 	printf "id: 5001\ndata: while blocked\n\n"
-	printf "id: 5002\nevent: sselog.close\ndata: \n\n"
+	printf "id: 5002\nevent: sselog.close\ndata: {\"stream\":\"P\"}\n\n"
 }' >pin.expected
 check "the whole stream, byte for byte, across pages and the checkpoint" \
     cmp -s pin.out pin.expected
@@ -220,5 +220,13 @@ refused "watch of a bad stream name: exit 1" 1 "invalid stream name"
 run sselog -d missing.db watch --since 0 s
 refused "watch of a missing database: exit 1" 1 "missing.db"
 check "which is not created" test ! -e missing.db
+
+# A close event written with SQL may carry text: it comes as "data",
+# JSON-escaped, beside the stream's name.
+sselog -d why.db init
+sql why.db "INSERT INTO events (stream, event, data) VALUES ('why', 'sselog.close', 'failed: \"make\" exit 2'||char(10)||'tab'||char(9))"
+run sselog -d why.db watch --since 0 why
+is_out_bytes "a close with text: {\"stream\",\"data\"}, one data line" \
+'id: 1\nevent: sselog.close\ndata: {"stream":"why","data":"failed: \\"make\\" exit 2\\ntab\\t"}\n\n'
 
 done_testing

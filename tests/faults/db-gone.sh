@@ -126,7 +126,7 @@ t_stream_ok "... and ends cleanly when the stream is closed" s
 	ev "$e1" one
 	ev "$e2" two
 	ev "$e3" three
-	ev_close "$ec"
+	ev_close "$ec" g/1
 } >"$T_WORK/s.expected"
 is_body_file "... having had every event exactly once, in order" s \
     "$T_WORK/s.expected"

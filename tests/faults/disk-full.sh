@@ -171,7 +171,7 @@ sql "SELECT id || char(9) || data FROM events WHERE stream = '$STREAM'
     while IFS="$(printf '\t')" read -r t_id t_data; do
 	    ev "$t_id" "$t_data"
     done >"$T_WORK/s.expected"
-ev_close "$ec" >>"$T_WORK/s.expected"
+ev_close "$ec" "$STREAM" >>"$T_WORK/s.expected"
 is_body_file "... having had every event in the log exactly once, in order" s \
     "$T_WORK/s.expected"
 is "PRAGMA integrity_check: ok" "$(sql 'PRAGMA integrity_check;' 2>&1)" ok

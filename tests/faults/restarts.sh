@@ -198,7 +198,10 @@ is "the log holds the $EVENTS events, SEQ 1 to $EVENTS in id order" \
         WHERE stream = '$STREAM');")" "$EVENTS|$EVENTS"
 close_id=$(sselog close "$STREAM")
 
-sql "SELECT id || char(9) || coalesce(event, 'message') || char(9) || data
+# A close event's data names its stream (JSON), as the responder sends it.
+sql "SELECT id || char(9) || coalesce(event, 'message') || char(9) ||
+    CASE WHEN event = 'sselog.close' THEN json_object('stream', stream)
+    ELSE data END
     FROM events WHERE stream = '$STREAM' ORDER BY id;" >"$T_WORK/expected"
 total=$(wc -l <"$T_WORK/expected")
 

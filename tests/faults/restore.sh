@@ -124,7 +124,7 @@ ec=$(sselog close rs/1)
 	printf '%s\tmessage\tnew 1\n' "$n1"
 	i=7
 	while [ "$i" -le 10 ]; do printf '%s\tmessage\te %s\n' "$((i + n1 - 6))" "$i"; i=$((i + 1)); done
-	printf '%s\tsselog.close\t\n' "$ec"
+	printf '%s\tsselog.close\t{"stream":"rs/1"}\n' "$ec"
 } >"$T_WORK/expected"
 for f in $FOLLOWERS; do
 	eval "pid=\$FOLLOW_$f"

@@ -418,8 +418,8 @@ ev_typed() {	# ID TYPE DATA
 	printf 'id: %s\nevent: %s\ndata: %s\n\n' "$1" "$2" "$3"
 }
 
-ev_close() {
-	printf 'id: %s\nevent: sselog.close\ndata: \n\n' "$1"
+ev_close() {	# ID STREAM: the close event names its stream
+	printf 'id: %s\nevent: sselog.close\ndata: {"stream":"%s"}\n\n' "$1" "$2"
 }
 
 ev_gap() {	# LAST FIRST
@@ -483,7 +483,7 @@ sse_suite() {
 		ev "$id1" first
 		ev "$id2" "from sql"
 		printf 'id: %s\nevent: note\ndata: two\ndata: lines\n\n' "$id3"
-		ev_close "$idc"
+		ev_close "$idc" live/1
 	} >"$T_WORK/live.expected"
 	is_body_file "the live body is exactly the four events" live \
 	    "$T_WORK/live.expected"
@@ -540,7 +540,7 @@ sse_suite() {
 	{
 		ev "$id2" "from sql"
 		printf 'id: %s\nevent: note\ndata: two\ndata: lines\n\n' "$id3"
-		ev_close "$idc"
+		ev_close "$idc" live/1
 	} >"$T_WORK/resume.expected"
 	is_body_file "Last-Event-ID: only the later events" resume \
 	    "$T_WORK/resume.expected"
@@ -566,9 +566,9 @@ sse_suite() {
 		ev "$ma1" a1
 		ev "$mb1" b1
 		ev "$ma2" a2
-		ev_close "$mac"
+		ev_close "$mac" m/a
 		ev "$mb2" b2
-		ev_close "$mbc"
+		ev_close "$mbc" m/b
 	} >"$T_WORK/multi.expected"
 	is_body_file "two streams, live: every event once, in id order" multi \
 	    "$T_WORK/multi.expected"
@@ -581,9 +581,9 @@ sse_suite() {
 	fetch multi4 "${B}?stream=m/a&stream=m/b" -H "Last-Event-ID: $mb1"
 	{
 		ev "$ma2" a2
-		ev_close "$mac"
+		ev_close "$mac" m/a
 		ev "$mb2" b2
-		ev_close "$mbc"
+		ev_close "$mbc" m/b
 	} >"$T_WORK/multi4.expected"
 	is_body_file "one Last-Event-ID resumes several streams" multi4 \
 	    "$T_WORK/multi4.expected"
@@ -591,7 +591,7 @@ sse_suite() {
 	is_code "with one stream over, the others still answer 200" 200 multi5
 	{
 		ev "$mb2" b2
-		ev_close "$mbc"
+		ev_close "$mbc" m/b
 	} >"$T_WORK/multi5.expected"
 	is_body_file "... with only their later events" multi5 \
 	    "$T_WORK/multi5.expected"
@@ -613,7 +613,7 @@ sse_suite() {
 		ev_gap 0 "$g4"
 		ev "$g4" four
 		ev "$g5" five
-		ev_close "$gc"
+		ev_close "$gc" gap/1
 	} >"$T_WORK/gap.expected"
 	is_body_file "sselog.gap comes first, then what is left" gap \
 	    "$T_WORK/gap.expected"
@@ -622,14 +622,14 @@ sse_suite() {
 		ev_gap "$g1" "$g4"
 		ev "$g4" four
 		ev "$g5" five
-		ev_close "$gc"
+		ev_close "$gc" gap/1
 	} >"$T_WORK/gap2.expected"
 	is_body_file "the gap event names the client's Last-Event-ID" gap2 \
 	    "$T_WORK/gap2.expected"
 	fetch gap3 "${B}gap/1" -H "Last-Event-ID: $g4"
 	{
 		ev "$g5" five
-		ev_close "$gc"
+		ev_close "$gc" gap/1
 	} >"$T_WORK/gap3.expected"
 	is_body_file "no gap event when nothing asked for was pruned" gap3 \
 	    "$T_WORK/gap3.expected"
@@ -637,7 +637,7 @@ sse_suite() {
 	{
 		ev "$g4" four
 		ev "$g5" five
-		ev_close "$gc"
+		ev_close "$gc" gap/1
 	} >"$T_WORK/gap4.expected"
 	is_body_file "no gap event at the last pruned id (the client saw it)" \
 	    gap4 "$T_WORK/gap4.expected"
@@ -790,8 +790,8 @@ sse_suite() {
 	{
 		ev "$a0" nudge
 		ev "$a1" "still here"
-		ev_close "$ac1"
-		ev_close "$ac2"
+		ev_close "$ac1" after/1
+		ev_close "$ac2" after/2
 	} >"$T_WORK/after.expected"
 	is_body_file "... with exactly the events" after "$T_WORK/after.expected"
 }

@@ -690,7 +690,7 @@ test_encode(void **state)
 		  "id: 42\nevent: greet\nretry: 3000\ndata: a\ndata: b\n\n" },
 		{ { .id = 7, .stream = "a", .type = "sselog.close", .data = "",
 		    .data_len = 0, .retry = -1 },
-		  "id: 7\nevent: sselog.close\ndata: \n\n" },
+		  "id: 7\nevent: sselog.close\ndata: {\"stream\":\"a\"}\n\n" },
 	};
 	(void)state;
 

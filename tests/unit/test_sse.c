@@ -425,6 +425,46 @@ test_gap(void **state)
 	}
 }
 
+/* A close event's data is one line of JSON naming its stream; stored
+ * text rides along as "data", escaped so that no byte can end the line or
+ * the string early; id and retry are kept. */
+static void
+test_close(void **state)
+{
+	static const struct {
+		const char *stream;
+		const char *data;
+		size_t data_len;
+		int64_t retry;
+		const char *want;
+	} cases[] = {
+		{ "build/42", "", 0, -1,
+		  "id: 9\nevent: sselog.close\ndata: {\"stream\":\"build/42\"}\n\n" },
+		{ "a", "ok", 2, 500, "id: 9\nevent: sselog.close\nretry: 500\n"
+		  "data: {\"stream\":\"a\",\"data\":\"ok\"}\n\n" },
+		{ "a", "q\"b\\\r\n\t\x01\x1f\x7f\xc3\xa9", 12, -1,
+		  "id: 9\nevent: sselog.close\ndata: {\"stream\":\"a\","
+		  "\"data\":\"q\\\"b\\\\\\r\\n\\t\\u0001\\u001f\x7f\xc3\xa9\"}\n\n" },
+		{ "a", "x\0y", 3, -1, "id: 9\nevent: sselog.close\n"
+		  "data: {\"stream\":\"a\",\"data\":\"x\\u0000y\"}\n\n" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct buf out = BUF_INIT;
+		struct sse_event ev = { 9, "sselog.close", cases[i].data,
+		    cases[i].data_len, cases[i].retry };
+
+		assert_int_equal(buf_append(&out, "p", 1), 0);
+		assert_int_equal(sse_encode_close(&out, &ev, cases[i].stream),
+		    0);
+		assert_int_equal(out.len, 1 + strlen(cases[i].want));
+		assert_memory_equal(out.data, "p", 1);
+		assert_memory_equal(out.data + 1, cases[i].want, out.len - 1);
+		buf_free(&out);
+	}
+}
+
 /* Encoding appends: what was in the buffer stays, byte for byte, whatever
  * its size relative to the buffer's capacity. */
 static void
@@ -621,6 +661,7 @@ main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_comments),
 		cmocka_unit_test(test_gap),
+		cmocka_unit_test(test_close),
 		cmocka_unit_test(test_appends),
 		cmocka_unit_test(test_tight_room),
 		cmocka_unit_test(test_round_trip_large),
