@@ -46,14 +46,16 @@ log_open(const char *dest, char *err, size_t errlen)
 
 	if (dest == NULL)
 		dest = log_stderr_useful() ? "stderr" : "syslog";
-	if (strcmp(dest, "syslog") == 0) {
-		openlog(log_program, LOG_PID, LOG_DAEMON);
-		log_to = TO_SYSLOG;
-		return 0;
-	}
-	if (strcmp(dest, "stderr") != 0) {
+	if (strcmp(dest, "syslog") != 0 && strcmp(dest, "stderr") != 0) {
 		fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 		    O_NOCTTY, 0640);
+		/* Not at 0, 1 or 2 when those were closed: whatever writes
+		 * to standard output or error would end up in the file. */
+		if (fd >= 0 && fd <= STDERR_FILENO) {
+			int high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+			close(fd);
+			fd = high;
+		}
 		if (fd == -1) {
 			snprintf(err, errlen, "--log %s: %s", dest,
 			    strerror(errno));
@@ -63,10 +65,17 @@ log_open(const char *dest, char *err, size_t errlen)
 		 * change of root or user can hide it. */
 		tzset();
 	}
-	log_to = fd == STDERR_FILENO ? TO_STDERR : TO_FILE;
+	if (log_to == TO_FILE)
+		close(log_fd);
 	log_path = dest;
 	log_fd = fd;
 	log_fd_socket = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	if (strcmp(dest, "syslog") == 0) {
+		openlog(log_program, LOG_PID, LOG_DAEMON);
+		log_to = TO_SYSLOG;
+	} else {
+		log_to = fd == STDERR_FILENO ? TO_STDERR : TO_FILE;
+	}
 	return 0;
 }
 
@@ -157,9 +166,9 @@ log_line(int priority, const char *level, const char *fmt, va_list ap)
 	unsigned long lost = atomic_exchange(&log_lost, 0);
 	if (lost > 0) {
 		n = grown(0, line_head(line, LINE_BYTES));
-		n = grown(n, snprintf(line + n, LINE_BYTES - n, "warning: %lu "
-		    "lines of this log were dropped: it could not take them "
-		    "at once", lost));
+		n = grown(n, snprintf(line + n, LINE_BYTES - n, "warning: "
+		    "dropped %lu log line%s that could not be written at "
+		    "once", lost, lost == 1 ? "" : "s"));
 		line[n++] = '\n';
 		if (put_line(line, n) == -1)
 			atomic_fetch_add(&log_lost, lost);
