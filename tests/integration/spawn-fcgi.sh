@@ -8,6 +8,7 @@
 # responder's standard error is /dev/null: its messages must reach syslog,
 # which a stand-in daemon on /dev/log receives here (skipped when a real
 # one is there).
+# shellcheck disable=SC2154 # start_daemon sets PID_*
 . "$SRCDIR/tests/integration/lib.sh"
 
 command -v spawn-fcgi >/dev/null 2>&1 ||
@@ -112,8 +113,10 @@ check "... it says so" said "not running"
 
 # ---- a log directory www-data cannot write ----
 RO=$T_WORK/ro
-mkdir "$RO" && chmod 755 "$RO" && "$SSELOG" -d "$RO/events.db" init ||
+if ! mkdir "$RO" || ! chmod 755 "$RO" ||
+    ! "$SSELOG" -d "$RO/events.db" init >/dev/null; then
 	bail "cannot make $RO"
+fi
 SSELOG_DB=$RO/events.db script start
 is "an unwritable log directory: status 1" "$SRC" 1
 check "... the output names the log and the reason" \
@@ -135,7 +138,6 @@ start_daemon fg env SSELOG_FCGI="$SSELOG_FCGI" SSELOG_DB="$DB" \
     SSELOG_SOCKET="$SOCK" SSELOG_PIDFILE="$PIDFILE" \
     sh "$SRCDIR/contrib/spawn-fcgi.sh" -n
 wait_listening fg
-# shellcheck disable=SC2154 # start_daemon sets PID_*
 is "-n: the pid file names the process the supervisor started" \
     "$(cat "$PIDFILE")" "$PID_fg"
 check "... which is the responder" pid_running
