@@ -58,6 +58,12 @@ static const char usage_text[] =
     "  --user NAME             when started as root, serve as user NAME (a\n"
     "                          name or a number) and its groups, after\n"
     "                          opening --listen and before opening the log\n"
+    "  --log syslog|stderr|FILE  where messages go: syslog (daemon), standard\n"
+    "                          error, or appended to FILE, an absolute path\n"
+    "                          (default: stderr, or syslog when standard\n"
+    "                          error is closed or /dev/null)\n"
+    "  --check                 open the log as when serving, say whether that\n"
+    "                          works on standard error, and exit 0 or 1\n"
     "  -h, --help              this help\n"
     "  --version               print the version\n";
 
@@ -65,7 +71,7 @@ enum {
 	OPT_LISTEN = 256, OPT_PREFIX, OPT_MAX_STREAMS, OPT_MAX_CLIENTS,
 	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_WRITE_TIMEOUT,
 	OPT_CORS,
-	OPT_USER, OPT_VERSION,
+	OPT_USER, OPT_LOG, OPT_CHECK, OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -82,6 +88,8 @@ static const struct option long_options[] = {
 	{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
 	{ "cors-origin", required_argument, NULL, OPT_CORS },
 	{ "user", required_argument, NULL, OPT_USER },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
@@ -90,8 +98,10 @@ struct options {
 	struct server_config cfg;
 	const char *listen;
 	const char *user;
+	const char *log;	/* --log; NULL: the default rule */
 	const char *cors[MAX_CORS_ORIGINS];
 	bool max_clients_given;
+	bool check;
 };
 
 static int
@@ -199,6 +209,18 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_USER:
 			o->user = optarg;
+			break;
+		case OPT_LOG:
+			/* A relative path would depend on the directory the
+			 * web server or spawn-fcgi happens to start it in. */
+			if (strcmp(optarg, "syslog") != 0 &&
+			    strcmp(optarg, "stderr") != 0 && optarg[0] != '/')
+				return usage_error("--log", optarg, ": use "
+				    "syslog, stderr or an absolute path");
+			o->log = optarg;
+			break;
+		case OPT_CHECK:
+			o->check = true;
 			break;
 		case OPT_CORS:
 			if (ncors == MAX_CORS_ORIGINS)
@@ -382,6 +404,27 @@ cgi_fail(const char *message)
 	return 1;
 }
 
+/* --check: opens the log as the responder would, as --user if given,
+ * and answers on standard error, where the person or script that asks
+ * reads it. Returns the exit status. */
+static int
+check(const struct options *o)
+{
+	char err[512];
+	struct server *srv;
+
+	log_open("stderr", err, sizeof err);
+	if (drop_privileges(o->user) == -1)
+		return 1;
+	if ((srv = server_new(&o->cfg, err, sizeof err)) == NULL) {
+		log_error("%s", err);
+		return 1;
+	}
+	server_free(srv);
+	log_info("ok: %s", o->cfg.db_path);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -391,8 +434,18 @@ main(int argc, char **argv)
 	sigset_t stop;
 
 	log_init("sselog-fcgi");
+	/* Under spawn-fcgi or a daemonized lighttpd standard error is
+	 * /dev/null: even a usage error must reach someone. */
+	log_open(NULL, err, sizeof err);
 	if ((rc = parse_options(argc, argv, &o)) != 0)
 		return rc;
+	if (o.check)
+		return check(&o);
+	/* Opened before --user, so that the file may be root's. */
+	if (o.log != NULL && log_open(o.log, err, sizeof err) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
 
 	/* Writes to a client that left fail with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
@@ -463,6 +516,8 @@ main(int argc, char **argv)
 			server_free(srv);
 			return 1;
 		}
+		log_info("%s started: serving %s over FastCGI", PACKAGE_STRING,
+		    o.cfg.db_path);
 		rc = server_run(srv);
 		/* The accepting threads still wait for connections; exit()
 		 * ends them with the process. */
