@@ -161,20 +161,35 @@ read_all(int fd, struct buf *out)
 
 /* ---- init ---- */
 
+/* Runs a command that takes no arguments, fn, on the log opened in
+ * mode; fn's -1 is a failure that store_error() says. */
 static int
-cmd_init(const char *db, int argc, char **argv)
+run_without_args(const char *db, int argc, enum store_mode mode,
+    int (*fn)(struct store *st, const char *db))
 {
-	(void)argv;
 	if (argc > 0)
-		return usage_error("init takes no arguments");
-	struct store *st = open_store(db, STORE_CREATE);
+		return usage_error("%s takes no arguments", current->name);
+	struct store *st = open_store(db, mode);
 	if (st == NULL)
 		return EXIT_RUNTIME;
-	int rc = store_init(st);
+	int rc = fn(st, db);
 	if (rc == -1)
 		log_error("%s", store_error(st));
 	store_close(st);
 	return rc == -1 ? EXIT_RUNTIME : 0;
+}
+
+static int
+init_log(struct store *st, const char *db)
+{
+	(void)db;
+	return store_init(st);
+}
+
+static int
+cmd_init(const char *db, int argc)
+{
+	return run_without_args(db, argc, STORE_CREATE, init_log);
 }
 
 /* ---- publish and close ---- */
@@ -601,31 +616,48 @@ check_streams(int argc, char **argv)
 	return 0;
 }
 
+/* What prune and forget share: the names checked, the log opened, the
+ * deletion (forget the named streams, or prune by rule), the space given
+ * back. Returns 0 or an exit status. */
+static int
+delete_and_shrink(const char *db, int argc, char **argv,
+    const struct store_prune_rule *rule, int64_t *deleted,
+    int64_t *forgotten)
+{
+	const char *const *streams = (const char *const *)argv;
+
+	if (check_streams(argc, argv) == -1)
+		return EXIT_RUNTIME;
+	struct store *st = open_store(db, STORE_WRITE);
+	if (st == NULL)
+		return EXIT_RUNTIME;
+	int rc = rule == NULL ?
+	    store_forget(st, streams, (size_t)argc, forgotten, deleted) :
+	    store_prune_forget(st, streams, (size_t)argc, rule, deleted,
+	    forgotten);
+	if (rc == -1)
+		log_error("%s", store_error(st));
+	else
+		shrink(st, db);
+	store_close(st);
+	return rc == -1 ? EXIT_RUNTIME : 0;
+}
+
 static int
 cmd_prune(const char *db, int argc, char **argv,
     const struct store_prune_rule *rule)
 {
 	int64_t deleted, forgotten;
+	int status;
 
 	if (rule->keep < 0 && rule->older_than_ms < 0 &&
 	    rule->forget_closed_ms < 0)
 		return usage_error("say what to delete: --keep N, "
 		    "--older-than DURATION, --forget-closed DURATION, or "
 		    "several");
-	if (check_streams(argc, argv) == -1)
-		return EXIT_RUNTIME;
-	struct store *st = open_store(db, STORE_WRITE);
-	if (st == NULL)
-		return EXIT_RUNTIME;
-	int rc = store_prune_forget(st, (const char *const *)argv,
-	    (size_t)argc, rule, &deleted, &forgotten);
-	if (rc == -1)
-		log_error("%s", store_error(st));
-	else
-		shrink(st, db);
-	store_close(st);
-	if (rc == -1)
-		return EXIT_RUNTIME;
+	if ((status = delete_and_shrink(db, argc, argv, rule, &deleted,
+	    &forgotten)) != 0)
+		return status;
 	printf("pruned %" PRId64 " event%s", deleted, deleted == 1 ? "" : "s");
 	if (rule->forget_closed_ms >= 0)
 		printf("; forgot %" PRId64 " stream%s", forgotten,
@@ -638,23 +670,13 @@ static int
 cmd_forget(const char *db, int argc, char **argv)
 {
 	int64_t deleted, forgotten;
+	int status;
 
 	if (argc < 1)
 		return usage_error("missing STREAM");
-	if (check_streams(argc, argv) == -1)
-		return EXIT_RUNTIME;
-	struct store *st = open_store(db, STORE_WRITE);
-	if (st == NULL)
-		return EXIT_RUNTIME;
-	int rc = store_forget(st, (const char *const *)argv, (size_t)argc,
-	    &forgotten, &deleted);
-	if (rc == -1)
-		log_error("%s", store_error(st));
-	else
-		shrink(st, db);
-	store_close(st);
-	if (rc == -1)
-		return EXIT_RUNTIME;
+	if ((status = delete_and_shrink(db, argc, argv, NULL, &deleted,
+	    &forgotten)) != 0)
+		return status;
 	printf("forgot %" PRId64 " stream%s (%" PRId64 " event%s)\n",
 	    forgotten, forgotten == 1 ? "" : "s", deleted,
 	    deleted == 1 ? "" : "s");
@@ -662,21 +684,19 @@ cmd_forget(const char *db, int argc, char **argv)
 }
 
 static int
-cmd_vacuum(const char *db, int argc, char **argv)
+vacuum_log(struct store *st, const char *db)
 {
-	(void)argv;
-	if (argc > 0)
-		return usage_error("vacuum takes no arguments");
-	struct store *st = open_store(db, STORE_WRITE);
-	if (st == NULL)
-		return EXIT_RUNTIME;
 	int rc = store_vacuum(st);
-	if (rc == -1)
-		log_error("%s", store_error(st));
-	else
+
+	if (rc != -1)
 		say_shrunk(st, db, rc, 0);
-	store_close(st);
-	return rc == -1 ? EXIT_RUNTIME : 0;
+	return rc;
+}
+
+static int
+cmd_vacuum(const char *db, int argc)
+{
+	return run_without_args(db, argc, STORE_WRITE, vacuum_log);
 }
 
 /* ---- watch ---- */
@@ -1140,7 +1160,7 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (strcmp(cmd->name, "init") == 0)
-		return cmd_init(db, argc, argv);
+		return cmd_init(db, argc);
 	if (strcmp(cmd->name, "publish") == 0) {
 		struct publish_args a = { .type = o.type, .retry = o.retry };
 		return cmd_publish(db, argc, argv, &a);
@@ -1158,7 +1178,7 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 	if (strcmp(cmd->name, "forget") == 0)
 		return cmd_forget(db, argc, argv);
 	if (strcmp(cmd->name, "vacuum") == 0)
-		return cmd_vacuum(db, argc, argv);
+		return cmd_vacuum(db, argc);
 	if (strcmp(cmd->name, "watch") == 0)
 		return cmd_watch(db, argc, argv, o.since_given, o.since);
 	return cmd_streams(db, argc, argv);

@@ -17,6 +17,35 @@ pruned() {
 	sql t.db "SELECT coalesce(group_concat(stream), '') FROM pruned"
 }
 
+# Starts `sselog watch --since 0 STREAM...` in the background, its output
+# in OUT, and waits until it has printed TEXT: bg_watch OUT TEXT STREAM...
+# Sets $watch_pid.
+bg_watch() {
+	bg_out=$1 bg_text=$2
+	shift 2
+	"$SSELOG" -d t.db watch --since 0 "$@" >"$bg_out" 2>"$bg_out.err" &
+	watch_pid=$!
+	track "$watch_pid"
+	wait_until 10 grep -q "$bg_text" "$bg_out"
+}
+
+# Forgets STREAM, appends DATA to it (the new run), closes CLOSE:
+# rerun STREAM DATA CLOSE.
+rerun() {
+	sselog -d t.db forget "$1" >/dev/null
+	sselog -d t.db publish "$1" "$2" >/dev/null
+	sselog -d t.db close "$3" >/dev/null
+}
+
+# Passes when the background process PID ends by itself, with status 0.
+ends() {
+	if wait_exit "$2" 10; then
+		is "$1" "$WAIT_RC" 0
+	else
+		not_ok "$1" "it did not end"
+	fi
+}
+
 sselog -d t.db init
 
 # The first run of a job, and its re-run.
@@ -86,18 +115,9 @@ is_unchanged "the refused forgets changed nothing" t.db
 # the new run; one that starts from an id of the old run gets the new run
 # without sselog.gap.
 sselog -d t.db publish job old-1 >/dev/null				# 14
-"$SSELOG" -d t.db watch --since 0 job >live.out 2>live.err &
-live=$!
-track "$live"
-wait_until 10 grep -q old-1 live.out
-sselog -d t.db forget job >/dev/null
-sselog -d t.db publish job new-1 >/dev/null				# 15
-sselog -d t.db close job >/dev/null					# 16
-if wait_exit "$live" 10; then
-	is "the watch ends at the new run's close" "$WAIT_RC" 0
-else
-	not_ok "the watch ends at the new run's close" "it did not end"
-fi
+bg_watch live.out old-1 job
+rerun job new-1 job							# 15, 16
+ends "the watch ends at the new run's close" "$watch_pid"
 is_file "the watch got the old event, then the new run" live.out \
     'id: 14\ndata: old-1\n\nid: 15\ndata: new-1\n\nid: 16\nevent: sselog.close\ndata: \n\n'
 run sselog -d t.db watch --since 14 job
@@ -108,19 +128,9 @@ is_out_bytes "a watch from the old run's id: the new run, no gap" \
 sselog -d t.db forget job >/dev/null
 sselog -d t.db publish job run-1 >/dev/null				# 17
 sselog -d t.db close job >/dev/null					# 18
-"$SSELOG" -d t.db watch --since 0 job other >both.out 2>both.err &
-both=$!
-track "$both"
-wait_until 10 grep -q sselog.close both.out
-sselog -d t.db forget job >/dev/null
-sselog -d t.db publish job run-2 >/dev/null				# 19
-sselog -d t.db close other >/dev/null					# 20
-if wait_exit "$both" 10; then
-	is "a watch of two streams ends when the other closes" "$WAIT_RC" 0
-else
-	not_ok "a watch of two streams ends when the other closes" \
-	    "it did not end"
-fi
+bg_watch both.out sselog.close job other
+rerun job run-2 other							# 19, 20
+ends "a watch of two streams ends when the other closes" "$watch_pid"
 is_file "it got the old run, then the new one" both.out \
     'id: 17\ndata: run-1\n\nid: 18\nevent: sselog.close\ndata: \n\nid: 19\ndata: run-2\n\nid: 20\nevent: sselog.close\ndata: \n\n'
 

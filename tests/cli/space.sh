@@ -25,6 +25,16 @@ fill() {
 	sselog -d "$1" publish live x >/dev/null
 }
 
+# A reader that keeps the log DB open, as the responder does: the -wal
+# file stays, and the checkpoints must truncate it all the same. Sets
+# $reader.
+hold_open() {
+	"$SSELOG" -d "$1" watch live >watch.out 2>watch.err &
+	reader=$!
+	track "$reader"
+	wait_until 10 [ -e "$1-wal" ]
+}
+
 sselog -d t.db init
 is "init makes logs that give space back" \
     "$(sql t.db 'PRAGMA auto_vacuum')" 2
@@ -33,12 +43,7 @@ sselog -d t.db prune --keep 0 live >/dev/null
 before=$(size t.db)
 check "the full log is over 1 MB ($before bytes)" [ "$before" -gt 1000000 ]
 
-# A reader that keeps the log open (as the responder does): the -wal file
-# stays, and the checkpoint must truncate it all the same.
-"$SSELOG" -d t.db watch live >watch.out 2>watch.err &
-reader=$!
-track "$reader"
-wait_until 10 [ -e t.db-wal ]
+hold_open t.db
 
 run sselog -d t.db prune --keep 0 --forget-closed 0
 is_status "prune --keep 0 --forget-closed 0: succeeds" 0
@@ -109,10 +114,7 @@ is_err "it says that sselog vacuum would give the space back" \
     "'sselog vacuum' gives it back"
 kept=$(size old.db)
 check "the old log kept its size ($kept bytes)" [ "$kept" -gt 1000000 ]
-"$SSELOG" -d old.db watch live >watch.out 2>watch.err &
-reader=$!
-track "$reader"
-wait_until 10 [ -e old.db-wal ]
+hold_open old.db
 run sselog -d old.db vacuum
 is_status "vacuum: succeeds" 0
 is_out "vacuum prints nothing" ""

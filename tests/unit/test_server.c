@@ -560,6 +560,17 @@ forget(struct fixture *fx, const char *stream)
 	assert_int_equal(forgotten, 1);
 }
 
+/* A client of stream from after id (its Last-Event-ID). */
+static int
+connect_after(struct fixture *fx, const char *stream, int64_t id)
+{
+	char query[128];
+
+	snprintf(query, sizeof query, "stream=%s&lastEventId=%lld", stream,
+	    (long long)id);
+	return connect_client(fx, query, NULL, 0);
+}
+
 /* Turns the loop and reads what the client fd got into got, until it has
  * want events ("id: " lines) or its end; then a few turns more, so that
  * anything sent twice would show. */
@@ -590,7 +601,6 @@ test_forget_and_rerun(void **state)
 	    again = BUF_INIT, fresh = BUF_INIT, old_id = BUF_INIT;
 	bool page_eof = false, follower_eof = false, both_eof = false,
 	    again_eof = false, fresh_eof = false, old_eof = false;
-	char query[128];
 
 	(void)state;
 	fixture_start(&fx, 1024 * 1024, 30, 15);
@@ -599,7 +609,7 @@ test_forget_and_rerun(void **state)
 	int follow_fd = connect_client(&fx, "stream=open", NULL, 0);
 	int both_fd = connect_client(&fx, "stream=job&stream=other", NULL, 0);
 	turns(&fx, 2);
-	int64_t open1 = publish_one(&fx, "open", NULL, "open-1");
+	publish_one(&fx, "open", NULL, "open-1");
 	int64_t run1 = publish_one(&fx, "job", NULL, "run-1");
 	publish_one(&fx, "job", NULL, "run-1b");
 	int64_t close1 = publish_one(&fx, "job", "sselog.close", "");
@@ -610,9 +620,7 @@ test_forget_and_rerun(void **state)
 	assert_true(page_eof);	/* the old run's end */
 	assert_int_equal(count(&page, "data: run-1\n"), 1);
 	assert_false(both_eof);
-	snprintf(query, sizeof query, "stream=job&lastEventId=%lld",
-	    (long long)close1);
-	int again_fd = connect_client(&fx, query, NULL, 0);
+	int again_fd = connect_after(&fx, "job", close1);
 	take_events(&fx, again_fd, &again, 1, &again_eof);
 	assert_true(again_eof);
 	assert_int_equal(count(&again, "Status: 204"), 1);
@@ -651,15 +659,12 @@ test_forget_and_rerun(void **state)
 	assert_int_equal(count(&fresh, "sselog.gap"), 0);
 
 	/* A reconnect with an id of the old run: the new run, no gap. */
-	snprintf(query, sizeof query, "stream=job&lastEventId=%lld",
-	    (long long)run1);
-	int old_fd = connect_client(&fx, query, NULL, 0);
+	int old_fd = connect_after(&fx, "job", run1);
 	take_events(&fx, old_fd, &old_id, 2, &old_eof);
 	assert_false(old_eof);
 	assert_int_equal(count(&old_id, "id: "), 2);
 	assert_int_equal(count(&old_id, "data: run-2\n"), 1);
 	assert_int_equal(count(&old_id, "sselog.gap"), 0);
-	(void)open1;
 
 	close(page_fd);
 	close(again_fd);
