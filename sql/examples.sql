@@ -137,6 +137,20 @@ WHERE event IS NOT 'sselog.close'
 -- id in `pruned`. A client asking for events after an older id is told
 -- that history is gone: it first receives an sselog.gap event whose data
 -- is {"lastEventId":N,"firstAvailableId":M}, with M = last_id + 1.
+-- `sselog forget build/42` erases a stream, so that a job run again can
+-- write it anew (not run here: the examples below read build/42). In one
+-- transaction, the events (the close event too), then the record that
+-- the delete has just made:
+--     BEGIN IMMEDIATE;
+--     DELETE FROM events WHERE stream = 'build/42';
+--     DELETE FROM pruned WHERE stream = 'build/42';
+--     COMMIT;
+-- Then, as after `sselog prune`, give the freed pages back to the file
+-- system (a log made by `sselog init` has auto_vacuum = INCREMENTAL; an
+-- older one needs `sselog vacuum` once) and truncate the -wal file:
+--     PRAGMA incremental_vacuum;
+--     PRAGMA wal_checkpoint(TRUNCATE);
+
 .print
 .print -- pruned:
 SELECT stream, last_id FROM pruned ORDER BY stream;

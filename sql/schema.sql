@@ -6,6 +6,10 @@
 -- indexes and triggers in place; table changes, when a later version needs
 -- them, go in a migration step in src/store.c keyed on PRAGMA user_version.
 --
+-- The settings stored in the file, WAL mode and auto_vacuum = INCREMENTAL
+-- (which only a file without tables takes), are made by `sselog init`
+-- (src/store.c) before this runs.
+--
 -- The rules live here, not only in the programs, so that anything writing
 -- with plain SQL gets the same clear errors as `sselog publish`.
 

@@ -57,8 +57,10 @@ static const char global_usage[] =
     "                                            append one event, print its id\n"
     "  pipe STREAM [-e TYPE] [--strict]          append one event per input line\n"
     "  close STREAM                              end a stream for good\n"
-    "  prune [--keep N] [--older-than DURATION] [STREAM...]\n"
-    "                                            delete old events\n"
+    "  prune [--keep N] [--older-than DURATION] [--forget-closed DURATION]\n"
+    "        [STREAM...]                         delete old events and streams\n"
+    "  forget STREAM...                          erase streams, as if never used\n"
+    "  vacuum                                    rewrite the log into less space\n"
     "  watch [--since ID] STREAM...              print the text/event-stream\n"
     "  streams                                   list the streams\n"
     "\n"
@@ -159,20 +161,35 @@ read_all(int fd, struct buf *out)
 
 /* ---- init ---- */
 
+/* Runs a command that takes no arguments, fn, on the log opened in
+ * mode; fn's -1 is a failure that store_error() says. */
 static int
-cmd_init(const char *db, int argc, char **argv)
+run_without_args(const char *db, int argc, enum store_mode mode,
+    int (*fn)(struct store *st, const char *db))
 {
-	(void)argv;
 	if (argc > 0)
-		return usage_error("init takes no arguments");
-	struct store *st = open_store(db, STORE_CREATE);
+		return usage_error("%s takes no arguments", current->name);
+	struct store *st = open_store(db, mode);
 	if (st == NULL)
 		return EXIT_RUNTIME;
-	int rc = store_init(st);
+	int rc = fn(st, db);
 	if (rc == -1)
 		log_error("%s", store_error(st));
 	store_close(st);
 	return rc == -1 ? EXIT_RUNTIME : 0;
+}
+
+static int
+init_log(struct store *st, const char *db)
+{
+	(void)db;
+	return store_init(st);
+}
+
+static int
+cmd_init(const char *db, int argc)
+{
+	return run_without_args(db, argc, STORE_CREATE, init_log);
 }
 
 /* ---- publish and close ---- */
@@ -556,33 +573,130 @@ cmd_pipe(const char *db, int argc, char **argv, const char *type,
 	return status;
 }
 
-/* ---- prune ---- */
+/* ---- prune, forget, vacuum ---- */
+
+/* Free space, inside the log's file, above which prune and forget say
+ * that `sselog vacuum` would give it back: a log created before
+ * auto_vacuum keeps it. */
+#define FREE_NOTE_BYTES (1024 * 1024)
+
+/* Says what store_shrink() or store_vacuum() returned that is worth
+ * knowing; neither is a failure of the command, whose work is done. */
+static void
+say_shrunk(struct store *st, const char *db, int rc, int64_t free_bytes)
+{
+	if (rc == 1)
+		log_warn("%s: the -wal file keeps its size until a later "
+		    "checkpoint: a reader still reads an older snapshot", db);
+	else if (rc == -1)
+		log_warn("%s", store_error(st));
+	if (free_bytes >= FREE_NOTE_BYTES)
+		log_warn("%s: %.1f MB of the file are free space that it "
+		    "keeps, as a log created before auto_vacuum does: "
+		    "'sselog vacuum' gives it back (see man sselog)", db,
+		    (double)free_bytes / 1e6);
+}
+
+/* Gives back the space of what was just deleted. */
+static void
+shrink(struct store *st, const char *db)
+{
+	int64_t free_bytes;
+	int rc = store_shrink(st, &free_bytes);
+
+	say_shrunk(st, db, rc, free_bytes);
+}
 
 static int
-cmd_prune(const char *db, int argc, char **argv, int64_t keep,
-    int64_t older_than_ms)
+check_streams(int argc, char **argv)
 {
-	int64_t deleted;
-
-	if (keep < 0 && older_than_ms < 0)
-		return usage_error("say what to delete: --keep N, "
-		    "--older-than DURATION, or both");
 	for (int i = 0; i < argc; i++)
 		if (check_stream(argv[i]) == -1)
-			return EXIT_RUNTIME;
+			return -1;
+	return 0;
+}
+
+/* What prune and forget share: the names checked, the log opened, the
+ * deletion (forget the named streams, or prune by rule), the space given
+ * back. Returns 0 or an exit status. */
+static int
+delete_and_shrink(const char *db, int argc, char **argv,
+    const struct store_prune_rule *rule, int64_t *deleted,
+    int64_t *forgotten)
+{
+	const char *const *streams = (const char *const *)argv;
+
+	if (check_streams(argc, argv) == -1)
+		return EXIT_RUNTIME;
 	struct store *st = open_store(db, STORE_WRITE);
 	if (st == NULL)
 		return EXIT_RUNTIME;
-	int rc = store_prune(st, (const char *const *)argv, (size_t)argc, keep,
-	    older_than_ms, &deleted);
+	int rc = rule == NULL ?
+	    store_forget(st, streams, (size_t)argc, forgotten, deleted) :
+	    store_prune_forget(st, streams, (size_t)argc, rule, deleted,
+	    forgotten);
 	if (rc == -1)
 		log_error("%s", store_error(st));
+	else
+		shrink(st, db);
 	store_close(st);
-	if (rc == -1)
-		return EXIT_RUNTIME;
-	printf("pruned %" PRId64 " event%s\n", deleted, deleted == 1 ? "" :
-	    "s");
-	return 0;
+	return rc == -1 ? EXIT_RUNTIME : 0;
+}
+
+static int
+cmd_prune(const char *db, int argc, char **argv,
+    const struct store_prune_rule *rule)
+{
+	int64_t deleted, forgotten;
+	int status;
+
+	if (rule->keep < 0 && rule->older_than_ms < 0 &&
+	    rule->forget_closed_ms < 0)
+		return usage_error("say what to delete: --keep N, "
+		    "--older-than DURATION, --forget-closed DURATION, or "
+		    "several");
+	if ((status = delete_and_shrink(db, argc, argv, rule, &deleted,
+	    &forgotten)) != 0)
+		return status;
+	printf("pruned %" PRId64 " event%s", deleted, deleted == 1 ? "" : "s");
+	if (rule->forget_closed_ms >= 0)
+		printf("; forgot %" PRId64 " stream%s", forgotten,
+		    forgotten == 1 ? "" : "s");
+	putchar('\n');
+	return fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+}
+
+static int
+cmd_forget(const char *db, int argc, char **argv)
+{
+	int64_t deleted, forgotten;
+	int status;
+
+	if (argc < 1)
+		return usage_error("missing STREAM");
+	if ((status = delete_and_shrink(db, argc, argv, NULL, &deleted,
+	    &forgotten)) != 0)
+		return status;
+	printf("forgot %" PRId64 " stream%s (%" PRId64 " event%s)\n",
+	    forgotten, forgotten == 1 ? "" : "s", deleted,
+	    deleted == 1 ? "" : "s");
+	return fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+}
+
+static int
+vacuum_log(struct store *st, const char *db)
+{
+	int rc = store_vacuum(st);
+
+	if (rc != -1)
+		say_shrunk(st, db, rc, 0);
+	return rc;
+}
+
+static int
+cmd_vacuum(const char *db, int argc)
+{
+	return run_without_args(db, argc, STORE_WRITE, vacuum_log);
 }
 
 /* ---- watch ---- */
@@ -821,6 +935,7 @@ cmd_streams(const char *db, int argc, char **argv)
 enum {
 	OPT_KEEP = 256,
 	OPT_OLDER_THAN,
+	OPT_FORGET_CLOSED,
 	OPT_SINCE,
 	OPT_STRICT,
 	OPT_VERSION,
@@ -833,6 +948,7 @@ static const struct option long_options[] = {
 	{ "retry", required_argument, NULL, 'r' },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "older-than", required_argument, NULL, OPT_OLDER_THAN },
+	{ "forget-closed", required_argument, NULL, OPT_FORGET_CLOSED },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -867,6 +983,7 @@ struct sub_options {
 	int64_t retry;		/* -r, -1 when not given */
 	int64_t keep;		/* --keep, -1 when not given */
 	int64_t older_than_ms;	/* --older-than, -1 when not given */
+	int64_t forget_closed_ms;	/* --forget-closed, -1 when not given */
 	int64_t since;		/* --since */
 	bool since_given;
 	bool strict;		/* --strict */
@@ -882,6 +999,7 @@ allowed(const char *name, int opt)
 	} table[] = {
 		{ "publish", 'e' }, { "publish", 'r' }, { "pipe", 'e' },
 		{ "prune", OPT_KEEP }, { "prune", OPT_OLDER_THAN },
+		{ "prune", OPT_FORGET_CLOSED },
 		{ "watch", OPT_SINCE }, { "pipe", OPT_STRICT },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
@@ -939,6 +1057,11 @@ parse_sub_options(int argc, char **argv, const char **db,
 				return usage_error("--older-than %s: %s",
 				    optarg, why);
 			break;
+		case OPT_FORGET_CLOSED:
+			if ((why = parse_age_ms(optarg, &o->forget_closed_ms)))
+				return usage_error("--forget-closed %s: %s",
+				    optarg, why);
+			break;
 		case OPT_SINCE:
 			if ((why = parse_event_id(optarg, &o->since)))
 				return usage_error("--since %s: %s", optarg,
@@ -979,15 +1102,35 @@ static const struct command commands[] = {
 	    "Appends the sselog.close event to STREAM and prints its id.\n"
 	    "Clients receive it, then the response ends; reconnecting clients\n"
 	    "get 204 No Content. Nothing can be appended to STREAM after it.\n" },
-	{ "prune", "[--keep N] [--older-than DURATION] [STREAM...]",
+	{ "prune", "[--keep N] [--older-than DURATION] [--forget-closed DURATION]"
+	    " [STREAM...]",
 	    "Deletes events of the STREAMs (of all streams when none is named)\n"
 	    "that meet every condition given, and records per stream the\n"
 	    "highest id deleted, so that a client asking for them is told\n"
-	    "(the sselog.gap event). A stream's close event is kept.\n"
+	    "(the sselog.gap event). A stream's close event is kept, unless\n"
+	    "the stream is forgotten whole. Then gives the space back and\n"
+	    "truncates the -wal file.\n"
 	    "\n"
 	    "  --keep N                keep the newest N events of each stream\n"
 	    "  --older-than DURATION   delete only events older than DURATION:\n"
-	    "                          90s, 30m, 12h, 7d, 2w\n" },
+	    "                          90s, 30m, 12h, 7d, 2w\n"
+	    "  --forget-closed DURATION\n"
+	    "                          forget (as 'sselog forget') the streams\n"
+	    "                          closed at least DURATION ago; 0: every\n"
+	    "                          closed stream\n" },
+	{ "forget", "STREAM...",
+	    "Erases each STREAM, open or closed: its every event and the\n"
+	    "record of what was pruned from it, so that the name is as if\n"
+	    "never used and can be written to again (a re-run of a job).\n"
+	    "New events get new ids; ids are never reused. A name with\n"
+	    "nothing to forget is not an error. Then gives the space back\n"
+	    "and truncates the -wal file.\n" },
+	{ "vacuum", "",
+	    "Rewrites the whole log into the least space and makes it give\n"
+	    "the space of what prune and forget delete back from then on\n"
+	    "(auto_vacuum), as a log made by 'sselog init' does already;\n"
+	    "for logs created before. Needs free disk about twice the log's\n"
+	    "size; writers wait until it is done; readers go on.\n" },
 	{ "watch", "[--since ID] STREAM...",
 	    "Prints the text/event-stream that the responder sends a client\n"
 	    "of the STREAMs (without heartbeat comments), following new\n"
@@ -1003,7 +1146,8 @@ static const struct command commands[] = {
 static int
 run(const struct command *cmd, const char *db, int argc, char **argv)
 {
-	struct sub_options o = { .retry = -1, .keep = -1, .older_than_ms = -1 };
+	struct sub_options o = { .retry = -1, .keep = -1, .older_than_ms = -1,
+	    .forget_closed_ms = -1 };
 	int status;
 
 	current = cmd;
@@ -1016,7 +1160,7 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (strcmp(cmd->name, "init") == 0)
-		return cmd_init(db, argc, argv);
+		return cmd_init(db, argc);
 	if (strcmp(cmd->name, "publish") == 0) {
 		struct publish_args a = { .type = o.type, .retry = o.retry };
 		return cmd_publish(db, argc, argv, &a);
@@ -1025,8 +1169,16 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 		return cmd_pipe(db, argc, argv, o.type, o.strict);
 	if (strcmp(cmd->name, "close") == 0)
 		return cmd_close(db, argc, argv);
-	if (strcmp(cmd->name, "prune") == 0)
-		return cmd_prune(db, argc, argv, o.keep, o.older_than_ms);
+	if (strcmp(cmd->name, "prune") == 0) {
+		struct store_prune_rule rule = { .keep = o.keep,
+		    .older_than_ms = o.older_than_ms,
+		    .forget_closed_ms = o.forget_closed_ms };
+		return cmd_prune(db, argc, argv, &rule);
+	}
+	if (strcmp(cmd->name, "forget") == 0)
+		return cmd_forget(db, argc, argv);
+	if (strcmp(cmd->name, "vacuum") == 0)
+		return cmd_vacuum(db, argc);
 	if (strcmp(cmd->name, "watch") == 0)
 		return cmd_watch(db, argc, argv, o.since_given, o.since);
 	return cmd_streams(db, argc, argv);

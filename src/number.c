@@ -1,6 +1,7 @@
 #include "number.h"
 
 #include <stddef.h>
+#include <string.h>
 
 static const char not_number[] = "not a plain non-negative decimal integer";
 static const char too_large[] = "number too large";
@@ -79,4 +80,20 @@ parse_duration_ms(const char *s, int64_t *out_ms)
 		return NULL;
 	}
 	return bad_duration;
+}
+
+const char *
+parse_age_ms(const char *s, int64_t *out_ms)
+{
+	const char *why = parse_duration_ms(s, out_ms), *end = s;
+	int64_t n = -1;
+
+	/* Zero, with or without a unit: no age at all. */
+	if (why == bad_duration && parse_digits(s, INT64_MAX, &n, &end) ==
+	    NULL && n == 0 && (end[0] == '\0' ||
+	    (strchr("smhdw", end[0]) != NULL && end[1] == '\0'))) {
+		*out_ms = 0;
+		return NULL;
+	}
+	return why;
 }

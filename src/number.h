@@ -20,4 +20,7 @@ const char *parse_event_id(const char *s, int64_t *out);
  * (30m, 12h, 7d). The result is in milliseconds. */
 const char *parse_duration_ms(const char *s, int64_t *out_ms);
 
+/* An age: a duration as above, or zero (0, or 0 with a unit: 0s, 0d). */
+const char *parse_age_ms(const char *s, int64_t *out_ms);
+
 #endif

@@ -339,6 +339,16 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
 		goto fail;
 	}
+	/* A -wal file that one large transaction (a prune, a VACUUM) made
+	 * big is cut back to 4 MiB once a checkpoint has emptied it, rather
+	 * than kept for ever. 4 MiB holds the 1000 pages after which SQLite
+	 * checkpoints, so ordinary appends never pay for regrowing it. */
+	if (mode != STORE_READ && mode != STORE_READ_NOWAIT &&
+	    sqlite3_exec(st->db, "PRAGMA journal_size_limit = 4194304", NULL,
+	    NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
 	if (mode != STORE_CREATE && check_version(st) == -1) {
 		/* A WAL reader writes the -shm file beside the log. */
 		if ((sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_READONLY)
@@ -437,6 +447,14 @@ store_init(struct store *st)
 		    STORE_SCHEMA_VERSION);
 		return -1;
 	}
+	/* The free pages of what prune and forget delete go back to the
+	 * file system (store_shrink()). Only a file without tables takes
+	 * this mode: on an older log it changes nothing, and VACUUM
+	 * (store_vacuum()) is what converts it. It must come before WAL
+	 * mode, which writes the file's first page. */
+	if (exec(st, "PRAGMA auto_vacuum = INCREMENTAL",
+	    "cannot set auto_vacuum") == -1)
+		return -1;
 	/* WAL: readers never block the writer nor each other, and every
 	 * commit touches the -wal file, which is what watchers wait on. The
 	 * mode is stored in the file, so SQL writers get it too. */
@@ -566,22 +584,27 @@ store_publish(struct store *st, const struct store_new_event *ev, int64_t *id)
 }
 
 
-/* The names of all streams that have events, in a NULL-terminated array the
- * caller frees with free_names(). */
-static char **
-all_stream_names(struct store *st, size_t *n)
+static void
+free_names(char **names, size_t n)
 {
-	sqlite3_stmt *stmt = NULL;
+	if (names == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The stream names that the prepared statement stmt (bound, a name per
+ * row) gives, in a NULL-terminated array the caller frees with
+ * free_names(). Finalizes stmt. */
+static char **
+stream_names(struct store *st, sqlite3_stmt *stmt, size_t *n)
+{
 	char **names = NULL;
 	size_t cap = 0;
 	int rc;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT DISTINCT stream FROM events",
-	    -1, &stmt, NULL) != SQLITE_OK) {
-		set_sqlite_error(st, "cannot list streams");
-		return NULL;
-	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (*n + 1 >= cap) {
 			cap = cap ? cap * 2 : 16;
@@ -600,21 +623,65 @@ all_stream_names(struct store *st, size_t *n)
 		goto fail;
 	}
 	sqlite3_finalize(stmt);
-	if (names == NULL)
-		names = calloc(1, sizeof *names);
+	if (names == NULL && (names = calloc(1, sizeof *names)) == NULL) {
+		set_error(st, "%s: out of memory listing streams", st->path);
+		return NULL;
+	}
 	return names;
 nomem:
 	set_error(st, "%s: out of memory listing streams", st->path);
 fail:
 	sqlite3_finalize(stmt);
-	for (size_t i = 0; i < *n; i++)
-		free(names[i]);
-	free(names);
+	free_names(names, *n);
 	return NULL;
 }
 
-int
-store_prune(struct store *st, const char *const *streams, size_t n,
+/* The names of all streams that have events (see stream_names()). */
+static char **
+all_stream_names(struct store *st, size_t *n)
+{
+	sqlite3_stmt *stmt = NULL;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT DISTINCT stream FROM events",
+	    -1, &stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot list streams");
+		return NULL;
+	}
+	return stream_names(st, stmt, n);
+}
+
+/* The names of the streams whose close event was appended closed_for_ms
+ * ago or longer; 0: of every closed stream (see stream_names()). */
+static char **
+closed_stream_names(struct store *st, int64_t closed_for_ms, size_t *n)
+{
+	/* event = 'sselog.close': the partial index events_closed. */
+	static const char sql[] =
+	    "SELECT stream FROM events WHERE event = 'sselog.close'"
+	    " AND (?1 = 0 OR created <= ?2) ORDER BY stream";
+	sqlite3_stmt *stmt = NULL;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot list the closed streams");
+		return NULL;
+	}
+	if (sqlite3_bind_int64(stmt, 1, closed_for_ms) != SQLITE_OK ||
+	    sqlite3_bind_int64(stmt, 2, now_ms() - closed_for_ms) !=
+	    SQLITE_OK) {
+		set_sqlite_error(st, "cannot list the closed streams");
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
+	return stream_names(st, stmt, n);
+}
+
+/* Deletes, inside the current transaction, from each of the n streams
+ * (all when n is 0) what store_prune() says; adds the count to
+ * *deleted. */
+static int
+prune_streams(struct store *st, const char *const *streams, size_t n,
     int64_t keep, int64_t older_than_ms, int64_t *deleted)
 {
 	/* ?2 and ?3 switch each condition off when negative. The subquery
@@ -631,18 +698,16 @@ store_prune(struct store *st, const char *const *streams, size_t n,
 	/* A duration longer than the time since 1970 makes a cutoff before
 	 * any event: nothing is that old. */
 	int64_t cutoff = older_than_ms < 0 ? 0 : now_ms() - older_than_ms;
+	int rc = -1;
 
-	*deleted = 0;
-	if (store_begin(st) == -1)
-		return -1;
 	if (n == 0) {
 		if ((all = all_stream_names(st, &n)) == NULL)
-			goto fail;
+			return -1;
 		streams = (const char *const *)all;
 	}
 	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
 		set_sqlite_error(st, "cannot prepare to prune");
-		goto fail;
+		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(stmt);
@@ -652,31 +717,218 @@ store_prune(struct store *st, const char *const *streams, size_t n,
 		    sqlite3_bind_int(stmt, 3, older_than_ms >= 0) != SQLITE_OK ||
 		    sqlite3_bind_int64(stmt, 4, cutoff) != SQLITE_OK) {
 			set_sqlite_error(st, "cannot bind a prune");
-			goto fail;
+			goto out;
 		}
 		if (sqlite3_step(stmt) != SQLITE_DONE) {
 			set_sqlite_error(st, "cannot prune");
-			goto fail;
+			goto out;
 		}
 		*deleted += sqlite3_changes(st->db);
 	}
+	rc = 0;
+out:
 	sqlite3_finalize(stmt);
-	if (all != NULL) {
-		for (size_t i = 0; i < n; i++)
-			free(all[i]);
-		free(all);
+	free_names(all, n);
+	return rc;
+}
+
+/* Forgets each of the n streams inside the current transaction: every
+ * event, then the record of what was pruned from it (which the trigger
+ * events_record_prune has just brought up to date). Adds the events
+ * deleted to *deleted and the streams that had anything to *forgotten. */
+static int
+forget_streams(struct store *st, const char *const *streams, size_t n,
+    int64_t *forgotten, int64_t *deleted)
+{
+	sqlite3_stmt *events = NULL, *pruned = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM events WHERE stream = ?1",
+	    -1, &events, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(st->db, "DELETE FROM pruned WHERE stream = ?1",
+	    -1, &pruned, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot prepare to forget");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t rows;
+		sqlite3_reset(events);
+		sqlite3_reset(pruned);
+		if (sqlite3_bind_text(events, 1, streams[i], -1, SQLITE_STATIC)
+		    != SQLITE_OK || sqlite3_bind_text(pruned, 1, streams[i],
+		    -1, SQLITE_STATIC) != SQLITE_OK) {
+			set_sqlite_error(st, "cannot bind a forget");
+			goto out;
+		}
+		if (sqlite3_step(events) != SQLITE_DONE) {
+			set_sqlite_error(st, "cannot forget a stream");
+			goto out;
+		}
+		rows = sqlite3_changes(st->db);
+		if (sqlite3_step(pruned) != SQLITE_DONE) {
+			set_sqlite_error(st, "cannot forget a stream");
+			goto out;
+		}
+		*deleted += rows;
+		if (rows > 0 || sqlite3_changes(st->db) > 0)
+			(*forgotten)++;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(events);
+	sqlite3_finalize(pruned);
+	return rc;
+}
+
+/* True when name is one of the n names. */
+static bool
+named(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Forgets, inside the current transaction, the closed streams that
+ * store_prune_forget() says. */
+static int
+forget_closed(struct store *st, const char *const *streams, size_t n,
+    int64_t closed_for_ms, int64_t *forgotten, int64_t *deleted)
+{
+	size_t nclosed, kept = 0;
+	char **closed = closed_stream_names(st, closed_for_ms, &nclosed);
+	int rc;
+
+	if (closed == NULL)
+		return -1;
+	/* Only the named streams, when some are. */
+	for (size_t i = 0; i < nclosed; i++) {
+		if (n > 0 && !named(closed[i], streams, n)) {
+			free(closed[i]);
+			continue;
+		}
+		closed[kept++] = closed[i];
+	}
+	rc = forget_streams(st, (const char *const *)closed, kept, forgotten,
+	    deleted);
+	free_names(closed, kept);
+	return rc;
+}
+
+int
+store_prune(struct store *st, const char *const *streams, size_t n,
+    int64_t keep, int64_t older_than_ms, int64_t *deleted)
+{
+	*deleted = 0;
+	if (store_begin(st) == -1)
+		return -1;
+	if (prune_streams(st, streams, n, keep, older_than_ms, deleted) ==
+	    -1) {
+		store_rollback(st);
+		*deleted = 0;
+		return -1;
 	}
 	return store_commit(st);
-fail:
-	sqlite3_finalize(stmt);
-	if (all != NULL) {
-		for (size_t i = 0; i < n; i++)
-			free(all[i]);
-		free(all);
-	}
-	store_rollback(st);
+}
+
+int
+store_prune_forget(struct store *st, const char *const *streams, size_t n,
+    const struct store_prune_rule *rule, int64_t *deleted,
+    int64_t *forgotten)
+{
 	*deleted = 0;
-	return -1;
+	*forgotten = 0;
+	if (store_begin(st) == -1)
+		return -1;
+	/* Forgetting first spares the prune the streams that go whole. */
+	if ((rule->forget_closed_ms >= 0 && forget_closed(st, streams, n,
+	    rule->forget_closed_ms, forgotten, deleted) == -1) ||
+	    ((rule->keep >= 0 || rule->older_than_ms >= 0) &&
+	    prune_streams(st, streams, n, rule->keep, rule->older_than_ms,
+	    deleted) == -1)) {
+		store_rollback(st);
+		*deleted = *forgotten = 0;
+		return -1;
+	}
+	return store_commit(st);
+}
+
+int
+store_forget(struct store *st, const char *const *streams, size_t n,
+    int64_t *forgotten, int64_t *deleted)
+{
+	*forgotten = 0;
+	*deleted = 0;
+	if (store_begin(st) == -1)
+		return -1;
+	if (forget_streams(st, streams, n, forgotten, deleted) == -1) {
+		store_rollback(st);
+		*forgotten = *deleted = 0;
+		return -1;
+	}
+	return store_commit(st);
+}
+
+/* Truncates the -wal file once every frame in it is in the database
+ * (which also cuts the database file to its new size). A reader on an
+ * older snapshot keeps the frames it may still read: then SQLite waits
+ * for it up to the busy timeout, and the file keeps its size until a
+ * later checkpoint. */
+static int
+checkpoint_truncate(struct store *st)
+{
+	int rc = sqlite3_wal_checkpoint_v2(st->db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	set_sqlite_error(st, "cannot truncate the write-ahead log");
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED ?
+	    1 : -1;
+}
+
+int
+store_shrink(struct store *st, int64_t *free_bytes)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t pages = 0, page_size = 0;
+
+	*free_bytes = 0;
+	/* Under auto_vacuum = INCREMENTAL, gives the free pages back to the
+	 * file system (moving pages from the end of the file into them);
+	 * under NONE it does nothing, and what is free stays in the file. */
+	if (exec(st, "PRAGMA incremental_vacuum", "cannot free the space of "
+	    "what was deleted") == -1)
+		return -1;
+	if (sqlite3_prepare_v2(st->db, "SELECT freelist_count, page_size"
+	    " FROM pragma_freelist_count, pragma_page_size", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot count the free pages");
+		return -1;
+	}
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		pages = sqlite3_column_int64(stmt, 0);
+		page_size = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	*free_bytes = pages * page_size;
+	return checkpoint_truncate(st);
+}
+
+int
+store_vacuum(struct store *st)
+{
+	/* VACUUM rebuilds the file with the auto_vacuum mode set just
+	 * before, which no other statement can change once the file has
+	 * tables. It keeps every id (an INTEGER PRIMARY KEY) and
+	 * sqlite_sequence, and writes the database through the -wal file,
+	 * in place: readers go on, and the file stays the same file. */
+	if (exec(st, "PRAGMA auto_vacuum = INCREMENTAL",
+	    "cannot set auto_vacuum") == -1 ||
+	    exec(st, "VACUUM", "cannot vacuum") == -1)
+		return -1;
+	return checkpoint_truncate(st);
 }
 
 int

@@ -105,6 +105,51 @@ int store_publish(struct store *st, const struct store_new_event *ev,
 int store_prune(struct store *st, const char *const *streams, size_t n,
     int64_t keep, int64_t older_than_ms, int64_t *deleted);
 
+/* What store_prune_forget() deletes. */
+struct store_prune_rule {
+	int64_t keep;		/* as store_prune(); negative: no such
+				 * condition */
+	int64_t older_than_ms;	/* as store_prune(); negative: no such
+				 * condition. Both negative: no event is
+				 * pruned, streams are only forgotten */
+	int64_t forget_closed_ms;	/* forget the streams closed this long
+					 * ago or longer, 0: every closed
+					 * stream; negative: none */
+};
+
+/* In one transaction: forgets (as store_forget()) each of the n streams
+ * (every stream when n is 0) whose sselog.close event was appended at
+ * least rule->forget_closed_ms ago, then prunes the others as
+ * store_prune() does. Sets *deleted to the number of events deleted, the
+ * forgotten streams' included, and *forgotten to the streams forgotten. */
+int store_prune_forget(struct store *st, const char *const *streams,
+    size_t n, const struct store_prune_rule *rule, int64_t *deleted,
+    int64_t *forgotten);
+
+/* Erases each of the n streams, open or closed, in one transaction: its
+ * every event and the record of what was pruned from it, so that its name
+ * is as if never used (ids stay unique: a new event gets a new id, never
+ * one of those deleted). A name with nothing to forget is no error. Sets
+ * *forgotten to the number of streams that had events or a record,
+ * *deleted to the events deleted. */
+int store_forget(struct store *st, const char *const *streams, size_t n,
+    int64_t *forgotten, int64_t *deleted);
+
+/* After a prune or forget: gives the pages they freed back to the file
+ * system (on a log created with auto_vacuum = INCREMENTAL, as store_init()
+ * does) and truncates the -wal file (a checkpoint). Sets *free_bytes to
+ * the free space left inside the file: a log created before auto_vacuum
+ * keeps it until store_vacuum(). Returns 0; 1 when the checkpoint could
+ * not finish because a reader still reads an older snapshot (the -wal
+ * file keeps its size until a later checkpoint; store_error() says so);
+ * -1 on failure. */
+int store_shrink(struct store *st, int64_t *free_bytes);
+
+/* Rewrites the whole log into the least space, with auto_vacuum =
+ * INCREMENTAL from then on (VACUUM), then truncates the -wal file.
+ * Writers wait for it; readers go on. Returns as store_shrink(). */
+int store_vacuum(struct store *st);
+
 /* A read transaction: everything read until store_read_end() sees one
  * snapshot of the log. */
 int store_read_begin(struct store *st);

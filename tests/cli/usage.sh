@@ -11,7 +11,7 @@ is_status "--help: status 0" 0
 is_quiet "--help: nothing on stderr"
 check "--help: starts with the usage line" \
     test "$(head -n 1 "$OUT")" = "usage: sselog [-d DB] COMMAND [ARGS]"
-for cmd in init publish pipe close prune watch streams; do
+for cmd in init publish pipe close prune forget vacuum watch streams; do
 	check "--help lists $cmd" grep -q "^  $cmd" "$OUT"
 done
 cp "$OUT" help.txt
@@ -26,12 +26,14 @@ command_usage() {
 	publish) echo "usage: sselog [-d DB] publish STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]" ;;
 	pipe) echo "usage: sselog [-d DB] pipe STREAM [-e TYPE] [--strict]" ;;
 	close) echo "usage: sselog [-d DB] close STREAM" ;;
-	prune) echo "usage: sselog [-d DB] prune [--keep N] [--older-than DURATION] [STREAM...]" ;;
+	prune) echo "usage: sselog [-d DB] prune [--keep N] [--older-than DURATION] [--forget-closed DURATION] [STREAM...]" ;;
+	forget) echo "usage: sselog [-d DB] forget STREAM..." ;;
+	vacuum) echo "usage: sselog [-d DB] vacuum" ;;
 	watch) echo "usage: sselog [-d DB] watch [--since ID] STREAM..." ;;
 	streams) echo "usage: sselog [-d DB] streams" ;;
 	esac
 }
-for cmd in init publish pipe close prune watch streams; do
+for cmd in init publish pipe close prune forget vacuum watch streams; do
 	run sselog "$cmd" --help
 	is_status "$cmd --help: status 0" 0
 	is "$cmd --help: prints its usage first" "$(head -n 1 "$OUT")" "$(command_usage "$cmd")"

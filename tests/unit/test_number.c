@@ -185,6 +185,35 @@ test_duration(void **state)
 	}
 }
 
+/* parse_age_ms takes what parse_duration_ms takes, and zero too, with or
+ * without a unit (prune --forget-closed 0: every closed stream). */
+static void
+test_age(void **state)
+{
+	static const struct number_case cases[] = {
+		{ "0", NULL, 0 },
+		{ "0s", NULL, 0 },
+		{ "0w", NULL, 0 },
+		{ "00d", NULL, 0 },
+		{ "90s", NULL, 90 * 1000 },
+		{ "7d", NULL, INT64_C(7) * 86400 * 1000 },
+		{ "9223372036854776s", LONG_DURATION, 0 },
+		{ "7", BAD_DURATION, 0 },
+		{ "0x", BAD_DURATION, 0 },
+		{ "0ss", BAD_DURATION, 0 },
+		{ "0 ", BAD_DURATION, 0 },
+		{ "-0", BAD_DURATION, 0 },
+		{ "", BAD_DURATION, 0 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		int64_t out = UNTOUCHED;
+		const char *why = parse_age_ms(cases[i].in, &out);
+		check_case(&cases[i], why, out);
+	}
+}
+
 int
 main(void)
 {
@@ -192,6 +221,7 @@ main(void)
 		cmocka_unit_test(test_event_id),
 		cmocka_unit_test(test_uint_max),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_age),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -534,6 +534,209 @@ test_draining(void **state)
 	fixture_stop(&fx);
 }
 
+/* ---- forgetting a stream, vacuuming the log ---- */
+
+/* Appends one event of type type (NULL: none) to stream; returns its id. */
+static int64_t
+publish_one(struct fixture *fx, const char *stream, const char *type,
+    const char *data)
+{
+	struct store_new_event ev = { .stream = stream, .type = type,
+	    .data = data, .data_len = strlen(data), .retry = -1 };
+	int64_t id;
+
+	if (store_publish(fx->w, &ev, &id) == -1)
+		fail_msg("publish to %s: %s", stream, store_error(fx->w));
+	return id;
+}
+
+static void
+forget(struct fixture *fx, const char *stream)
+{
+	int64_t forgotten, deleted;
+
+	if (store_forget(fx->w, &stream, 1, &forgotten, &deleted) == -1)
+		fail_msg("forget %s: %s", stream, store_error(fx->w));
+	assert_int_equal(forgotten, 1);
+}
+
+/* A client of stream from after id (its Last-Event-ID). */
+static int
+connect_after(struct fixture *fx, const char *stream, int64_t id)
+{
+	char query[128];
+
+	snprintf(query, sizeof query, "stream=%s&lastEventId=%lld", stream,
+	    (long long)id);
+	return connect_client(fx, query, NULL, 0);
+}
+
+/* Turns the loop and reads what the client fd got into got, until it has
+ * want events ("id: " lines) or its end; then a few turns more, so that
+ * anything sent twice would show. */
+static void
+take_events(struct fixture *fx, int fd, struct buf *got, size_t want,
+    bool *eof)
+{
+	for (int t = 0; t < 200 && !*eof && count(got, "id: ") < want; t++) {
+		turns(fx, 1);
+		take(fd, got, eof);
+	}
+	turns(fx, 3);
+	take(fd, got, eof);
+}
+
+/* A job re-run under the same stream name (sselog forget, then the new
+ * run): a page that saw the old run's close got the end and 204 on
+ * reconnect; a client following it when it is forgotten (open, or closed
+ * but following another open stream) goes on and gets the new run; a
+ * page loaded after gets the new run from its start; a reconnect with an
+ * id of the old run gets the new run, without sselog.gap. Before forget
+ * existed, the new run could not be written at all (stream is closed). */
+static void
+test_forget_and_rerun(void **state)
+{
+	struct fixture fx;
+	struct buf page = BUF_INIT, follower = BUF_INIT, both = BUF_INIT,
+	    again = BUF_INIT, fresh = BUF_INIT, old_id = BUF_INIT;
+	bool page_eof = false, follower_eof = false, both_eof = false,
+	    again_eof = false, fresh_eof = false, old_eof = false;
+
+	(void)state;
+	fixture_start(&fx, 1024 * 1024, 30, 15);
+	/* follower: the open stream "open" alone, forgotten under it. both:
+	 * "job" and the open "other", so it goes on after job's close. */
+	int follow_fd = connect_client(&fx, "stream=open", NULL, 0);
+	int both_fd = connect_client(&fx, "stream=job&stream=other", NULL, 0);
+	turns(&fx, 2);
+	publish_one(&fx, "open", NULL, "open-1");
+	int64_t run1 = publish_one(&fx, "job", NULL, "run-1");
+	publish_one(&fx, "job", NULL, "run-1b");
+	int64_t close1 = publish_one(&fx, "job", "sselog.close", "");
+	int page_fd = connect_client(&fx, "stream=job&lastEventId=0", NULL, 0);
+	take_events(&fx, page_fd, &page, 3, &page_eof);
+	take_events(&fx, both_fd, &both, 3, &both_eof);
+	take_events(&fx, follow_fd, &follower, 1, &follower_eof);
+	assert_true(page_eof);	/* the old run's end */
+	assert_int_equal(count(&page, "data: run-1\n"), 1);
+	assert_false(both_eof);
+	int again_fd = connect_after(&fx, "job", close1);
+	take_events(&fx, again_fd, &again, 1, &again_eof);
+	assert_true(again_eof);
+	assert_int_equal(count(&again, "Status: 204"), 1);
+
+	forget(&fx, "job");
+	forget(&fx, "open");
+	turns(&fx, 5);
+	take(follow_fd, &follower, &follower_eof);
+	take(both_fd, &both, &both_eof);
+	assert_false(follower_eof);
+	assert_false(both_eof);
+	assert_int_equal(server_clients(fx.srv), 2);
+
+	/* The new runs. */
+	int64_t open2 = publish_one(&fx, "open", NULL, "open-2");
+	int64_t run2 = publish_one(&fx, "job", NULL, "run-2");
+	publish_one(&fx, "job", NULL, "run-2b");
+	assert_true(open2 > close1 && run2 > open2);
+	take_events(&fx, follow_fd, &follower, 2, &follower_eof);
+	take_events(&fx, both_fd, &both, 5, &both_eof);
+	assert_false(follower_eof);
+	assert_int_equal(count(&follower, "id: "), 2);
+	assert_int_equal(count(&follower, "data: open-2\n"), 1);
+	assert_int_equal(count(&both, "id: "), 5);
+	assert_int_equal(count(&both, "data: run-2\n"), 1);
+	assert_int_equal(count(&both, "data: run-2b\n"), 1);
+
+	/* A page loaded now: the new run from its start, nothing of the
+	 * old one, no gap. */
+	int fresh_fd = connect_client(&fx, "stream=job&lastEventId=0", NULL,
+	    0);
+	take_events(&fx, fresh_fd, &fresh, 2, &fresh_eof);
+	assert_int_equal(count(&fresh, "id: "), 2);
+	assert_int_equal(count(&fresh, "data: run-2\n"), 1);
+	assert_int_equal(count(&fresh, "run-1"), 0);
+	assert_int_equal(count(&fresh, "sselog.gap"), 0);
+
+	/* A reconnect with an id of the old run: the new run, no gap. */
+	int old_fd = connect_after(&fx, "job", run1);
+	take_events(&fx, old_fd, &old_id, 2, &old_eof);
+	assert_false(old_eof);
+	assert_int_equal(count(&old_id, "id: "), 2);
+	assert_int_equal(count(&old_id, "data: run-2\n"), 1);
+	assert_int_equal(count(&old_id, "sselog.gap"), 0);
+
+	close(page_fd);
+	close(again_fd);
+	close(follow_fd);
+	close(both_fd);
+	close(fresh_fd);
+	close(old_fd);
+	turns(&fx, 3);
+	assert_int_equal(server_clients(fx.srv), 0);
+	buf_free(&page);
+	buf_free(&follower);
+	buf_free(&both);
+	buf_free(&again);
+	buf_free(&fresh);
+	buf_free(&old_id);
+	fixture_stop(&fx);
+}
+
+/* sselog vacuum under a live client and a client replaying a long
+ * backlog: the log is rewritten in place (same file, same ids), so the
+ * responder sees neither a restore nor ids going backwards: no stream
+ * ends, and every event arrives once. */
+static void
+test_vacuum_under_clients(void **state)
+{
+	enum { OLD = 4000, BACKLOG = 4000, SIZE = 200 };
+	struct fixture fx;
+	struct buf live = BUF_INIT, replay = BUF_INIT;
+	bool live_eof = false, replay_eof = false;
+	int64_t deleted;
+	const char *old = "old";
+
+	(void)state;
+	fixture_start(&fx, 1024 * 1024, 30, 15);
+	/* Free pages for VACUUM to squeeze out, then the backlog. */
+	publish(&fx, old, OLD, SIZE);
+	publish(&fx, "bulk", BACKLOG, SIZE);
+	assert_int_equal(store_prune(fx.w, &old, 1, 0, -1, &deleted), 0);
+	assert_int_equal(deleted, OLD);
+	int live_fd = connect_client(&fx, "stream=live", NULL, 0);
+	int replay_fd = connect_client(&fx, "stream=bulk&lastEventId=0", NULL,
+	    64 * 1024);
+	turns(&fx, 2);
+	take(live_fd, &live, &live_eof);
+	take(replay_fd, &replay, &replay_eof);
+	assert_true(count(&replay, "id: ") < BACKLOG);	/* still replaying */
+
+	int rc = store_vacuum(fx.w);
+	if (rc == -1)
+		fail_msg("vacuum: %s", store_error(fx.w));
+	publish(&fx, "live", 1, 10);
+	publish(&fx, "bulk", 1, 10);
+	take_events(&fx, live_fd, &live, 1, &live_eof);
+	take_events(&fx, replay_fd, &replay, BACKLOG + 1, &replay_eof);
+	assert_false(live_eof);
+	assert_false(replay_eof);
+	assert_int_equal(count(&live, "id: "), 1);
+	assert_int_equal(count(&replay, "id: "), BACKLOG + 1);
+	char want[32];
+	for (int id = OLD + 1; id <= OLD + BACKLOG; id += 97) {
+		snprintf(want, sizeof want, "\nid: %d\n", id);
+		assert_int_equal(count(&replay, want), 1);
+	}
+	assert_int_equal(server_clients(fx.srv), 2);
+	close(live_fd);
+	close(replay_fd);
+	turns(&fx, 3);
+	buf_free(&live);
+	buf_free(&replay);
+	fixture_stop(&fx);
+}
+
 /* ---- failure paths ---- */
 
 /* The Nth allocation of a request's start fails, for every N: the client
@@ -627,6 +830,8 @@ main(void)
 		cmocka_unit_test(test_write_timeout),
 		cmocka_unit_test(test_locked_log),
 		cmocka_unit_test(test_draining),
+		cmocka_unit_test(test_forget_and_rerun),
+		cmocka_unit_test(test_vacuum_under_clients),
 		cmocka_unit_test(test_allocation_failures),
 	};
 
