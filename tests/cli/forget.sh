@@ -119,10 +119,10 @@ bg_watch live.out old-1 job
 rerun job new-1 job							# 15, 16
 ends "the watch ends at the new run's close" "$watch_pid"
 is_file "the watch got the old event, then the new run" live.out \
-    'id: 14\ndata: old-1\n\nid: 15\ndata: new-1\n\nid: 16\nevent: sselog.close\ndata: \n\n'
+    'id: 14\ndata: old-1\n\nid: 15\ndata: new-1\n\nid: 16\nevent: sselog.close\ndata: {"stream":"job"}\n\n'
 run sselog -d t.db watch --since 14 job
 is_out_bytes "a watch from the old run's id: the new run, no gap" \
-    'id: 15\ndata: new-1\n\nid: 16\nevent: sselog.close\ndata: \n\n'
+    'id: 15\ndata: new-1\n\nid: 16\nevent: sselog.close\ndata: {"stream":"job"}\n\n'
 
 # A closed stream forgotten under a watch of it and of an open stream.
 sselog -d t.db forget job >/dev/null
@@ -132,6 +132,6 @@ bg_watch both.out sselog.close job other
 rerun job run-2 other							# 19, 20
 ends "a watch of two streams ends when the other closes" "$watch_pid"
 is_file "it got the old run, then the new one" both.out \
-    'id: 17\ndata: run-1\n\nid: 18\nevent: sselog.close\ndata: \n\nid: 19\ndata: run-2\n\nid: 20\nevent: sselog.close\ndata: \n\n'
+    'id: 17\ndata: run-1\n\nid: 18\nevent: sselog.close\ndata: {"stream":"job"}\n\nid: 19\ndata: run-2\n\nid: 20\nevent: sselog.close\ndata: {"stream":"other"}\n\n'
 
 done_testing
