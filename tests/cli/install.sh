@@ -3,7 +3,7 @@
 # configs of contrib/ name the files where they were installed, never
 # /usr/local: they are made from contrib/*.in with the directories that
 # make install uses, even when the build was made with others (the
-# configured /usr/local here) and only `make install prefix=...` names the
+# configured prefix here) and only `make install prefix=...` names the
 # new one. The installed systemd units pass systemd-analyze verify.
 . "$SRCDIR/tests/cli/lib.sh"
 
