@@ -88,11 +88,12 @@ bench_free_port() {
 	done
 }
 
-# $dir/sselog.conf: contrib/nginx.conf with the socket in $dir.
+# $dir/sselog.conf: contrib/nginx.conf (its template, which differs only
+# in a comment) with the socket in $dir.
 bench_sselog_conf() {
 	sed -e "s|unix:/run/sselog/fcgi.sock|unix:$dir/fcgi.sock|" \
 	    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
-	    "$top/contrib/nginx.conf" > "$dir/sselog.conf"
+	    "$top/contrib/nginx.conf.in" > "$dir/sselog.conf"
 }
 
 # Waits until nginx answers on $port; exits when it does not start.

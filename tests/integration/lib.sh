@@ -16,13 +16,13 @@
 #
 #   ok, not_ok, check, is, bail, done_testing, wait_until, t_alive...:
 #               tests/tap.sh (wait_until polls every 50 ms here).
-#   template SRC DST [SED-ARGS...]   copy a contrib config, replacing
-#               /usr/local/bin/sselog-fcgi, /var/lib/sselog/events.db,
+#   template SRC DST [SED-ARGS...]   copy a contrib config (from its
+#               template contrib/SRC.in when make generates it), replacing
+#               @sbindir@/sselog-fcgi, /var/lib/sselog/events.db,
 #               /run/sselog/fcgi.sock (and their directories) with the
-#               paths above, /usr/local/share/sselog/contrib with a copy
-#               of the files there that the configs name
-#               ($RUNDIR/contrib), and appending $RESPONDER_ARGS to
-#               "--prefix /events/".
+#               paths above, @pkgdatadir@/contrib with a copy of the
+#               files there that the configs name ($RUNDIR/contrib), and
+#               appending $RESPONDER_ARGS to "--prefix /events/".
 #   free_port   print a loopback TCP port nobody listens on.
 #   start_daemon NAME CMD...   run CMD in the background (stdout/stderr to
 #               $RUNDIR/NAME.log), tracked and stopped at exit.
@@ -232,12 +232,13 @@ sql() {
 template() {
 	t_src=$1 t_dst=$2
 	shift 2
-	sed -e "s|/usr/local/bin/sselog-fcgi|$SSELOG_FCGI|g" \
+	[ ! -f "$SRCDIR/contrib/$t_src.in" ] || t_src=$t_src.in
+	sed -e "s|@sbindir@/sselog-fcgi|$SSELOG_FCGI|g" \
 	    -e "s|/var/lib/sselog/events.db|$DB|g" \
 	    -e "s|/var/lib/sselog|$DBDIR|g" \
 	    -e "s|/run/sselog/fcgi.sock|$SOCK|g" \
 	    -e "s|/run/sselog|$RUNDIR|g" \
-	    -e "s|/usr/local/share/sselog/contrib|$RUNDIR/contrib|g" \
+	    -e "s|@pkgdatadir@/contrib|$RUNDIR/contrib|g" \
 	    -e "s|--prefix /events/|--prefix /events/ $RESPONDER_ARGS|g" \
 	    "$@" "$SRCDIR/contrib/$t_src" >"$t_dst" ||
 		bail "cannot template contrib/$t_src"

@@ -1,13 +1,16 @@
 #!/bin/sh
 # sselog-fcgi behind nginx (contrib/nginx.conf), the responder started by
-# contrib/spawn-fcgi.sh as www-data on a Unix socket.
+# contrib/spawn-fcgi.sh on a Unix socket that belongs to www-data.
 . "$SRCDIR/tests/integration/lib.sh"
 
 PORT=$(free_port)
 
+# spawn-fcgi.sh runs the responder as the system user sselog, which owns
+# the log's directory; here www-data owns it ($DBDIR), and runs it.
 template spawn-fcgi.sh "$RUNDIR/spawn-fcgi.sh"
 template nginx.conf "$RUNDIR/sselog.conf"
-start_daemon responder sh "$RUNDIR/spawn-fcgi.sh" -n
+start_daemon responder env SSELOG_USER="$WWW_USER" SSELOG_GROUP="$WWW_USER" \
+    sh "$RUNDIR/spawn-fcgi.sh" -n
 wait_until 10 test -S "$SOCK" || bail "spawn-fcgi.sh made no socket"
 is "the socket belongs to www-data, mode 0660" \
     "$(stat -c '%U %a' "$SOCK")" "www-data 660"

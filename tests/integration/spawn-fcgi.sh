@@ -15,6 +15,10 @@ command -v spawn-fcgi >/dev/null 2>&1 ||
 	bail "spawn-fcgi is not installed (run build-aux/deps test)"
 
 PIDFILE=$RUNDIR/pid/sselog-fcgi.pid
+# The script as installed (contrib/spawn-fcgi.sh.in with its paths); the
+# responder runs as www-data here, which owns the test's log directory,
+# rather than as the system user sselog.
+template spawn-fcgi.sh "$RUNDIR/spawn-fcgi.sh"
 SYSLOG=$RUNDIR/syslog
 OUT=$T_WORK/script.out
 
@@ -24,7 +28,8 @@ OUT=$T_WORK/script.out
 script() {
 	env SSELOG_FCGI="$SSELOG_FCGI" SSELOG_DB="${SSELOG_DB:-$DB}" \
 	    SSELOG_SOCKET="$SOCK" SSELOG_PIDFILE="$PIDFILE" \
-	    timeout -k 5 60 sh "$SRCDIR/contrib/spawn-fcgi.sh" "$@" \
+	    SSELOG_USER="$WWW_USER" SSELOG_GROUP="$WWW_USER" \
+	    timeout -k 5 60 sh "$RUNDIR/spawn-fcgi.sh" "$@" \
 	    >"$OUT" 2>&1
 	SRC=$?
 }
@@ -136,7 +141,8 @@ t_syslog "spawn-fcgi alone: the responder's reason is in syslog" \
 # ---- -n: the foreground, for a supervisor ----
 start_daemon fg env SSELOG_FCGI="$SSELOG_FCGI" SSELOG_DB="$DB" \
     SSELOG_SOCKET="$SOCK" SSELOG_PIDFILE="$PIDFILE" \
-    sh "$SRCDIR/contrib/spawn-fcgi.sh" -n
+    SSELOG_USER="$WWW_USER" SSELOG_GROUP="$WWW_USER" \
+    sh "$RUNDIR/spawn-fcgi.sh" -n
 wait_listening fg
 is "-n: the pid file names the process the supervisor started" \
     "$(cat "$PIDFILE")" "$PID_fg"
