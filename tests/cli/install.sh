@@ -40,7 +40,8 @@ check "sselog-fcgi(8) is installed" test -f "$prefix/share/man/man8/sselog-fcgi.
 # Every installed file that starts the responder names it where it is.
 for f in sselog.service spawn-fcgi.sh lighttpd.conf apache-fcgid.conf; do
 	is "contrib/$f names the installed sselog-fcgi" \
-	    "$(grep -o '[^ "=]*/sselog-fcgi\b' "$contrib/$f" | sort -u)" \
+	    "$(grep -v '^[[:space:]]*#' "$contrib/$f" |
+	    grep -o '/[^ "=:{}]*bin/sselog-fcgi\b' | sort -u)" \
 	    "$prefix/sbin/sselog-fcgi"
 done
 
@@ -48,7 +49,7 @@ done
 # the files beside the configs, nginx.conf in its own include comment).
 missing=
 named=0
-for p in $(cat "$contrib"/* | grep -o "$prefix/[^ \"');]*" | sort -u); do
+for p in $(cat "$contrib"/* | grep -o "$prefix/[^ \"');}]*" | sort -u); do
 	named=$((named + 1))
 	[ -e "$p" ] || missing="$missing $p"
 done
