@@ -280,8 +280,8 @@ streams_mode(const struct request_config *cfg, const struct request_params *p,
 }
 
 static const char *const no_stream[] = {
-	[STREAMS_BOTH] = "no stream: name one in the path or with "
-	    "?stream=NAME",
+	[STREAMS_BOTH] =
+	    "no stream: name one in the path or with ?stream=NAME",
 	[STREAMS_PATH] = "no stream: name one in the path",
 	[STREAMS_QUERY] = "no stream: name one with ?stream=NAME",
 };
