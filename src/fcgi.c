@@ -186,6 +186,7 @@ fcgi_request_free(struct fcgi_request *r)
 	free((char *)r->params.last_event_id);
 	free((char *)r->params.origin);
 	free((char *)r->params.accept);
+	free((char *)r->params.streams);
 	atomic_fetch_add(&settled_n, 1);
 	free(r);
 }
@@ -214,7 +215,8 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 	    copy_param(&r->params.last_event_id, "HTTP_LAST_EVENT_ID",
 	    req->envp) ||
 	    copy_param(&r->params.origin, "HTTP_ORIGIN", req->envp) ||
-	    copy_param(&r->params.accept, "HTTP_ACCEPT", req->envp))
+	    copy_param(&r->params.accept, "HTTP_ACCEPT", req->envp) ||
+	    copy_param(&r->params.streams, "SSELOG_STREAMS", req->envp))
 		return -1;
 	return 0;
 }

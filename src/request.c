@@ -129,10 +129,12 @@ set_start(struct request *req, const char *what, const char *value,
 
 /* The query string: stream= (repeatable), lastEventId= or last_event_id=.
  * Other parameters, such as the cache busters of EventSource polyfills,
- * are ignored. */
+ * are ignored; stream= is not, where only the path may name the stream:
+ * ignored, it would let a page that asked for one stream get another. */
 static int
-parse_query(const struct request_config *cfg, const char *qs,
-    struct request *req, bool header_start, char *err, size_t errlen)
+parse_query(const struct request_config *cfg, enum request_streams mode,
+    const char *qs, struct request *req, bool header_start, char *err,
+    size_t errlen)
 {
 	const char *p = qs;
 
@@ -153,7 +155,10 @@ parse_query(const struct request_config *cfg, const char *qs,
 			return fail(err, errlen, 400, "malformed query string: "
 			    "bad %%-escape or NUL byte");
 		}
-		if (strcmp(key, "stream") == 0) {
+		if (strcmp(key, "stream") == 0 && mode == STREAMS_PATH) {
+			status = fail(err, errlen, 400, "stream= is not allowed "
+			    "here; the stream is the path");
+		} else if (strcmp(key, "stream") == 0) {
 			status = add_stream(cfg, req, value, err, errlen);
 			value = NULL;
 		} else if (strcmp(key, "lastEventId") == 0 ||
@@ -178,10 +183,12 @@ next:
 }
 
 /* The path below the mount point: from REQUEST_URI below the prefix when
- * one is configured (servers disagree on PATH_INFO), else from PATH_INFO. */
+ * one is configured (servers disagree on PATH_INFO), else from PATH_INFO.
+ * Where only stream= may name streams, that path must be empty. */
 static int
-parse_path(const struct request_config *cfg, const struct request_params *p,
-    struct request *req, char *err, size_t errlen)
+parse_path(const struct request_config *cfg, enum request_streams mode,
+    const struct request_params *p, struct request *req, char *err,
+    size_t errlen)
 {
 	char *name = NULL;
 
@@ -213,6 +220,8 @@ parse_path(const struct request_config *cfg, const struct request_params *p,
 		}
 		if (rlen == 0)
 			return 0;
+		if (mode == STREAMS_QUERY)
+			goto no_path;
 		if (url_decode(rest, rlen, false, &name) == -1)
 			return fail(err, errlen, 400, "malformed path: bad "
 			    "%%-escape or NUL byte");
@@ -222,11 +231,60 @@ parse_path(const struct request_config *cfg, const struct request_params *p,
 			info++;
 		if (*info == '\0')
 			return 0;
+		if (mode == STREAMS_QUERY)
+			goto no_path;
 		if ((name = strdup(info)) == NULL)
 			return fail(err, errlen, 503, "out of memory");
 	}
 	return add_stream(cfg, req, name, err, errlen);
+no_path:
+	return fail(err, errlen, 400, "a path below the mount is not allowed "
+	    "here; name the streams with ?stream=NAME");
 }
+
+int
+request_streams_parse(const char *word, enum request_streams *out)
+{
+	static const struct {
+		const char *word;
+		enum request_streams mode;
+	} words[] = {
+		{ "both", STREAMS_BOTH },
+		{ "path", STREAMS_PATH },
+		{ "query", STREAMS_QUERY },
+	};
+
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		if (strcmp(word, words[i].word) == 0) {
+			*out = words[i].mode;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The request's SSELOG_STREAMS, when the web server set it (an empty
+ * value is unset, as nginx's "if_not_empty" would leave it), else the
+ * option. Returns 0, or 500: only the server's config sets it, so a
+ * bad word is the site's mistake, not the client's. */
+static int
+streams_mode(const struct request_config *cfg, const struct request_params *p,
+    enum request_streams *mode, char *err, size_t errlen)
+{
+	*mode = cfg->streams;
+	if (p->streams == NULL || p->streams[0] == '\0' ||
+	    request_streams_parse(p->streams, mode) == 0)
+		return 0;
+	return fail(err, errlen, 500, "the web server set SSELOG_STREAMS to "
+	    "neither path, query nor both: fix its configuration");
+}
+
+static const char *const no_stream[] = {
+	[STREAMS_BOTH] =
+	    "no stream: name one in the path or with ?stream=NAME",
+	[STREAMS_PATH] = "no stream: name one in the path",
+	[STREAMS_QUERY] = "no stream: name one with ?stream=NAME",
+};
 
 int
 request_parse(const struct request_config *cfg, const struct request_params *p,
@@ -235,6 +293,7 @@ request_parse(const struct request_config *cfg, const struct request_params *p,
 	const char *method = p->method ? p->method : "GET";
 	bool header_start = p->last_event_id != NULL &&
 	    p->last_event_id[0] != '\0';
+	enum request_streams mode;
 	int status;
 
 	memset(req, 0, sizeof *req);
@@ -249,17 +308,18 @@ request_parse(const struct request_config *cfg, const struct request_params *p,
 		return fail(err, errlen, 405, "method not allowed: use GET "
 		    "to subscribe");
 
+	if ((status = streams_mode(cfg, p, &mode, err, errlen)) != 0)
+		goto failed;
 	if (header_start && (status = set_start(req, "Last-Event-ID",
 	    p->last_event_id, err, errlen)) != 0)
 		goto failed;
-	if ((status = parse_path(cfg, p, req, err, errlen)) != 0)
+	if ((status = parse_path(cfg, mode, p, req, err, errlen)) != 0)
 		goto failed;
-	if (p->query_string != NULL && (status = parse_query(cfg,
+	if (p->query_string != NULL && (status = parse_query(cfg, mode,
 	    p->query_string, req, header_start, err, errlen)) != 0)
 		goto failed;
 	if (req->nstreams == 0) {
-		status = fail(err, errlen, 400, "no stream: name one in the "
-		    "path or with ?stream=NAME");
+		status = fail(err, errlen, 400, "%s", no_stream[mode]);
 		goto failed;
 	}
 	return 0;

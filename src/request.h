@@ -18,11 +18,24 @@ struct request_params {
 	const char *last_event_id;	/* HTTP_LAST_EVENT_ID */
 	const char *origin;		/* HTTP_ORIGIN */
 	const char *accept;		/* HTTP_ACCEPT */
+	const char *streams;		/* SSELOG_STREAMS, which only the web
+					 * server's config can set */
+};
+
+/* Where a request may name its streams: --streams, or per request the
+ * SSELOG_STREAMS parameter, which overrides it. A web server guards a
+ * location by its path, and stream= names any stream from any location:
+ * "path" on every mount of a log is what makes such a guard hold. */
+enum request_streams {
+	STREAMS_BOTH,	/* the path below the mount and stream= (default) */
+	STREAMS_PATH,	/* the path only: a stream= parameter is a 400 */
+	STREAMS_QUERY,	/* stream= only: a path below the mount is a 400 */
 };
 
 struct request_config {
 	const char *prefix;	/* mount point in REQUEST_URI, or NULL */
 	size_t max_streams;
+	enum request_streams streams;	/* unless SSELOG_STREAMS says */
 };
 
 enum request_kind {
@@ -39,7 +52,12 @@ struct request {
 	bool start_given;
 };
 
-/* Fills req from p. Returns 0, or an HTTP status (400, 404, 405) with a
+/* Reads "both", "path" or "query" into *out. Returns 0, or -1 for any
+ * other word. */
+int request_streams_parse(const char *word, enum request_streams *out);
+
+/* Fills req from p. Returns 0, or an HTTP status (400, 404, 405; 500
+ * for an SSELOG_STREAMS the web server set to another word) with a
  * one-line reason in err; req then owns nothing. Free a filled req with
  * request_free(). */
 int request_parse(const struct request_config *cfg,

@@ -41,6 +41,10 @@ static const char usage_text[] =
     "  --listen ADDR           accept FastCGI on unix:PATH or HOST:PORT\n"
     "  --prefix PATH           the mount point in the URL, e.g. /events/;\n"
     "                          the rest of the path names a stream\n"
+    "  --streams WHERE         where requests name streams: path (below\n"
+    "                          --prefix), query (stream=), or both (the\n"
+    "                          default); the web server's SSELOG_STREAMS\n"
+    "                          parameter overrides it per request\n"
     "  --max-streams N         streams per request (default 32)\n"
     "  --max-clients N         open streams before 503 (default: what the\n"
     "                          descriptor limit allows)\n"
@@ -69,6 +73,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_PREFIX, OPT_MAX_STREAMS, OPT_MAX_CLIENTS,
+	OPT_STREAMS,
 	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_WRITE_TIMEOUT,
 	OPT_CORS,
 	OPT_USER, OPT_LOG, OPT_CHECK, OPT_VERSION,
@@ -79,6 +84,7 @@ static const struct option long_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
+	{ "streams", required_argument, NULL, OPT_STREAMS },
 	{ "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
@@ -170,6 +176,12 @@ parse_options(int argc, char **argv, struct options *o)
 					    ": it must not hold control "
 					    "characters");
 			o->cfg.request.prefix = optarg;
+			break;
+		case OPT_STREAMS:
+			if (request_streams_parse(optarg,
+			    &o->cfg.request.streams) == -1)
+				return usage_error("--streams", optarg,
+				    ": use path, query or both");
 			break;
 		case OPT_MAX_STREAMS:
 			if ((rc = number_option("--max-streams", optarg, 1,
@@ -369,6 +381,9 @@ cgi_params(struct request_params *p)
 	p->last_event_id = getenv("HTTP_LAST_EVENT_ID");
 	p->origin = getenv("HTTP_ORIGIN");
 	p->accept = getenv("HTTP_ACCEPT");
+	/* Set by the web server's config (Apache SetEnv, lighttpd
+	 * setenv.add-environment); a request header arrives as HTTP_... */
+	p->streams = getenv("SSELOG_STREAMS");
 }
 
 /* CGI: reads the request body, if any, before answering. A web server

@@ -514,6 +514,10 @@ server_accept(struct server *srv, int fd, enum transport transport,
 	int status = request_parse(&srv->cfg.request, params, &req, err,
 	    sizeof err);
 	if (status != 0) {
+		/* The site's own mistake (a bad SSELOG_STREAMS), not the
+		 * client's: say so where the site looks. */
+		if (status == 500)
+			log_error("%s", err);
 		answer_status(srv, c, status, err, -1);
 		clients_flush(&srv->clients);
 		return;

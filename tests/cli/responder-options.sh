@@ -53,6 +53,10 @@ refused_option 2 "--max-pending 0: too small" --max-pending 0
 refused_option 2 "--write-timeout 0: too small" --write-timeout 0
 refused_option 2 "--write-timeout 86401: number too large" --write-timeout 86401
 refused_option 2 "--write-timeout 5s: not a plain" --write-timeout 5s
+refused_option 2 "--streams x: use path, query or both" --streams x
+refused_option 2 "--streams PATH: use path, query or both" --streams PATH
+refused_option 2 "--streams : use path, query or both" --streams ''
+refused_option 2 "option needs a value: --streams" --streams
 refused_option 2 "unknown option --bogus" --bogus
 refused_option 2 "option needs a value: --cors-origin" --cors-origin
 refused_option 1 "--listen nonsense: use unix:PATH or HOST:PORT" \
@@ -65,6 +69,59 @@ refused_option 2 "--log logs/r.log: use syslog, stderr or an absolute path" \
 refused_option 2 "--log : use syslog, stderr or an absolute path" --log ""
 refused_option 1 "--log $T_WORK/no/r.log: No such file or directory" \
     --log "$T_WORK/no/r.log"
+
+run "$SSELOG_FCGI" --help
+check "--help names --streams" grep -q '^  --streams WHERE ' "$OUT"
+
+# --streams and SSELOG_STREAMS, as a CGI program: where a web server
+# guards /events/secret/, stream= on an open mount must not reach it.
+sselog -d "$T_WORK/s.db" init >/dev/null
+sselog -d "$T_WORK/s.db" publish secret/payroll 'salaries' >/dev/null
+# cgi_status [VAR=VALUE...] -- ARGS...: the Status (or 200) of a GET of
+# /events/?stream=secret/payroll&lastEventId=0 with that environment.
+cgi_status() {
+	t_q='stream=secret/payroll&lastEventId=0'
+	t_env=
+	while [ "$1" != -- ]; do
+		t_env="$t_env $1"
+		shift
+	done
+	shift
+	# shellcheck disable=SC2086 # $t_env is words
+	run env $t_env REQUEST_METHOD=GET REQUEST_URI="/events/?$t_q" \
+	    QUERY_STRING="$t_q" "$SSELOG_FCGI" -d "$T_WORK/s.db" \
+	    --prefix /events/ "$@"
+	t_st=$(sed -n 's/^Status: \([0-9]*\).*/\1/p' "$OUT" | tr -d '\r')
+	echo "${t_st:-200}"
+}
+is "by default ?stream= names any stream (a location guards nothing)" \
+    "$(cgi_status --)" 200
+check "... and it is served" grep -q '^data: salaries' "$OUT"
+is "--streams path refuses ?stream= with 400" \
+    "$(cgi_status -- --streams path)" 400
+check "... saying that the stream is the path" \
+    grep -q '^stream= is not allowed here; the stream is the path$' "$OUT"
+is "--streams path serves the stream named by the path" \
+    "$(run env REQUEST_METHOD=GET REQUEST_URI=/events/secret/payroll \
+    QUERY_STRING=lastEventId=0 "$SSELOG_FCGI" -d "$T_WORK/s.db" \
+    --prefix /events/ --streams path; grep -c '^data: salaries' "$OUT")" 1
+is "SSELOG_STREAMS=path from the server refuses ?stream= with 400" \
+    "$(cgi_status SSELOG_STREAMS=path --)" 400
+is "SSELOG_STREAMS=both overrides --streams path" \
+    "$(cgi_status SSELOG_STREAMS=both -- --streams path)" 200
+is "a request header SSELOG-Streams (HTTP_SSELOG_STREAMS) changes nothing" \
+    "$(cgi_status HTTP_SSELOG_STREAMS=both -- --streams path)" 400
+is "a bad SSELOG_STREAMS is the site's mistake: 500" \
+    "$(cgi_status SSELOG_STREAMS=nope --)" 500
+check "... said in the error log" \
+    grep -q 'SSELOG_STREAMS to neither path, query nor both' "$ERR"
+is "--streams query refuses a path below the mount with 400" \
+    "$(run env REQUEST_METHOD=GET REQUEST_URI=/events/secret/payroll \
+    QUERY_STRING= "$SSELOG_FCGI" -d "$T_WORK/s.db" --prefix /events/ \
+    --streams query; sed -n 's/^Status: \([0-9]*\).*/\1/p' "$OUT" |
+    tr -d '\r')" 400
+is "--streams query serves ?stream=" \
+    "$(cgi_status -- --streams query)" 200
 
 run "$SSELOG_FCGI"
 is_status "no -d and no SSELOG_DB: status 2" 2

@@ -11,7 +11,9 @@
  * when it is there. A success is also compared with what a reference
  * reading of the query string and the path expects: every stream= name
  * and the name in the path followed, nothing else, and the start from
- * the last lastEventId or last_event_id when no header gives it.
+ * the last lastEventId or last_event_id when no header gives it. The two
+ * high bits of the flags byte choose --streams: with path, a success
+ * means that no stream= was there; with query, that no path was.
  */
 #include "fuzz.h"
 #include "number.h"
@@ -25,6 +27,7 @@ enum {
 	F_NO_LAST_ID = 1 << 3,
 	F_NO_ORIGIN = 1 << 4,
 	F_NO_PREFIX = 1 << 5,
+	F_STREAMS_SHIFT = 6,	/* 0 both, 1 path, 2 query, 3 both */
 };
 
 /* A reference %-decoder: NULL when s is malformed or decodes to NUL. */
@@ -94,6 +97,7 @@ expect_request(struct expected *e, const struct request_config *cfg,
 				rlen--;
 			}
 			if (rlen > 0) {
+				CHECK(cfg->streams != STREAMS_QUERY);
 				char *name = ref_decode(rest, rlen, false);
 				CHECK(name != NULL);
 				expect_name(e, name);
@@ -102,6 +106,7 @@ expect_request(struct expected *e, const struct request_config *cfg,
 	} else if (p->path_info != NULL) {
 		const char *info = p->path_info + strspn(p->path_info, "/");
 		if (*info != '\0') {
+			CHECK(cfg->streams != STREAMS_QUERY);
 			char *name = strdup(info);
 			CHECK(name != NULL);
 			expect_name(e, name);
@@ -120,6 +125,7 @@ expect_request(struct expected *e, const struct request_config *cfg,
 			/* A success means the query was well-formed. */
 			CHECK(key != NULL && value != NULL);
 			if (strcmp(key, "stream") == 0) {
+				CHECK(cfg->streams != STREAMS_PATH);
 				expect_name(e, value);
 				value = NULL;
 			} else if (strcmp(key, "lastEventId") == 0 ||
@@ -181,6 +187,9 @@ LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size)
 	struct request_config cfg = {
 		.prefix = flags & F_NO_PREFIX || !prefix_ok ? NULL : prefix,
 		.max_streams = max_streams,
+		.streams = (unsigned)flags >> F_STREAMS_SHIFT == 1 ?
+		    STREAMS_PATH : (unsigned)flags >> F_STREAMS_SHIFT == 2 ?
+		    STREAMS_QUERY : STREAMS_BOTH,
 	};
 	/* Exactly errlen bytes, so that writing past them is caught. */
 	char *err = malloc(errlen);

@@ -80,10 +80,17 @@ assert_one_line(const char *err, size_t errlen, const char *what)
 		fail_msg("%s: the error is not one line: \"%s\"", what, err);
 }
 
+/* Checks c with --streams mode and the SSELOG_STREAMS parameter param
+ * (NULL: not sent); err_words, when not NULL, must be in the error. */
 static void
-check_parse(const struct parse_case *c, size_t max_streams)
+check_parse_mode(const struct parse_case *c, size_t max_streams,
+    enum request_streams mode, const char *param, const char *err_words)
 {
-	struct request_config cfg = { c->prefix, max_streams };
+	struct request_config cfg = {
+		.prefix = c->prefix,
+		.max_streams = max_streams,
+		.streams = mode,
+	};
 	struct request_params p = {
 		.method = c->method,
 		.query_string = c->query,
@@ -91,12 +98,16 @@ check_parse(const struct parse_case *c, size_t max_streams)
 		.path_info = c->path_info,
 		.last_event_id = c->last_event_id,
 		.origin = NULL,
+		.streams = param,
 	};
 	struct request req;
 	char err[256], got[8192], what[1024];
-	int status;
+	int status, n;
 
 	describe(c, what, sizeof what);
+	n = (int)strlen(what);
+	snprintf(what + n, sizeof what - (size_t)n, " --streams %d "
+	    "SSELOG_STREAMS=%s", (int)mode, param ? param : "(null)");
 	memset(err, 'X', sizeof err);
 	memset(&req, 0xA5, sizeof req);	/* request_parse sets every field */
 	status = request_parse(&cfg, &p, &req, err, sizeof err);
@@ -115,6 +126,9 @@ check_parse(const struct parse_case *c, size_t max_streams)
 		if (req.streams != NULL || req.nstreams != 0)
 			fail_msg("%s: a failed request still holds %zu "
 			    "streams", what, req.nstreams);
+		if (err_words != NULL && strstr(err, err_words) == NULL)
+			fail_msg("%s: the error \"%s\" lacks \"%s\"", what,
+			    err, err_words);
 		return;
 	}
 	join_streams(&req, got, sizeof got);
@@ -136,6 +150,12 @@ check_parse(const struct parse_case *c, size_t max_streams)
 	request_free(&req);
 	assert_null(req.streams);
 	assert_int_equal(req.nstreams, 0);
+}
+
+static void
+check_parse(const struct parse_case *c, size_t max_streams)
+{
+	check_parse_mode(c, max_streams, STREAMS_BOTH, NULL, NULL);
 }
 
 static void
@@ -177,7 +197,7 @@ test_methods(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
-		struct request_config cfg = { NULL, 32 };
+		struct request_config cfg = { .max_streams = 32 };
 		struct request_params p = {
 			.method = cases[i].method,
 			.query_string = "stream=a",
@@ -334,6 +354,131 @@ test_path_info(void **state)
 	(void)state;
 
 	check_table(cases, NELEM(cases), 32);
+}
+
+/* --streams and SSELOG_STREAMS: where a request may name its streams.
+ * By default both the path and stream= do, so a web server's guard on
+ * /events/secret/ does not hold against /events/?stream=secret/x; with
+ * "path" any stream= (even an encoded key, even an empty value, even the
+ * path's own stream) is a 400 rather than ignored, and with "query" any
+ * path below the mount is. SSELOG_STREAMS overrides the option either
+ * way; empty, it is unset; another word is the site's mistake: 500. */
+static void
+test_streams_modes(void **state)
+{
+#define SEC "secret/payroll"
+	static const struct {
+		enum request_streams mode;
+		const char *param;
+		struct parse_case c;
+		const char *words;	/* a part of the error */
+	} cases[] = {
+		/* the default: the bypass that the docs now state */
+		{ STREAMS_BOTH, NULL, { 0, "/events/", "/events/?stream=" SEC,
+		  0, "stream=" SEC, 0, 0, SEC, NO_START }, NULL },
+		{ STREAMS_BOTH, NULL, { 0, "/events/", "/events/a?stream=b",
+		  0, "stream=b", 0, 0, "a b", NO_START }, NULL },
+		/* path: stream= is refused, never ignored */
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/" SEC, 0, 0, 0,
+		  0, SEC, NO_START }, NULL },
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/?stream=" SEC,
+		  0, "stream=" SEC, 0, 400, NULL, 0 },
+		  "stream= is not allowed here; the stream is the path" },
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/open/1?stream="
+		  SEC, 0, "stream=" SEC, 0, 400, NULL, 0 }, "stream=" },
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/a?stream=a", 0,
+		  "stream=a", 0, 400, NULL, 0 }, "stream=" },
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/a?stream=", 0,
+		  "stream=", 0, 400, NULL, 0 }, "stream=" },
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/a?str%65am=b",
+		  0, "str%65am=b", 0, 400, NULL, 0 }, "stream=" },
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/a?streams=b&"
+		  "Stream=c&lastEventId=5", 0, "streams=b&Stream=c&"
+		  "lastEventId=5", 0, 0, "a", 5 }, NULL },
+		{ STREAMS_PATH, NULL, { 0, "/events/", "/events/", 0, 0, 0,
+		  400, NULL, 0 }, "no stream: name one in the path" },
+		{ STREAMS_PATH, NULL, { 0, NULL, 0, "/a", 0, 0, 0, "a",
+		  NO_START }, NULL },
+		{ STREAMS_PATH, NULL, { 0, NULL, 0, "/a", "stream=b", 0, 400,
+		  NULL, 0 }, "stream=" },
+		/* query: a path below the mount is refused */
+		{ STREAMS_QUERY, NULL, { 0, "/events/", "/events/?stream=a", 0,
+		  "stream=a", 0, 0, "a", NO_START }, NULL },
+		{ STREAMS_QUERY, NULL, { 0, "/events/", "/events?stream=a", 0,
+		  "stream=a", 0, 0, "a", NO_START }, NULL },
+		{ STREAMS_QUERY, NULL, { 0, "/events/", "/events/" SEC, 0, 0,
+		  0, 400, NULL, 0 }, "a path below the mount is not allowed" },
+		{ STREAMS_QUERY, NULL, { 0, "/events/", "/events/a?stream=a", 0,
+		  "stream=a", 0, 400, NULL, 0 }, "?stream=NAME" },
+		{ STREAMS_QUERY, NULL, { 0, "/events/", "/events/", 0, 0, 0,
+		  400, NULL, 0 }, "no stream: name one with ?stream=NAME" },
+		{ STREAMS_QUERY, NULL, { 0, "/events/", "/other/a", 0, 0, 0,
+		  404, NULL, 0 }, "not found" },
+		{ STREAMS_QUERY, NULL, { 0, NULL, 0, "/a", "stream=b", 0, 400,
+		  NULL, 0 }, "a path below the mount" },
+		{ STREAMS_QUERY, NULL, { 0, NULL, 0, "/", "stream=b", 0, 0, "b",
+		  NO_START }, NULL },
+		/* SSELOG_STREAMS overrides the option, both ways */
+		{ STREAMS_BOTH, "path", { 0, "/events/", "/events/?stream="
+		  SEC, 0, "stream=" SEC, 0, 400, NULL, 0 }, "stream=" },
+		{ STREAMS_BOTH, "query", { 0, "/events/", "/events/a", 0, 0, 0,
+		  400, NULL, 0 }, "a path below the mount" },
+		{ STREAMS_PATH, "both", { 0, "/events/", "/events/a?stream=b",
+		  0, "stream=b", 0, 0, "a b", NO_START }, NULL },
+		{ STREAMS_PATH, "query", { 0, "/events/", "/events/?stream=b",
+		  0, "stream=b", 0, 0, "b", NO_START }, NULL },
+		{ STREAMS_PATH, "", { 0, "/events/", "/events/?stream=b", 0,
+		  "stream=b", 0, 400, NULL, 0 }, "stream=" },
+		{ STREAMS_BOTH, "", { 0, "/events/", "/events/?stream=b", 0,
+		  "stream=b", 0, 0, "b", NO_START }, NULL },
+		/* a bad word from the web server's config */
+		{ STREAMS_BOTH, "PATH", { 0, "/events/", "/events/a", 0, 0, 0,
+		  500, NULL, 0 }, "SSELOG_STREAMS" },
+		{ STREAMS_BOTH, "path ", { 0, "/events/", "/events/a", 0, 0, 0,
+		  500, NULL, 0 }, "SSELOG_STREAMS" },
+		{ STREAMS_PATH, "none", { 0, "/events/", "/events/a", 0, 0, 0,
+		  500, NULL, 0 }, "SSELOG_STREAMS" },
+		{ STREAMS_PATH, "bogus", { "POST", "/events/", "/events/a", 0,
+		  0, 0, 405, NULL, 0 }, "method" },
+	};
+#undef SEC
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++)
+		check_parse_mode(&cases[i].c, 32, cases[i].mode,
+		    cases[i].param, cases[i].words);
+}
+
+/* The words of --streams and SSELOG_STREAMS, exactly. */
+static void
+test_streams_words(void **state)
+{
+	static const struct {
+		const char *word;
+		int rc;
+		enum request_streams mode;
+	} cases[] = {
+		{ "both", 0, STREAMS_BOTH },
+		{ "path", 0, STREAMS_PATH },
+		{ "query", 0, STREAMS_QUERY },
+		{ "", -1, 0 },
+		{ "Path", -1, 0 },
+		{ "paths", -1, 0 },
+		{ "pat", -1, 0 },
+		{ " query", -1, 0 },
+		{ "path,query", -1, 0 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		enum request_streams mode = STREAMS_QUERY;
+		if (request_streams_parse(cases[i].word, &mode) !=
+		    cases[i].rc)
+			fail_msg("\"%s\": want %d", cases[i].word,
+			    cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_int_equal(mode, cases[i].mode);
+	}
 }
 
 /* stream= may repeat; the names keep their first order, duplicates are
@@ -633,7 +778,7 @@ test_error_text(void **state)
 
 	for (size_t i = 0; i < NELEM(cases); i++) {
 		for (size_t k = 0; k < NELEM(lens); k++) {
-			struct request_config cfg = { NULL, 2 };
+			struct request_config cfg = { .max_streams = 2 };
 			struct request_params p = {
 				.query_string = cases[i].query,
 				.last_event_id = cases[i].lei,
@@ -743,6 +888,8 @@ main(void)
 		cmocka_unit_test(test_path_prefix),
 		cmocka_unit_test(test_path_info),
 		cmocka_unit_test(test_query_streams),
+		cmocka_unit_test(test_streams_modes),
+		cmocka_unit_test(test_streams_words),
 		cmocka_unit_test(test_max_streams),
 		cmocka_unit_test(test_bad_names),
 		cmocka_unit_test(test_malformed_escapes),
