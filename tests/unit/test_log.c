@@ -158,8 +158,7 @@ test_full_socket(void **state)
 	stderr_to(dup(sv[0]));
 	fcntl(sv[0], F_SETFL, O_NONBLOCK);
 	/* Fill it to the brim. */
-	while (send(sv[0], buf, sizeof buf,
-	    MSG_DONTWAIT) > 0)
+	while (send(sv[0], buf, sizeof buf, MSG_DONTWAIT) > 0)
 		;
 	assert_int_equal(log_open("stderr", err, sizeof err), 0);
 	alarm(5);	/* a blocking logger would hang here */
@@ -179,16 +178,29 @@ test_full_socket(void **state)
 	close(sv[1]);
 }
 
+static int saved_stderr = -1;
+
+/* Gives the process its standard error back after each test: cmocka
+ * writes its summary there, and a socket whose peer is gone would kill
+ * the test with SIGPIPE. */
+static int
+restore_stderr(void **state)
+{
+	(void)state;
+	return dup2(saved_stderr, STDERR_FILENO) == STDERR_FILENO ? 0 : -1;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stderr_useful),
-		cmocka_unit_test(test_default),
-		cmocka_unit_test(test_file),
-		cmocka_unit_test(test_full_socket),
+		cmocka_unit_test_teardown(test_stderr_useful, restore_stderr),
+		cmocka_unit_test_teardown(test_default, restore_stderr),
+		cmocka_unit_test_teardown(test_file, restore_stderr),
+		cmocka_unit_test_teardown(test_full_socket, restore_stderr),
 	};
-	/* cmocka reports on standard output: the tests own fd 2. */
 	log_init("test_log");
+	if ((saved_stderr = dup(STDERR_FILENO)) == -1)
+		saved_stderr = open("/dev/null", O_WRONLY);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
