@@ -20,8 +20,10 @@
 #include "follow.h"
 #include "log.h"
 #include "number.h"
+#include "pattern.h"
 #include "sse.h"
 #include "store.h"
+#include "token.h"
 #include "validate.h"
 #include "logfile.h"
 
@@ -63,6 +65,9 @@ static const char global_usage[] =
     "  vacuum                                    rewrite the log into less space\n"
     "  watch [--since ID] STREAM...              print the text/event-stream\n"
     "  streams                                   list the streams\n"
+    "  token --key FILE --alg ALG [--sub NAME] [--subscribe PATTERN]...\n"
+    "        [--publish PATTERN]... [--ttl DURATION] [--audience A]\n"
+    "        [--issuer I]                        print a signed access token\n"
     "\n"
     "Options:\n"
     "  -d, --db PATH   the log (default: $SSELOG_DB)\n"
@@ -939,6 +944,14 @@ enum {
 	OPT_SINCE,
 	OPT_STRICT,
 	OPT_VERSION,
+	OPT_KEY,
+	OPT_ALG,
+	OPT_SUB,
+	OPT_SUBSCRIBE,
+	OPT_PUBLISH,
+	OPT_TTL,
+	OPT_AUDIENCE,
+	OPT_ISSUER,
 };
 
 static const struct option long_options[] = {
@@ -952,6 +965,14 @@ static const struct option long_options[] = {
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "alg", required_argument, NULL, OPT_ALG },
+	{ "sub", required_argument, NULL, OPT_SUB },
+	{ "subscribe", required_argument, NULL, OPT_SUBSCRIBE },
+	{ "publish", required_argument, NULL, OPT_PUBLISH },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "audience", required_argument, NULL, OPT_AUDIENCE },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -988,6 +1009,10 @@ struct sub_options {
 	bool since_given;
 	bool strict;		/* --strict */
 	bool help;
+	struct token_mint token;	/* token's options; the pattern
+					 * arrays hold argc pointers into argv */
+	const char **subscribe, **publish;
+	int64_t ttl_ms;
 };
 
 static bool
@@ -1001,6 +1026,10 @@ allowed(const char *name, int opt)
 		{ "prune", OPT_KEEP }, { "prune", OPT_OLDER_THAN },
 		{ "prune", OPT_FORGET_CLOSED },
 		{ "watch", OPT_SINCE }, { "pipe", OPT_STRICT },
+		{ "token", OPT_KEY }, { "token", OPT_ALG }, { "token", OPT_SUB },
+		{ "token", OPT_SUBSCRIBE }, { "token", OPT_PUBLISH },
+		{ "token", OPT_TTL }, { "token", OPT_AUDIENCE },
+		{ "token", OPT_ISSUER },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		if (table[i].opt == opt && strcmp(table[i].command, name) == 0)
@@ -1070,6 +1099,35 @@ parse_sub_options(int argc, char **argv, const char **db,
 			break;
 		case OPT_STRICT:
 			o->strict = true;
+			break;
+		case OPT_KEY:
+			o->token.key_file = optarg;
+			break;
+		case OPT_ALG:
+			o->token.alg = optarg;
+			break;
+		case OPT_SUB:
+			o->token.sub = optarg;
+			break;
+		case OPT_SUBSCRIBE:
+		case OPT_PUBLISH:
+			if ((why = pattern_validate(optarg)))
+				return usage_error("--%s %s: %s",
+				    long_options[longindex].name, optarg, why);
+			if (opt == OPT_SUBSCRIBE)
+				o->subscribe[o->token.n_subscribe++] = optarg;
+			else
+				o->publish[o->token.n_publish++] = optarg;
+			break;
+		case OPT_TTL:
+			if ((why = parse_duration_ms(optarg, &o->ttl_ms)))
+				return usage_error("--ttl %s: %s", optarg, why);
+			break;
+		case OPT_AUDIENCE:
+			o->token.audience = optarg;
+			break;
+		case OPT_ISSUER:
+			o->token.issuer = optarg;
 			break;
 		}
 	}
@@ -1141,20 +1199,76 @@ static const struct command commands[] = {
 	{ "streams", "",
 	    "Lists the streams, one per line, tab-separated: name, number of\n"
 	    "events, first id, last id, open or closed.\n" },
+	{ "token", "--key FILE --alg ALG [--sub NAME] [--subscribe PATTERN]..."
+	    " [--publish PATTERN]... [--ttl DURATION] [--audience A]"
+	    " [--issuer I]",
+	    "Prints a JSON Web Token signed with the key in FILE, which\n"
+	    "sselog-fcgi --jwt-key verifies: for scripts, tests and CI jobs.\n"
+	    "Needs no log.\n"
+	    "\n"
+	    "  --key FILE            an HMAC secret (HS256, HS384, HS512; one\n"
+	    "                        trailing newline is not part of it) or a\n"
+	    "                        PEM private key (RS256..., ES256...)\n"
+	    "  --alg ALG             HS256, HS384, HS512, RS256, RS384, RS512,\n"
+	    "                        ES256, ES384 or ES512\n"
+	    "  --sub NAME            the principal ({user} in patterns)\n"
+	    "  --subscribe PATTERN   may read the streams PATTERN matches\n"
+	    "  --publish PATTERN     may publish to them\n"
+	    "                        (PATTERN: * one segment, ** the rest,\n"
+	    "                        {user} the sub)\n"
+	    "  --ttl DURATION        valid for DURATION (default 1h)\n"
+	    "  --audience A, --issuer I   the aud and iss claims\n" },
 };
+
+/* ---- token ---- */
+
+static int
+cmd_token(int argc, struct sub_options *o)
+{
+	char err[512];
+
+	if (argc > 0)
+		return usage_error("token takes no arguments");
+	if (o->token.key_file == NULL || o->token.alg == NULL)
+		return usage_error("token needs --key FILE and --alg ALG");
+	o->token.subscribe = o->subscribe;
+	o->token.publish = o->publish;
+	o->token.now = (int64_t)time(NULL);
+	o->token.ttl = o->ttl_ms / 1000;
+	char *token = token_mint(&o->token, err, sizeof err);
+	if (token == NULL) {
+		log_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	int rc = printf("%s\n", token) < 0 || fflush(stdout) != 0;
+	free(token);
+	return rc ? EXIT_RUNTIME : 0;
+}
 
 static int
 run(const struct command *cmd, const char *db, int argc, char **argv)
 {
 	struct sub_options o = { .retry = -1, .keep = -1, .older_than_ms = -1,
-	    .forget_closed_ms = -1 };
+	    .forget_closed_ms = -1, .ttl_ms = 3600 * 1000 };
 	int status;
 
 	current = cmd;
-	if ((status = parse_sub_options(argc, argv, &db, &o)) != -1)
+	/* Room for every pattern the arguments could name. */
+	o.subscribe = calloc((size_t)argc, sizeof *o.subscribe);
+	o.publish = calloc((size_t)argc, sizeof *o.publish);
+	if (o.subscribe == NULL || o.publish == NULL) {
+		log_error("out of memory");
+		status = EXIT_RUNTIME;
+	} else if ((status = parse_sub_options(argc, argv, &db, &o)) == -1) {
+		if (o.help)
+			status = print_command_help();
+		else if (strcmp(cmd->name, "token") == 0)
+			status = cmd_token(argc - optind, &o);
+	}
+	free(o.subscribe);
+	free(o.publish);
+	if (status != -1 || o.help || strcmp(cmd->name, "token") == 0)
 		return status;
-	if (o.help)
-		return print_command_help();
 	if (db == NULL || db[0] == '\0')
 		return usage_error("no database: use -d PATH or set SSELOG_DB");
 	argc -= optind;
