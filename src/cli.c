@@ -55,7 +55,7 @@ static const char global_usage[] =
     "\n"
     "Commands:\n"
     "  init                                      create or upgrade the log\n"
-    "  publish STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]\n"
+    "  publish STREAM [-e TYPE] [-r RETRY_MS] [--key KEY] [DATA|-]\n"
     "                                            append one event, print its id\n"
     "  pipe STREAM [-e TYPE] [--strict]          append one event per input line\n"
     "  close STREAM                              end a stream for good\n"
@@ -208,7 +208,7 @@ append_one(const char *db, const struct store_new_event *ev)
 
 	if (st == NULL)
 		return EXIT_RUNTIME;
-	if ((rc = store_publish(st, ev, &id)) == -1)
+	if ((rc = store_publish(st, ev, &id, NULL)) == -1)
 		log_error("%s: %s", ev->stream, store_error(st));
 	store_close(st);
 	if (rc == -1)
@@ -220,6 +220,7 @@ append_one(const char *db, const struct store_new_event *ev)
 struct publish_args {
 	const char *type;
 	int64_t retry;
+	const char *idem;	/* --key */
 };
 
 static int
@@ -235,6 +236,11 @@ cmd_publish(const char *db, int argc, char **argv, const struct publish_args *a)
 		    "argument");
 	if (check_stream(argv[0]) == -1 || check_type(a->type) == -1)
 		return EXIT_RUNTIME;
+	const char *why = a->idem != NULL ? validate_idem_key(a->idem) : NULL;
+	if (why != NULL) {
+		log_error("--key %s: %s", a->idem, why);
+		return EXIT_RUNTIME;
+	}
 	if (argc == 2 && strcmp(argv[1], "-") != 0) {
 		if (buf_append_str(&data, argv[1]) == -1) {
 			log_error("out of memory");
@@ -244,7 +250,7 @@ cmd_publish(const char *db, int argc, char **argv, const struct publish_args *a)
 		buf_free(&data);
 		return EXIT_RUNTIME;
 	}
-	const char *why = validate_data(data.len ? data.data : "", data.len);
+	why = validate_data(data.len ? data.data : "", data.len);
 	if (why != NULL) {
 		log_error("%s", why);
 		buf_free(&data);
@@ -256,6 +262,7 @@ cmd_publish(const char *db, int argc, char **argv, const struct publish_args *a)
 		.data = data.len ? data.data : "",
 		.data_len = data.len,
 		.retry = a->retry,
+		.idem = a->idem,
 	};
 	status = append_one(db, &ev);
 	buf_free(&data);
@@ -1008,6 +1015,7 @@ struct sub_options {
 	int64_t since;		/* --since */
 	bool since_given;
 	bool strict;		/* --strict */
+	const char *key;	/* --key */
 	bool help;
 	struct token_mint token;	/* token's options; the pattern
 					 * arrays hold argc pointers into argv */
@@ -1022,7 +1030,8 @@ allowed(const char *name, int opt)
 		const char *command;
 		int opt;
 	} table[] = {
-		{ "publish", 'e' }, { "publish", 'r' }, { "pipe", 'e' },
+		{ "publish", 'e' }, { "publish", 'r' }, { "publish", OPT_KEY },
+		{ "pipe", 'e' },
 		{ "prune", OPT_KEEP }, { "prune", OPT_OLDER_THAN },
 		{ "prune", OPT_FORGET_CLOSED },
 		{ "watch", OPT_SINCE }, { "pipe", OPT_STRICT },
@@ -1101,6 +1110,9 @@ parse_sub_options(int argc, char **argv, const char **db,
 			o->strict = true;
 			break;
 		case OPT_KEY:
+			/* token: the key file; publish: the idempotency
+			 * key. */
+			o->key = optarg;
 			o->token.key_file = optarg;
 			break;
 		case OPT_ALG:
@@ -1138,14 +1150,18 @@ static const struct command commands[] = {
 	{ "init", "",
 	    "Creates the event log at DB, or upgrades an older one to this\n"
 	    "version's schema. Running it again changes nothing.\n" },
-	{ "publish", "STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]",
+	{ "publish", "STREAM [-e TYPE] [-r RETRY_MS] [--key KEY] [DATA|-]",
 	    "Appends one event to STREAM and prints its id. DATA is taken\n"
 	    "verbatim; with - or without DATA, all of standard input is the\n"
 	    "data, a trailing newline included. Use -- before DATA that\n"
 	    "starts with a dash.\n"
 	    "\n"
 	    "  -e, --type TYPE      the event type (EventSource listener name)\n"
-	    "  -r, --retry MS       ask clients to reconnect after MS ms\n" },
+	    "  -r, --retry MS       ask clients to reconnect after MS ms\n"
+	    "  --key KEY            an idempotency key (1-128 visible ASCII\n"
+	    "                       characters): when STREAM has an event with\n"
+	    "                       KEY already, append nothing and print its\n"
+	    "                       id, so that a retry never publishes twice\n" },
 	{ "pipe", "STREAM [-e TYPE] [--strict]",
 	    "Appends one event per line of standard input (without its LF or\n"
 	    "CRLF), in batches: a line is visible to readers within about\n"
@@ -1276,7 +1292,8 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 	if (strcmp(cmd->name, "init") == 0)
 		return cmd_init(db, argc);
 	if (strcmp(cmd->name, "publish") == 0) {
-		struct publish_args a = { .type = o.type, .retry = o.retry };
+		struct publish_args a = { .type = o.type, .retry = o.retry,
+		    .idem = o.key };
 		return cmd_publish(db, argc, argv, &a);
 	}
 	if (strcmp(cmd->name, "pipe") == 0)

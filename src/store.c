@@ -40,6 +40,7 @@ struct store {
 	char *path;
 	sqlite3_stmt *insert;
 	sqlite3_stmt *insert_many;	/* INSERT_MANY rows at once */
+	sqlite3_stmt *find_idem;
 	sqlite3_stmt *last_id;
 	sqlite3_stmt *first_id;
 	sqlite3_stmt *close_id;
@@ -373,6 +374,7 @@ store_close(struct store *st)
 		return;
 	sqlite3_finalize(st->insert);
 	sqlite3_finalize(st->insert_many);
+	sqlite3_finalize(st->find_idem);
 	sqlite3_finalize(st->last_id);
 	sqlite3_finalize(st->first_id);
 	sqlite3_finalize(st->close_id);
@@ -432,6 +434,30 @@ store_rollback(struct store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Adds the idem column (schema version 2) to an events table made by
+ * version 1, which lacks it; does nothing to a new log or a newer table. */
+static int
+add_idem_column(struct store *st)
+{
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM pragma_table_info('events')) > 0"
+	    " AND (SELECT count(*) FROM pragma_table_info('events')"
+	    " WHERE name = 'idem') = 0";
+	sqlite3_stmt *stmt = NULL;
+	int64_t lacking;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot read the events table");
+		return -1;
+	}
+	int rc = query_int(st, stmt, "cannot read the events table", &lacking);
+	sqlite3_finalize(stmt);
+	if (rc == -1 || !lacking)
+		return rc;
+	return exec(st, "ALTER TABLE events ADD COLUMN idem TEXT",
+	    "cannot add the idem column");
+}
+
 int
 store_init(struct store *st)
 {
@@ -480,6 +506,12 @@ store_init(struct store *st)
 	 * its indexes and triggers with this version's. */
 	if (store_begin(st) == -1)
 		return -1;
+	/* Version 2 added the idem column: the schema's CREATE TABLE IF NOT
+	 * EXISTS leaves an older table as it is. */
+	if (add_idem_column(st) == -1) {
+		store_rollback(st);
+		return -1;
+	}
 	if (exec(st, store_schema_sql, "cannot create the schema") == -1) {
 		store_rollback(st);
 		return -1;
@@ -496,7 +528,7 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Binds ev to the five parameters of one row, starting at parameter p. */
+/* Binds ev to the six parameters of one row, starting at parameter p. */
 static int
 bind_event(sqlite3_stmt *s, int p, const struct store_new_event *ev,
     int64_t created)
@@ -513,7 +545,10 @@ bind_event(sqlite3_stmt *s, int p, const struct store_new_event *ev,
 	if (ev->retry >= 0 ? sqlite3_bind_int64(s, p + 3, ev->retry) :
 	    sqlite3_bind_null(s, p + 3))
 		return -1;
-	return sqlite3_bind_int64(s, p + 4, created) == SQLITE_OK ? 0 : -1;
+	if (sqlite3_bind_int64(s, p + 4, created) != SQLITE_OK)
+		return -1;
+	return (ev->idem != NULL ? sqlite3_bind_text(s, p + 5, ev->idem, -1,
+	    SQLITE_STATIC) : sqlite3_bind_null(s, p + 5)) == SQLITE_OK ? 0 : -1;
 }
 
 static int
@@ -525,7 +560,7 @@ insert_rows(struct store *st, sqlite3_stmt **slot, const char *sql,
 	if (prepare(st, slot, sql) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (bind_event(*slot, (int)(i * 5 + 1), &evs[i], created) == -1) {
+		if (bind_event(*slot, (int)(i * 6 + 1), &evs[i], created) == -1) {
 			set_sqlite_error(st, "cannot bind an event");
 			return -1;
 		}
@@ -539,8 +574,9 @@ insert_rows(struct store *st, sqlite3_stmt **slot, const char *sql,
 	return 0;
 }
 
-#define INSERT_SQL "INSERT INTO events (stream, event, data, retry, created) VALUES "
-#define ROW "(?, ?, ?, ?, ?)"
+#define INSERT_SQL \
+	"INSERT INTO events (stream, event, data, retry, created, idem) VALUES "
+#define ROW "(?, ?, ?, ?, ?, ?)"
 #define ROWS4 ROW ", " ROW ", " ROW ", " ROW
 
 int
@@ -571,16 +607,56 @@ store_append_batch(struct store *st, const struct store_new_event *evs,
 	return 0;
 }
 
-int
-store_publish(struct store *st, const struct store_new_event *ev, int64_t *id)
+/* The id of the event of stream with key idem: 1 when there is one, 0
+ * when not, -1 on failure. */
+static int
+find_idem(struct store *st, const char *stream, const char *idem,
+    int64_t *id)
 {
-	if (store_begin(st) == -1)
+	if (prepare(st, &st->find_idem, "SELECT id FROM events "
+	    "WHERE stream = ? AND idem = ?") == -1)
 		return -1;
-	if (store_append(st, ev, id) == -1) {
-		store_rollback(st);
+	sqlite3_stmt *s = st->find_idem;
+	if (sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, idem, -1, SQLITE_STATIC) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot look up an idempotency key");
+		sqlite3_reset(s);
 		return -1;
 	}
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		set_sqlite_error(st, "cannot look up an idempotency key");
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_publish(struct store *st, const struct store_new_event *ev, int64_t *id,
+    bool *existed)
+{
+	int found = 0;
+
+	if (existed != NULL)
+		*existed = false;
+	if (store_begin(st) == -1)
+		return -1;
+	/* The key is looked for first: a retry of a request that did append
+	 * gets that event's id, even once the stream is closed. Writers are
+	 * serialized (BEGIN IMMEDIATE), so nobody appends the key between
+	 * the look-up and the insert; the unique index holds for SQL. */
+	if (ev->idem != NULL &&
+	    (found = find_idem(st, ev->stream, ev->idem, id)) == -1)
+		goto fail;
+	if (found == 0 && store_append(st, ev, id) == -1)
+		goto fail;
+	if (found == 1 && existed != NULL)
+		*existed = true;
 	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
 }
 
 

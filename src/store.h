@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_mode {
 	STORE_READ,	/* read-only handle: `sselog watch` */
@@ -31,6 +31,7 @@ struct store_new_event {
 	const char *data;
 	size_t data_len;
 	int64_t retry;
+	const char *idem;	/* Idempotency-Key, or NULL */
 };
 
 /* A stored event. The pointers belong to the store and stay valid until the
@@ -92,9 +93,11 @@ int store_append(struct store *st, const struct store_new_event *ev,
 int store_append_batch(struct store *st, const struct store_new_event *evs,
     size_t n);
 
-/* Appends ev in a transaction of its own. */
+/* Appends ev in a transaction of its own. When ev->idem is set and the
+ * stream has an event with that key already, appends nothing: sets *id to
+ * that event's id and *existed (when not NULL) to true. */
 int store_publish(struct store *st, const struct store_new_event *ev,
-    int64_t *id);
+    int64_t *id, bool *existed);
 
 /* Deletes, from each of the n streams (all streams when n is 0), the events
  * that meet every condition given: not among the newest keep (keep < 0: no
