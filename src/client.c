@@ -245,6 +245,7 @@ client_free(struct client *c)
 	free(c->streams);
 	free(c->links);
 	free(c->allow_origin);
+	credentials_free(&c->cred);
 	outq_free(&c->out);
 	free(c);
 }

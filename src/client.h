@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "follow.h"
 #include "hub.h"
 #include "loop.h"
@@ -53,6 +54,10 @@ struct client {
 	bool head_only;		/* HEAD: the headers, then the end */
 	bool wants_stream;	/* Accept names text/event-stream */
 	char *allow_origin;	/* CORS answer, owned; NULL: none */
+	/* With access control: what the request brought, judged again on
+	 * a reload; when the token it used expires (0: never). */
+	struct credentials cred;
+	int64_t expires_ms;
 	int64_t starting_since_ms;
 	struct outq out;
 	/* When output became pending or last left; the write timeout runs

@@ -187,6 +187,9 @@ fcgi_request_free(struct fcgi_request *r)
 	free((char *)r->params.origin);
 	free((char *)r->params.accept);
 	free((char *)r->params.streams);
+	free((char *)r->params.remote_user);
+	free((char *)r->params.authorization);
+	free((char *)r->params.cookie);
 	atomic_fetch_add(&settled_n, 1);
 	free(r);
 }
@@ -216,7 +219,11 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 	    req->envp) ||
 	    copy_param(&r->params.origin, "HTTP_ORIGIN", req->envp) ||
 	    copy_param(&r->params.accept, "HTTP_ACCEPT", req->envp) ||
-	    copy_param(&r->params.streams, "SSELOG_STREAMS", req->envp))
+	    copy_param(&r->params.streams, "SSELOG_STREAMS", req->envp) ||
+	    copy_param(&r->params.remote_user, "REMOTE_USER", req->envp) ||
+	    copy_param(&r->params.authorization, "HTTP_AUTHORIZATION",
+	    req->envp) ||
+	    copy_param(&r->params.cookie, "HTTP_COOKIE", req->envp))
 		return -1;
 	return 0;
 }

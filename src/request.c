@@ -78,6 +78,12 @@ request_free(struct request *req)
 	free(req->streams);
 	req->streams = NULL;
 	req->nstreams = 0;
+	if (req->access_token != NULL) {
+		/* A credential: gone from memory with the request. */
+		explicit_bzero(req->access_token, strlen(req->access_token));
+		free(req->access_token);
+		req->access_token = NULL;
+	}
 }
 
 /* Adds name (owned, taken over) to the request's streams unless it is
@@ -161,6 +167,12 @@ parse_query(const struct request_config *cfg, enum request_streams mode,
 		} else if (strcmp(key, "stream") == 0) {
 			status = add_stream(cfg, req, value, err, errlen);
 			value = NULL;
+		} else if (strcmp(key, "access_token") == 0) {
+			/* RFC 6750, 2.3; the first one counts. */
+			if (req->access_token == NULL) {
+				req->access_token = value;
+				value = NULL;
+			}
 		} else if (strcmp(key, "lastEventId") == 0 ||
 		    strcmp(key, "last_event_id") == 0) {
 			/* The Last-Event-ID header, when present, wins: it

@@ -20,6 +20,10 @@ struct request_params {
 	const char *accept;		/* HTTP_ACCEPT */
 	const char *streams;		/* SSELOG_STREAMS, which only the web
 					 * server's config can set */
+	const char *remote_user;	/* REMOTE_USER: whom the web server
+					 * authenticated */
+	const char *authorization;	/* HTTP_AUTHORIZATION */
+	const char *cookie;		/* HTTP_COOKIE */
 };
 
 /* Where a request may name its streams: --streams, or per request the
@@ -50,6 +54,8 @@ struct request {
 	size_t nstreams;
 	int64_t start;		/* start position, when start_given */
 	bool start_given;
+	char *access_token;	/* access_token=, decoded, owned; NULL:
+				 * none (used only with --jwt-query) */
 };
 
 /* Reads "both", "path" or "query" into *out. Returns 0, or -1 for any

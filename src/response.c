@@ -31,8 +31,13 @@ reason(int status)
 	case 201: return "Created";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
@@ -90,6 +95,20 @@ response_status(struct buf *out, int status, const char *allow_origin,
 		return -1;
 	if (message == NULL)
 		return buf_append_str(out, "\r\n");
+	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "\r\n%s\n", message);
+}
+
+int
+response_unauthorized(struct buf *out, const char *allow_origin,
+    const char *message, bool invalid_token)
+{
+	if (buf_append_str(out, "Status: 401 Unauthorized\r\n"
+	    "Cache-Control: no-store\r\n") == -1 ||
+	    cors_headers(out, allow_origin) == -1 ||
+	    buf_printf(out, "WWW-Authenticate: Bearer realm=\"sselog\"%s\r\n",
+	    invalid_token ? ", error=\"invalid_token\"" : "") == -1)
+		return -1;
 	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
 	    "\r\n%s\n", message);
 }

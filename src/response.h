@@ -5,6 +5,7 @@
 #ifndef SSELOG_RESPONSE_H
 #define SSELOG_RESPONSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -30,6 +31,12 @@ int response_stream(struct buf *out, const char *allow_origin);
  * body that says what to fix. retry_after_s >= 0 adds Retry-After. */
 int response_status(struct buf *out, int status, const char *allow_origin,
     const char *message, int retry_after_s);
+
+/* 401 with a one-line body and WWW-Authenticate: Bearer realm="sselog"
+ * (RFC 6750, 3), plus error="invalid_token" when a token was given and
+ * did not verify. */
+int response_unauthorized(struct buf *out, const char *allow_origin,
+    const char *message, bool invalid_token);
 
 /* The answer to OPTIONS: a CORS preflight when the origin is allowed. */
 int response_preflight(struct buf *out, const char *allow_origin);

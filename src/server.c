@@ -26,6 +26,10 @@
  * clients replaying stays short for the live ones, large enough that a
  * page is one write of a socket's buffer. */
 #define REPLAY_PAGE_BYTES (64 * 1024)
+/* An open stream whose token expires, or whose grant a reload took away,
+ * ends with a retry: of about this much: the client comes back at once
+ * with whatever credentials it has by then. */
+#define REAUTH_RETRY_MS 1000
 /* How long a stopping server waits for its streams to end cleanly. */
 #define DRAIN_MS 3000
 #define TICK_MS 1000
@@ -476,6 +480,122 @@ server_refuse(struct server *srv, int fd, unsigned request_id,
 	clients_flush(&srv->clients);
 }
 
+/* ---- access control (auth.h) ---- */
+
+/* Tokens expire by the wall clock (their exp is Unix time). */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Answers a request that auth refused: 401 without credentials or with a
+ * bad token, 403 with credentials that lack the grant. Both end an
+ * EventSource for good, which is what a page without the right should
+ * do. */
+static void
+answer_refused(struct server *srv, struct client *c,
+    const struct auth_decision *d)
+{
+	char message[512];
+
+	buf_clear(&srv->scratch);
+	switch (d->verdict) {
+	case ACCESS_NO_CREDENTIALS:
+		snprintf(message, sizeof message, "%s needs credentials: a "
+		    "token (Authorization: Bearer, or the cookie) or a signed-in "
+		    "user", d->refused);
+		send_last(srv, c, response_unauthorized(&srv->scratch,
+		    c->allow_origin, message, false));
+		break;
+	case ACCESS_BAD_TOKEN:
+		snprintf(message, sizeof message, "invalid token: %s", d->why);
+		send_last(srv, c, response_unauthorized(&srv->scratch,
+		    c->allow_origin, message, true));
+		break;
+	default:
+		snprintf(message, sizeof message, "not allowed to read %s",
+		    d->refused);
+		answer_status(srv, c, 403, message, -1);
+		break;
+	}
+}
+
+/* Judges c's request for its n streams. Returns 0 when it may go on (its
+ * credentials and the token's expiry kept in c), else -1: it was
+ * answered. */
+static int
+check_access(struct server *srv, struct client *c,
+    const struct request_params *params, const struct request *req)
+{
+	struct auth_decision d;
+	int64_t now_s = wall_ms() / 1000;
+
+	if (credentials_take(srv->cfg.auth, params->remote_user,
+	    params->authorization, params->cookie, req->access_token,
+	    &c->cred) == -1 ||
+	    auth_decide(srv->cfg.auth, &c->cred, ACCESS_READ,
+	    (const char *const *)req->streams, req->nstreams, now_s, &d) ==
+	    -1) {
+		log_error("out of memory checking a request's credentials");
+		client_drop(c);
+		return -1;
+	}
+	if (d.verdict != ACCESS_ALLOWED) {
+		answer_refused(srv, c, &d);
+		return -1;
+	}
+	c->expires_ms = d.expires_s * 1000;
+	return 0;
+}
+
+/* Ends, cleanly, each open stream that the access control no longer
+ * allows at now_ms: its token expired, or (after a reload) its grant or
+ * key is gone. */
+static void
+recheck_access(struct server *srv, int64_t now_ms, bool all)
+{
+	for (struct client *c = srv->clients.all; c != NULL; c = c->next) {
+		struct auth_decision d;
+		if (c->state != CLIENT_LIVE && c->state != CLIENT_REPLAYING &&
+		    c->state != CLIENT_STARTING)
+			continue;
+		if (!all && (c->expires_ms == 0 || c->expires_ms > now_ms))
+			continue;
+		if (srv->cfg.auth == NULL) {
+			c->expires_ms = 0;	/* access control is off */
+			continue;
+		}
+		if (auth_decide(srv->cfg.auth, &c->cred, ACCESS_READ,
+		    (const char *const *)c->streams, c->nstreams,
+		    now_ms / 1000, &d) == -1) {
+			client_drop(c);
+			continue;
+		}
+		if (d.verdict == ACCESS_ALLOWED) {
+			c->expires_ms = d.expires_s * 1000;
+			continue;
+		}
+		if (c->state == CLIENT_STARTING)
+			answer_refused(srv, c, &d);	/* nothing sent yet */
+		else
+			end_with_retry(srv, c, d.verdict == ACCESS_BAD_TOKEN ?
+			    d.why : "no longer allowed", REAUTH_RETRY_MS,
+			    REAUTH_RETRY_MS * 2);
+	}
+	clients_flush(&srv->clients);
+}
+
+void
+server_set_auth(struct server *srv, struct auth *auth)
+{
+	srv->cfg.auth = auth;
+	recheck_access(srv, wall_ms(), true);
+}
+
 /* Takes the subscription over from req: the names, a hub link for each,
  * the start. Returns 0, or -1 when memory runs out. */
 static int
@@ -523,7 +643,12 @@ server_accept(struct server *srv, int fd, enum transport transport,
 		return;
 	}
 	c->head_only = req.kind == REQUEST_HEAD;
-	if (srv->stopping) {
+	/* Credentials are checked once the request is known to be well
+	 * formed (a 400 first), before anything of the log is read. */
+	if (srv->cfg.auth != NULL && req.kind != REQUEST_PREFLIGHT &&
+	    check_access(srv, c, params, &req) == -1) {
+		/* answered */
+	} else if (srv->stopping) {
 		answer_draining(srv, c);
 	} else if (srv->log_missing) {
 		answer_transient(srv, c, 503, "the event log is unavailable: "
@@ -593,6 +718,7 @@ on_tick(struct loop_timer *t)
 		    now - c->starting_since_ms >= START_WAIT_MS)
 			answer_transient(srv, c, 503, "the event log is "
 			    "locked: try again later", 1000, 5000);
+	recheck_access(srv, wall_ms(), false);
 	clients_tick(&srv->clients);
 }
 

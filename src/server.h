@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "client.h"
 #include "request.h"
 #include "response.h"
@@ -29,6 +30,10 @@ struct server_config {
 	size_t max_clients;		/* past it: the transient answer */
 	size_t max_pending;		/* output bytes before a client is dropped */
 	int write_timeout_s;		/* pending output that long: dropped */
+	struct auth *auth;		/* access control (--access, --jwt-*),
+					 * or NULL: every stream is readable;
+					 * borrowed, server_set_auth() swaps
+					 * it */
 };
 
 struct server;
@@ -74,6 +79,12 @@ int server_turn(struct server *srv, bool block);
  * end, each with a retry: spread over a few seconds so that their
  * clients do not all come back at once. */
 void server_stop(struct server *srv);
+
+/* Replaces the access control (a reload on SIGHUP; the caller frees the
+ * old one) and ends, cleanly, the open streams that it no longer allows:
+ * their clients reconnect with their Last-Event-ID, and whatever they then
+ * bring decides. */
+void server_set_auth(struct server *srv, struct auth *auth);
 
 /* The number of open client connections. */
 size_t server_clients(const struct server *srv);
