@@ -93,9 +93,9 @@ void fcgi_input_init(struct fcgi_input *in, unsigned request_id);
  * what is left (bytes + the return value) in its next call. END and ABORT
  * are reported once their record ends: the bytes after them on the
  * connection start at the next record. ABORT and ERROR are final: later
- * calls consume nothing and report them again. A record's content is
- * reported in as many CONTENT pieces as it was fed in; padding and
- * skipped records produce no event. */
+ * calls consume nothing and report them again. Each CONTENT is part of
+ * one record's content, as much of it as the bytes given hold; padding
+ * and skipped records produce no event. */
 size_t fcgi_input_feed(struct fcgi_input *in, const unsigned char *bytes,
     size_t len, struct fcgi_input_out *out);
 
