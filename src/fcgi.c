@@ -194,10 +194,26 @@ fcgi_request_free(struct fcgi_request *r)
 	free(r);
 }
 
+/* The value of the last parameter called name, as PHP-FPM takes it: nginx
+ * sends every fastcgi_param line, so `fastcgi_param REMOTE_USER "";` after
+ * `include fastcgi_params;` must win over the one the include sent
+ * (FCGX_GetParam() returns the first). */
+static const char *
+last_param(const char *name, FCGX_ParamArray envp)
+{
+	size_t len = strlen(name);
+	const char *v = NULL;
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			v = *envp + len + 1;
+	return v;
+}
+
 static int
 copy_param(const char **dst, const char *name, FCGX_ParamArray envp)
 {
-	const char *v = FCGX_GetParam(name, envp);
+	const char *v = last_param(name, envp);
 
 	*dst = NULL;
 	if (v == NULL)
