@@ -105,25 +105,24 @@ parse_line(char *line, struct rule *r, char *why, size_t whylen)
 	return NULL;
 }
 
-struct access_rules *
-access_rules_load(const char *path, char *err, size_t errlen)
+/* Reads rules from f, naming them name in errors. Closes f. */
+static struct access_rules *
+read_rules(FILE *f, const char *name, char *err, size_t errlen)
 {
 	struct access_rules *rules = calloc(1, sizeof *rules);
-	FILE *f = fopen(path, "re");
 	char *line = NULL, why[512];
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
 
-	if (rules == NULL || f == NULL) {
-		snprintf(err, errlen, "%s: %s", path,
-		    f == NULL ? strerror(errno) : "out of memory");
+	if (rules == NULL) {
+		snprintf(err, errlen, "%s: out of memory", name);
 		goto fail;
 	}
 	while ((len = getline(&line, &cap, f)) != -1) {
 		struct rule r;
 		lineno++;
 		if (memchr(line, '\0', (size_t)len) != NULL) {
-			snprintf(err, errlen, "%s:%zu: a NUL byte", path, lineno);
+			snprintf(err, errlen, "%s:%zu: a NUL byte", name, lineno);
 			goto fail;
 		}
 		const char *bad = parse_line(line, &r, why, sizeof why);
@@ -136,7 +135,7 @@ access_rules_load(const char *path, char *err, size_t errlen)
 				rules->rules = grown;
 		}
 		if (bad != NULL) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, bad);
+			snprintf(err, errlen, "%s:%zu: %s", name, lineno, bad);
 			rule_free(&r);
 			goto fail;
 		}
@@ -144,7 +143,7 @@ access_rules_load(const char *path, char *err, size_t errlen)
 			rules->rules[rules->n++] = r;
 	}
 	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		goto fail;
 	}
 	free(line);
@@ -152,10 +151,39 @@ access_rules_load(const char *path, char *err, size_t errlen)
 	return rules;
 fail:
 	free(line);
-	if (f != NULL)
-		fclose(f);
+	fclose(f);
 	access_rules_free(rules);
 	return NULL;
+}
+
+struct access_rules *
+access_rules_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	return read_rules(f, path, err, errlen);
+}
+
+struct access_rules *
+access_rules_parse(const char *text, size_t len, const char *name,
+    char *err, size_t errlen)
+{
+	if (len == 0) {
+		struct access_rules *none = calloc(1, sizeof *none);
+		if (none == NULL)
+			snprintf(err, errlen, "%s: out of memory", name);
+		return none;
+	}
+	FILE *f = fmemopen((void *)text, len, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		return NULL;
+	}
+	return read_rules(f, name, err, errlen);
 }
 
 static bool

@@ -30,6 +30,10 @@ struct access_rules;
 struct access_rules *access_rules_load(const char *path, char *err,
     size_t errlen);
 
+/* The same, from the len bytes at text, called name in errors. */
+struct access_rules *access_rules_parse(const char *text, size_t len,
+    const char *name, char *err, size_t errlen);
+
 void access_rules_free(struct access_rules *r);
 
 /* Who is asking. */
