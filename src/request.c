@@ -78,6 +78,10 @@ request_free(struct request *req)
 	free(req->streams);
 	req->streams = NULL;
 	req->nstreams = 0;
+	free(req->type);
+	free(req->idem);
+	req->type = NULL;
+	req->idem = NULL;
 	if (req->access_token != NULL) {
 		/* A credential: gone from memory with the request. */
 		explicit_bzero(req->access_token, strlen(req->access_token));
@@ -133,6 +137,36 @@ set_start(struct request *req, const char *what, const char *value,
 	return 0;
 }
 
+/* Takes the next key=value pair of the query string at *qs, decoded, into
+ * *key and *value (the caller frees both), and moves *qs past it. Returns
+ * 1, 0 at the end, or 400 for a malformed escape (err says so). */
+static int
+next_param(const char **qs, char **key, char **value, char *err,
+    size_t errlen)
+{
+	const char *p = *qs;
+	size_t len;
+
+	while (*p == '&')
+		p++;
+	if (*p == '\0')
+		return 0;
+	len = strcspn(p, "&");
+	const char *eq = memchr(p, '=', len);
+	size_t klen = eq ? (size_t)(eq - p) : len;
+	*qs = p + len;
+	if (url_decode(p, klen, true, key) == -1 ||
+	    url_decode(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0, true,
+	    value) == -1) {
+		free(*key);
+		free(*value);
+		*key = *value = NULL;
+		return fail(err, errlen, 400, "malformed query string: bad "
+		    "%%-escape or NUL byte");
+	}
+	return 1;
+}
+
 /* The query string: stream= (repeatable), lastEventId= or last_event_id=.
  * Other parameters, such as the cache busters of EventSource polyfills,
  * are ignored; stream= is not, where only the path may name the stream:
@@ -142,25 +176,12 @@ parse_query(const struct request_config *cfg, enum request_streams mode,
     const char *qs, struct request *req, bool header_start, char *err,
     size_t errlen)
 {
-	const char *p = qs;
+	char *key = NULL, *value = NULL;
+	int more;
 
-	while (*p != '\0') {
-		size_t len = strcspn(p, "&");
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq ? (size_t)(eq - p) : len;
-		char *key = NULL, *value = NULL;
+	while ((more = next_param(&qs, &key, &value, err, errlen)) == 1) {
 		int status = 0;
 
-		if (len == 0)
-			goto next;
-		if (url_decode(p, klen, true, &key) == -1 ||
-		    url_decode(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0,
-		    true, &value) == -1) {
-			free(key);
-			free(value);
-			return fail(err, errlen, 400, "malformed query string: "
-			    "bad %%-escape or NUL byte");
-		}
 		if (strcmp(key, "stream") == 0 && mode == STREAMS_PATH) {
 			status = fail(err, errlen, 400, "stream= is not allowed "
 			    "here; the stream is the path");
@@ -184,14 +205,63 @@ parse_query(const struct request_config *cfg, enum request_streams mode,
 		}
 		free(key);
 		free(value);
+		key = value = NULL;
 		if (status != 0)
 			return status;
-next:
-		p += len;
-		if (*p == '&')
-			p++;
 	}
-	return 0;
+	return more;
+}
+
+/* The query string of a write: event= (the type), retry= (ms), lines
+ * (an event per line of the body: ?lines, lines= or lines=1) and, as for
+ * reads, access_token=. The stream is the path alone: stream= is a 400,
+ * since a write that went to another stream than the one the path names
+ * would go around a web server's guard of the location. Other parameters
+ * are ignored. */
+static int
+parse_write_query(const char *qs, struct request *req, bool *lines,
+    char *err, size_t errlen)
+{
+	char *key = NULL, *value = NULL;
+	int more;
+
+	while ((more = next_param(&qs, &key, &value, err, errlen)) == 1) {
+		int status = 0;
+
+		if (strcmp(key, "stream") == 0) {
+			status = fail(err, errlen, 400, "stream= is not for "
+			    "writes: the stream is the path");
+		} else if (strcmp(key, "lines") == 0) {
+			*lines = true;
+		} else if (strcmp(key, "event") == 0 && req->type == NULL) {
+			const char *why = validate_event_type(value);
+			if (why != NULL)
+				status = fail(err, errlen, 400, "event=: %s",
+				    why);
+			else if (strcmp(value, "sselog.close") == 0)
+				status = fail(err, errlen, 400, "event=: use "
+				    "DELETE to close a stream");
+			else {
+				req->type = value;
+				value = NULL;
+			}
+		} else if (strcmp(key, "retry") == 0) {
+			if (parse_uint(value, INT32_MAX, &req->retry) != NULL)
+				status = fail(err, errlen, 400, "invalid "
+				    "retry: it must be a non-negative integer "
+				    "(milliseconds)");
+		} else if (strcmp(key, "access_token") == 0 &&
+		    req->access_token == NULL) {
+			req->access_token = value;
+			value = NULL;
+		}
+		free(key);
+		free(value);
+		key = value = NULL;
+		if (status != 0)
+			return status;
+	}
+	return more;
 }
 
 /* The path below the mount point: from REQUEST_URI below the prefix when
@@ -298,6 +368,60 @@ static const char *const no_stream[] = {
 	[STREAMS_QUERY] = "no stream: name one with ?stream=NAME",
 };
 
+bool
+request_method_writes(const char *method)
+{
+	return method != NULL && (strcmp(method, "POST") == 0 ||
+	    strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0);
+}
+
+/* A write (design.md, "Publishing over HTTP"): exactly one stream, from
+ * the path; the type, retry and Idempotency-Key checked here, before any
+ * credentials, so that a malformed request is a 400 first. */
+static int
+parse_write(const struct request_config *cfg, const struct request_params *p,
+    struct request *req, char *err, size_t errlen)
+{
+	const char *method = p->method;
+	enum request_streams mode;
+	bool lines = false;
+	int status;
+
+	req->retry = -1;
+	if ((status = streams_mode(cfg, p, &mode, err, errlen)) != 0)
+		return status;
+	if (mode == STREAMS_QUERY)
+		return fail(err, errlen, 400, "writes name their stream in "
+		    "the path, which is not allowed here");
+	if ((status = parse_path(cfg, mode, p, req, err, errlen)) != 0)
+		return status;
+	if (p->query_string != NULL && (status = parse_write_query(
+	    p->query_string, req, &lines, err, errlen)) != 0)
+		return status;
+	if (req->nstreams == 0)
+		return fail(err, errlen, 400, "no stream: name it in the path");
+	if (strcmp(method, "DELETE") == 0)
+		req->kind = REQUEST_CLOSE;
+	else if (lines)
+		req->kind = REQUEST_LINES;
+	else if (strcmp(method, "POST") == 0)
+		req->kind = REQUEST_PUBLISH;
+	else
+		return fail(err, errlen, 400, "PUT appends an event per line: "
+		    "add ?lines to the URL");
+	if (p->idempotency_key == NULL)
+		return 0;
+	if (req->kind == REQUEST_LINES)
+		return fail(err, errlen, 400, "Idempotency-Key is for a POST "
+		    "of one event or a DELETE, not for ?lines");
+	const char *why = validate_idem_key(p->idempotency_key);
+	if (why != NULL)
+		return fail(err, errlen, 400, "Idempotency-Key: %s", why);
+	if ((req->idem = strdup(p->idempotency_key)) == NULL)
+		return fail(err, errlen, 503, "out of memory");
+	return 0;
+}
+
 int
 request_parse(const struct request_config *cfg, const struct request_params *p,
     struct request *req, char *err, size_t errlen)
@@ -316,7 +440,14 @@ request_parse(const struct request_config *cfg, const struct request_params *p,
 	else if (strcmp(method, "OPTIONS") == 0) {
 		req->kind = REQUEST_PREFLIGHT;
 		return 0;
-	} else
+	} else if (cfg->publish && request_method_writes(method)) {
+		if ((status = parse_write(cfg, p, req, err, errlen)) != 0)
+			goto failed;
+		return 0;
+	} else if (cfg->publish)
+		return fail(err, errlen, 405, "method not allowed: use GET "
+		    "to subscribe, POST, PUT or DELETE to publish");
+	else
 		return fail(err, errlen, 405, "method not allowed: use GET "
 		    "to subscribe");
 

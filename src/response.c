@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define ALLOW_METHODS "GET, HEAD, OPTIONS"
+#define ALLOW_WRITES ", POST, PUT, DELETE"
 #define ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, " \
 	"Last-Event-ID, Cache-Control"
 
@@ -100,6 +101,20 @@ response_status(struct buf *out, int status, const char *allow_origin,
 }
 
 int
+response_not_allowed(struct buf *out, const char *allow_origin,
+    const char *message, bool publish)
+{
+	if (buf_append_str(out, "Status: 405 Method Not Allowed\r\n"
+	    "Cache-Control: no-store\r\n") == -1 ||
+	    cors_headers(out, allow_origin) == -1 ||
+	    buf_printf(out, "Allow: " ALLOW_METHODS "%s\r\n", publish ?
+	    ALLOW_WRITES : "") == -1)
+		return -1;
+	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "\r\n%s\n", message);
+}
+
+int
 response_unauthorized(struct buf *out, const char *allow_origin,
     const char *message, bool invalid_token)
 {
@@ -114,20 +129,23 @@ response_unauthorized(struct buf *out, const char *allow_origin,
 }
 
 int
-response_preflight(struct buf *out, const char *allow_origin)
+response_preflight(struct buf *out, const char *allow_origin,
+    bool publish)
 {
-	if (buf_append_str(out, "Status: 204 No Content\r\n"
-	    "Allow: " ALLOW_METHODS "\r\n") == -1 ||
+	const char *writes = publish ? ALLOW_WRITES : "";
+
+	if (buf_printf(out, "Status: 204 No Content\r\n"
+	    "Allow: " ALLOW_METHODS "%s\r\n", writes) == -1 ||
 	    cors_headers(out, allow_origin) == -1)
 		return -1;
 	/* The request headers design.md's access control names (a bearer
 	 * token, a publish's body type and idempotency key, the start
 	 * position), and Cache-Control, which EventSource polyfills send.
 	 * Listed by name: "*" would not cover Authorization. */
-	if (allow_origin != NULL && buf_append_str(out,
-	    "Access-Control-Allow-Methods: " ALLOW_METHODS "\r\n"
+	if (allow_origin != NULL && buf_printf(out,
+	    "Access-Control-Allow-Methods: " ALLOW_METHODS "%s\r\n"
 	    "Access-Control-Allow-Headers: " ALLOW_HEADERS "\r\n"
-	    "Access-Control-Max-Age: 86400\r\n") == -1)
+	    "Access-Control-Max-Age: 86400\r\n", writes) == -1)
 		return -1;
 	return buf_append_str(out, "\r\n");
 }
