@@ -147,6 +147,7 @@ next_param(const char **qs, char **key, char **value, char *err,
 	const char *p = *qs;
 	size_t len;
 
+	*key = *value = NULL;
 	while (*p == '&')
 		p++;
 	if (*p == '\0')
@@ -167,101 +168,108 @@ next_param(const char **qs, char **key, char **value, char *err,
 	return 1;
 }
 
-/* The query string: stream= (repeatable), lastEventId= or last_event_id=.
+/* A query string on its way into a request. */
+struct query_ctx {
+	const struct request_config *cfg;
+	enum request_streams mode;
+	struct request *req;
+	bool header_start;	/* reads: Last-Event-ID was given */
+	bool lines;		/* writes: ?lines was given */
+};
+/* What one parameter does to the request; *value may be taken (set to
+ * NULL). Returns 0 or an HTTP status. */
+typedef int (*param_fn)(struct query_ctx *q, const char *key, char **value,
+    char *err, size_t errlen);
+
+/* Calls fn for each parameter of the query string qs, in order, up to the
+ * first that fails. Returns 0 or an HTTP status. */
+static int
+each_param(const char *qs, param_fn fn, struct query_ctx *q, char *err,
+    size_t errlen)
+{
+	char *key, *value;
+	int more, status = 0;
+
+	while (status == 0 &&
+	    (more = next_param(&qs, &key, &value, err, errlen)) == 1) {
+		status = fn(q, key, &value, err, errlen);
+		free(key);
+		free(value);
+	}
+	return status != 0 ? status : more;
+}
+
+/* A read's query: stream= (repeatable), lastEventId= or last_event_id=.
  * Other parameters, such as the cache busters of EventSource polyfills,
  * are ignored; stream= is not, where only the path may name the stream:
  * ignored, it would let a page that asked for one stream get another. */
 static int
-parse_query(const struct request_config *cfg, enum request_streams mode,
-    const char *qs, struct request *req, bool header_start, char *err,
+read_param(struct query_ctx *q, const char *key, char **value, char *err,
     size_t errlen)
 {
-	char *key = NULL, *value = NULL;
-	int more;
+	struct request *req = q->req;
 
-	while ((more = next_param(&qs, &key, &value, err, errlen)) == 1) {
-		int status = 0;
-
-		if (strcmp(key, "stream") == 0 && mode == STREAMS_PATH) {
-			status = fail(err, errlen, 400, "stream= is not allowed "
-			    "here; the stream is the path");
-		} else if (strcmp(key, "stream") == 0) {
-			status = add_stream(cfg, req, value, err, errlen);
-			value = NULL;
-		} else if (strcmp(key, "access_token") == 0) {
-			/* RFC 6750, 2.3; the first one counts. */
-			if (req->access_token == NULL) {
-				req->access_token = value;
-				value = NULL;
-			}
-		} else if (strcmp(key, "lastEventId") == 0 ||
-		    strcmp(key, "last_event_id") == 0) {
-			/* The Last-Event-ID header, when present, wins: it
-			 * is what EventSource sends on reconnecting, while
-			 * the parameter still holds the first start. */
-			if (!header_start)
-				status = set_start(req, key, value, err,
-				    errlen);
-		}
-		free(key);
-		free(value);
-		key = value = NULL;
-		if (status != 0)
-			return status;
+	if (strcmp(key, "stream") == 0 && q->mode == STREAMS_PATH)
+		return fail(err, errlen, 400, "stream= is not allowed here; "
+		    "the stream is the path");
+	if (strcmp(key, "stream") == 0) {
+		char *name = *value;
+		*value = NULL;
+		return add_stream(q->cfg, req, name, err, errlen);
 	}
-	return more;
+	if (strcmp(key, "access_token") == 0) {
+		/* RFC 6750, 2.3; the first one counts. */
+		if (req->access_token == NULL) {
+			req->access_token = *value;
+			*value = NULL;
+		}
+		return 0;
+	}
+	/* The Last-Event-ID header, when present, wins: it is what
+	 * EventSource sends on reconnecting, while the parameter still holds
+	 * the first start. */
+	if ((strcmp(key, "lastEventId") == 0 ||
+	    strcmp(key, "last_event_id") == 0) && !q->header_start)
+		return set_start(req, key, *value, err, errlen);
+	return 0;
 }
 
-/* The query string of a write: event= (the type), retry= (ms), lines
- * (an event per line of the body: ?lines, lines= or lines=1) and, as for
- * reads, access_token=. The stream is the path alone: stream= is a 400,
- * since a write that went to another stream than the one the path names
- * would go around a web server's guard of the location. Other parameters
- * are ignored. */
+/* A write's query: event= (the type), retry= (ms), lines (an event per
+ * line of the body: ?lines, lines= or lines=1) and, as for reads,
+ * access_token=. The stream is the path alone: stream= is a 400, since a
+ * write that went to another stream than the one the path names would go
+ * around a web server's guard of the location. Other parameters are
+ * ignored. */
 static int
-parse_write_query(const char *qs, struct request *req, bool *lines,
-    char *err, size_t errlen)
+write_param(struct query_ctx *q, const char *key, char **value, char *err,
+    size_t errlen)
 {
-	char *key = NULL, *value = NULL;
-	int more;
+	struct request *req = q->req;
 
-	while ((more = next_param(&qs, &key, &value, err, errlen)) == 1) {
-		int status = 0;
-
-		if (strcmp(key, "stream") == 0) {
-			status = fail(err, errlen, 400, "stream= is not for "
-			    "writes: the stream is the path");
-		} else if (strcmp(key, "lines") == 0) {
-			*lines = true;
-		} else if (strcmp(key, "event") == 0 && req->type == NULL) {
-			const char *why = validate_event_type(value);
-			if (why != NULL)
-				status = fail(err, errlen, 400, "event=: %s",
-				    why);
-			else if (strcmp(value, "sselog.close") == 0)
-				status = fail(err, errlen, 400, "event=: use "
-				    "DELETE to close a stream");
-			else {
-				req->type = value;
-				value = NULL;
-			}
-		} else if (strcmp(key, "retry") == 0) {
-			if (parse_uint(value, INT32_MAX, &req->retry) != NULL)
-				status = fail(err, errlen, 400, "invalid "
-				    "retry: it must be a non-negative integer "
-				    "(milliseconds)");
-		} else if (strcmp(key, "access_token") == 0 &&
-		    req->access_token == NULL) {
-			req->access_token = value;
-			value = NULL;
-		}
-		free(key);
-		free(value);
-		key = value = NULL;
-		if (status != 0)
-			return status;
+	if (strcmp(key, "stream") == 0)
+		return fail(err, errlen, 400, "stream= is not for writes: the "
+		    "stream is the path");
+	if (strcmp(key, "lines") == 0) {
+		q->lines = true;
+	} else if (strcmp(key, "event") == 0 && req->type == NULL) {
+		const char *why = validate_event_type(*value);
+		if (why != NULL)
+			return fail(err, errlen, 400, "event=: %s", why);
+		if (strcmp(*value, "sselog.close") == 0)
+			return fail(err, errlen, 400, "event=: use DELETE to "
+			    "close a stream");
+		req->type = *value;
+		*value = NULL;
+	} else if (strcmp(key, "retry") == 0) {
+		if (parse_uint(*value, INT32_MAX, &req->retry) != NULL)
+			return fail(err, errlen, 400, "invalid retry: it must "
+			    "be a non-negative integer (milliseconds)");
+	} else if (strcmp(key, "access_token") == 0 &&
+	    req->access_token == NULL) {
+		req->access_token = *value;
+		*value = NULL;
 	}
-	return more;
+	return 0;
 }
 
 /* The path below the mount point: from REQUEST_URI below the prefix when
@@ -384,7 +392,6 @@ parse_write(const struct request_config *cfg, const struct request_params *p,
 {
 	const char *method = p->method;
 	enum request_streams mode;
-	bool lines = false;
 	int status;
 
 	req->retry = -1;
@@ -395,9 +402,11 @@ parse_write(const struct request_config *cfg, const struct request_params *p,
 		    "the path, which is not allowed here");
 	if ((status = parse_path(cfg, mode, p, req, err, errlen)) != 0)
 		return status;
-	if (p->query_string != NULL && (status = parse_write_query(
-	    p->query_string, req, &lines, err, errlen)) != 0)
+	struct query_ctx q = { .cfg = cfg, .mode = mode, .req = req };
+	if (p->query_string != NULL && (status = each_param(p->query_string,
+	    write_param, &q, err, errlen)) != 0)
 		return status;
+	bool lines = q.lines;
 	if (req->nstreams == 0)
 		return fail(err, errlen, 400, "no stream: name it in the path");
 	if (strcmp(method, "DELETE") == 0)
@@ -458,8 +467,10 @@ request_parse(const struct request_config *cfg, const struct request_params *p,
 		goto failed;
 	if ((status = parse_path(cfg, mode, p, req, err, errlen)) != 0)
 		goto failed;
-	if (p->query_string != NULL && (status = parse_query(cfg, mode,
-	    p->query_string, req, header_start, err, errlen)) != 0)
+	struct query_ctx q = { .cfg = cfg, .mode = mode, .req = req,
+	    .header_start = header_start };
+	if (p->query_string != NULL && (status = each_param(p->query_string,
+	    read_param, &q, err, errlen)) != 0)
 		goto failed;
 	if (req->nstreams == 0) {
 		status = fail(err, errlen, 400, "%s", no_stream[mode]);

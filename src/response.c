@@ -100,32 +100,37 @@ response_status(struct buf *out, int status, const char *allow_origin,
 	    "\r\n%s\n", message);
 }
 
-int
-response_not_allowed(struct buf *out, const char *allow_origin,
-    const char *message, bool publish)
+/* A status line, Cache-Control, CORS, one more header line (its text
+ * with CRLF) and a one-line text/plain body. */
+static int
+one_line(struct buf *out, const char *status, const char *allow_origin,
+    const char *header, const char *message)
 {
-	if (buf_append_str(out, "Status: 405 Method Not Allowed\r\n"
-	    "Cache-Control: no-store\r\n") == -1 ||
-	    cors_headers(out, allow_origin) == -1 ||
-	    buf_printf(out, "Allow: " ALLOW_METHODS "%s\r\n", publish ?
-	    ALLOW_WRITES : "") == -1)
+	if (buf_printf(out, "Status: %s\r\nCache-Control: no-store\r\n",
+	    status) == -1 || cors_headers(out, allow_origin) == -1 ||
+	    buf_append_str(out, header) == -1)
 		return -1;
 	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
 	    "\r\n%s\n", message);
 }
 
 int
+response_not_allowed(struct buf *out, const char *allow_origin,
+    const char *message, bool publish)
+{
+	return one_line(out, "405 Method Not Allowed", allow_origin, publish ?
+	    "Allow: " ALLOW_METHODS ALLOW_WRITES "\r\n" :
+	    "Allow: " ALLOW_METHODS "\r\n", message);
+}
+
+int
 response_unauthorized(struct buf *out, const char *allow_origin,
     const char *message, bool invalid_token)
 {
-	if (buf_append_str(out, "Status: 401 Unauthorized\r\n"
-	    "Cache-Control: no-store\r\n") == -1 ||
-	    cors_headers(out, allow_origin) == -1 ||
-	    buf_printf(out, "WWW-Authenticate: Bearer realm=\"sselog\"%s\r\n",
-	    invalid_token ? ", error=\"invalid_token\"" : "") == -1)
-		return -1;
-	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
-	    "\r\n%s\n", message);
+	return one_line(out, "401 Unauthorized", allow_origin, invalid_token ?
+	    "WWW-Authenticate: Bearer realm=\"sselog\", "
+	    "error=\"invalid_token\"\r\n" :
+	    "WWW-Authenticate: Bearer realm=\"sselog\"\r\n", message);
 }
 
 int
