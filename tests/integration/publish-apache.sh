@@ -21,15 +21,8 @@ start_daemon responder $AS_WWW "$SSELOG_FCGI" -d "$DB" \
 wait_until 10 test -S "$SOCK" || bail "the responder made no socket"
 apache_start "$PORT"
 
-TOK=$("$SSELOG" token --key "$KEY" --alg HS256 --publish 'build/**' \
-    --subscribe 'build/**') || bail "sselog token failed"
-AUTH="Authorization: Bearer $TOK"
 B=http://127.0.0.1:$PORT/events/
-
-fetch p1 "${B}build/1" -H "$AUTH" -d 'hello'
-is "POST through Apache: 201" "$CODE" 201
-is "... the event is in the log" "$(sql "SELECT data FROM events WHERE \
-id = '$(cat "$T_WORK/p1.b")'")" hello
+publish_smoke Apache "$B"
 
 printf 'one\ntwo\nthree\n' >"$T_WORK/lines"
 fetch l1 "${B}build/1?lines" -H "$AUTH" -T "$T_WORK/lines"

@@ -19,15 +19,8 @@ grep -q -- "--publish" "$RUNDIR/sselog.conf" ||
 	bail "no --prefix /events/ in contrib/lighttpd.conf to add --publish to"
 lighttpd_start "$PORT" "$RUNDIR/sselog.conf"
 
-TOK=$("$SSELOG" token --key "$KEY" --alg HS256 --publish 'build/**' \
-    --subscribe 'build/**') || bail "sselog token failed"
-AUTH="Authorization: Bearer $TOK"
 B=http://127.0.0.1:$PORT/events/
-
-fetch p1 "${B}build/1" -H "$AUTH" -d 'hello'
-is "POST through lighttpd: 201" "$CODE" 201
-is "... the event is in the log" "$(sql "SELECT data FROM events WHERE \
-id = '$(cat "$T_WORK/p1.b")'")" hello
+publish_smoke lighttpd "$B"
 printf 'one\ntwo\n' >"$T_WORK/lines"
 fetch l1 "${B}build/1?lines" -H "$AUTH" --data-binary "@$T_WORK/lines"
 is "POST ?lines with a Content-Length: 201" "$CODE" 201
