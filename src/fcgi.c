@@ -190,6 +190,8 @@ fcgi_request_free(struct fcgi_request *r)
 	free((char *)r->params.remote_user);
 	free((char *)r->params.authorization);
 	free((char *)r->params.cookie);
+	free((char *)r->params.idempotency_key);
+	free((char *)r->params.content_length);
 	atomic_fetch_add(&settled_n, 1);
 	free(r);
 }
@@ -239,7 +241,11 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 	    copy_param(&r->params.remote_user, "REMOTE_USER", req->envp) ||
 	    copy_param(&r->params.authorization, "HTTP_AUTHORIZATION",
 	    req->envp) ||
-	    copy_param(&r->params.cookie, "HTTP_COOKIE", req->envp))
+	    copy_param(&r->params.cookie, "HTTP_COOKIE", req->envp) ||
+	    copy_param(&r->params.idempotency_key, "HTTP_IDEMPOTENCY_KEY",
+	    req->envp) ||
+	    copy_param(&r->params.content_length, "CONTENT_LENGTH",
+	    req->envp))
 		return -1;
 	return 0;
 }

@@ -75,6 +75,12 @@ static const char usage_text[] =
     "                          With --access or --jwt-key, a stream is read\n"
     "                          only by whom a grant allows; kill -HUP\n"
     "                          re-reads the files.\n"
+    "  --publish               let granted requests write: POST STREAM (an\n"
+    "                          event), POST or PUT STREAM?lines (an event\n"
+    "                          per line), DELETE STREAM (close); needs\n"
+    "                          --access or --jwt-key\n"
+    "  --max-event-size BYTES  the most bytes of a published event, and of\n"
+    "                          a line (default 1048576)\n"
     "  --user NAME             when started as root, serve as user NAME (a\n"
     "                          name or a number) and its groups, after\n"
     "                          opening --listen and before opening the log\n"
@@ -94,7 +100,7 @@ enum {
 	OPT_CORS,
 	OPT_USER, OPT_LOG, OPT_CHECK, OPT_VERSION,
 	OPT_ACCESS, OPT_JWT_KEY, OPT_JWT_AUDIENCE, OPT_JWT_ISSUER,
-	OPT_JWT_COOKIE, OPT_JWT_QUERY,
+	OPT_JWT_COOKIE, OPT_JWT_QUERY, OPT_PUBLISH, OPT_MAX_EVENT_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -121,6 +127,8 @@ static const struct option long_options[] = {
 	{ "jwt-issuer", required_argument, NULL, OPT_JWT_ISSUER },
 	{ "jwt-cookie", required_argument, NULL, OPT_JWT_COOKIE },
 	{ "jwt-query", no_argument, NULL, OPT_JWT_QUERY },
+	{ "publish", no_argument, NULL, OPT_PUBLISH },
+	{ "max-event-size", required_argument, NULL, OPT_MAX_EVENT_SIZE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -174,6 +182,7 @@ parse_options(int argc, char **argv, struct options *o)
 		.poll_interval_ms = 1000,
 		.max_pending = 1024 * 1024,
 		.write_timeout_s = 30,
+		.max_event_size = 1024 * 1024,
 	};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":d:h", long_options, NULL)) !=
@@ -287,6 +296,14 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_JWT_QUERY:
 			o->auth.query = true;
 			break;
+		case OPT_PUBLISH:
+			o->cfg.request.publish = true;
+			break;
+		case OPT_MAX_EVENT_SIZE:
+			if ((rc = number_option("--max-event-size", optarg, 1,
+			    INT32_MAX, &v)) == 0)
+				o->cfg.max_event_size = (size_t)v;
+			break;
 		case OPT_CORS:
 			if (ncors == MAX_CORS_ORIGINS)
 				return usage_error("--cors-origin", optarg,
@@ -315,6 +332,12 @@ parse_options(int argc, char **argv, struct options *o)
 	    o->auth.query) && o->auth.n_keys == 0)
 		return usage_error("--jwt-audience, --jwt-issuer and "
 		    "--jwt-query need --jwt-key", NULL, NULL);
+	/* Without access control anyone who reaches the mount could
+	 * write. */
+	if (o->cfg.request.publish && o->auth.access_file == NULL &&
+	    o->auth.n_keys == 0)
+		return usage_error("--publish needs --access or --jwt-key: "
+		    "writes are allowed only by a grant", NULL, NULL);
 	return 0;
 }
 
@@ -491,12 +514,15 @@ cgi_params(struct request_params *p)
 	p->remote_user = getenv("REMOTE_USER");
 	p->authorization = getenv("HTTP_AUTHORIZATION");
 	p->cookie = getenv("HTTP_COOKIE");
+	p->idempotency_key = getenv("HTTP_IDEMPOTENCY_KEY");
+	p->content_length = getenv("CONTENT_LENGTH");
 }
 
 /* CGI: reads the request body, if any, before answering. A web server
  * that is still writing it when the program exits (Apache mod_cgid)
- * may fail the whole response. Bodies are never used: a bounded amount
- * is read and dropped. */
+ * may fail the whole response. The body of a GET is never used: a
+ * bounded amount is read and dropped. (A write's body is the server's:
+ * it reads it on its loop.) */
 static void
 cgi_drain_body(void)
 {
@@ -630,7 +656,8 @@ main(int argc, char **argv)
 	if (listen_fd == -1) {
 		struct request_params p;
 		cgi_params(&p);
-		cgi_drain_body();
+		if (!request_method_writes(p.method))
+			cgi_drain_body();
 		server_accept(srv, STDOUT_FILENO, TRANSPORT_CGI, 0, &p);
 	} else {
 		int pipefd[2];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define ALLOW_METHODS "GET, HEAD, OPTIONS"
+#define ALLOW_WRITES ", POST, PUT, DELETE"
 #define ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, " \
 	"Last-Event-ID, Cache-Control"
 
@@ -99,35 +100,57 @@ response_status(struct buf *out, int status, const char *allow_origin,
 	    "\r\n%s\n", message);
 }
 
-int
-response_unauthorized(struct buf *out, const char *allow_origin,
-    const char *message, bool invalid_token)
+/* A status line, Cache-Control, CORS, one more header line (its text
+ * with CRLF) and a one-line text/plain body. */
+static int
+one_line(struct buf *out, const char *status, const char *allow_origin,
+    const char *header, const char *message)
 {
-	if (buf_append_str(out, "Status: 401 Unauthorized\r\n"
-	    "Cache-Control: no-store\r\n") == -1 ||
-	    cors_headers(out, allow_origin) == -1 ||
-	    buf_printf(out, "WWW-Authenticate: Bearer realm=\"sselog\"%s\r\n",
-	    invalid_token ? ", error=\"invalid_token\"" : "") == -1)
+	if (buf_printf(out, "Status: %s\r\nCache-Control: no-store\r\n",
+	    status) == -1 || cors_headers(out, allow_origin) == -1 ||
+	    buf_append_str(out, header) == -1)
 		return -1;
 	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
 	    "\r\n%s\n", message);
 }
 
 int
-response_preflight(struct buf *out, const char *allow_origin)
+response_not_allowed(struct buf *out, const char *allow_origin,
+    const char *message, bool publish)
 {
-	if (buf_append_str(out, "Status: 204 No Content\r\n"
-	    "Allow: " ALLOW_METHODS "\r\n") == -1 ||
+	return one_line(out, "405 Method Not Allowed", allow_origin, publish ?
+	    "Allow: " ALLOW_METHODS ALLOW_WRITES "\r\n" :
+	    "Allow: " ALLOW_METHODS "\r\n", message);
+}
+
+int
+response_unauthorized(struct buf *out, const char *allow_origin,
+    const char *message, bool invalid_token)
+{
+	return one_line(out, "401 Unauthorized", allow_origin, invalid_token ?
+	    "WWW-Authenticate: Bearer realm=\"sselog\", "
+	    "error=\"invalid_token\"\r\n" :
+	    "WWW-Authenticate: Bearer realm=\"sselog\"\r\n", message);
+}
+
+int
+response_preflight(struct buf *out, const char *allow_origin,
+    bool publish)
+{
+	const char *writes = publish ? ALLOW_WRITES : "";
+
+	if (buf_printf(out, "Status: 204 No Content\r\n"
+	    "Allow: " ALLOW_METHODS "%s\r\n", writes) == -1 ||
 	    cors_headers(out, allow_origin) == -1)
 		return -1;
 	/* The request headers design.md's access control names (a bearer
 	 * token, a publish's body type and idempotency key, the start
 	 * position), and Cache-Control, which EventSource polyfills send.
 	 * Listed by name: "*" would not cover Authorization. */
-	if (allow_origin != NULL && buf_append_str(out,
-	    "Access-Control-Allow-Methods: " ALLOW_METHODS "\r\n"
+	if (allow_origin != NULL && buf_printf(out,
+	    "Access-Control-Allow-Methods: " ALLOW_METHODS "%s\r\n"
 	    "Access-Control-Allow-Headers: " ALLOW_HEADERS "\r\n"
-	    "Access-Control-Max-Age: 86400\r\n") == -1)
+	    "Access-Control-Max-Age: 86400\r\n", writes) == -1)
 		return -1;
 	return buf_append_str(out, "\r\n");
 }

@@ -38,7 +38,14 @@ int response_status(struct buf *out, int status, const char *allow_origin,
 int response_unauthorized(struct buf *out, const char *allow_origin,
     const char *message, bool invalid_token);
 
-/* The answer to OPTIONS: a CORS preflight when the origin is allowed. */
-int response_preflight(struct buf *out, const char *allow_origin);
+/* 405 with a one-line body and Allow: GET, HEAD, OPTIONS, plus POST, PUT,
+ * DELETE when publish (--publish). */
+int response_not_allowed(struct buf *out, const char *allow_origin,
+    const char *message, bool publish);
+
+/* The answer to OPTIONS: a CORS preflight when the origin is allowed; the
+ * methods as for response_not_allowed(). */
+int response_preflight(struct buf *out, const char *allow_origin,
+    bool publish);
 
 #endif

@@ -22,7 +22,9 @@
 
 struct server_config {
 	const char *db_path;
-	struct request_config request;	/* prefix, max streams */
+	struct request_config request;	/* prefix, max streams, publish */
+	size_t max_event_size;		/* --max-event-size: bytes of one
+					 * event's data, of one line */
 	struct cors cors;
 	int heartbeat_s;		/* comment after this much silence */
 	int64_t retry_ms;		/* retry: at the start; < 0: none */
@@ -39,7 +41,8 @@ struct server_config {
 struct server;
 struct loop;
 
-/* Opens the log read-only and starts watching it. Returns the server, or
+/* Opens the log read-only (and, with request.publish, a second handle
+ * to write it) and starts watching it. Returns the server, or
  * NULL with the reason in err. */
 struct server *server_new(const struct server_config *cfg, char *err,
     size_t errlen);

@@ -56,6 +56,8 @@ struct store {
 	uint64_t statements;	/* statements run, for store_statements() */
 	uint64_t event_queries;	/* of which reads of events */
 	bool busy;		/* the last failure: the log was locked */
+	bool refused;		/* the last failure: a rule of the schema */
+	bool nowait;		/* STORE_*_NOWAIT */
 	char err[512];
 };
 
@@ -82,6 +84,7 @@ set_error(struct store *st, const char *fmt, ...)
 	vsnprintf(st->err, sizeof st->err, fmt, ap);
 	va_end(ap);
 	st->busy = false;
+	st->refused = false;
 }
 
 /* Records a failure of SQLite: a rule of the schema in its own words,
@@ -91,9 +94,10 @@ set_sqlite_error(struct store *st, const char *doing)
 {
 	int code = sqlite3_extended_errcode(st->db);
 
-	if (code == SQLITE_CONSTRAINT_TRIGGER)
+	if (code == SQLITE_CONSTRAINT_TRIGGER) {
 		set_error(st, "%s", sqlite3_errmsg(st->db));
-	else
+		st->refused = true;
+	} else
 		set_error(st, "%s: %s: %s", st->path, doing,
 		    sqlite3_errmsg(st->db));
 	st->busy = (code & 0xff) == SQLITE_BUSY ||
@@ -112,7 +116,13 @@ store_busy(const struct store *st)
 	return st->busy;
 }
 
-/* The responder's read handle must never wait inside SQLite: its event
+bool
+store_refused(const struct store *st)
+{
+	return st->refused;
+}
+
+/* The responder's handles must never wait inside SQLite: its event
  * loop would stop every stream meanwhile. A busy timeout bounds the waits
  * for locks, but not all of them: a reader that finds the WAL's read
  * marks locked by another process (a recovery, a stuck checkpoint) tries
@@ -306,6 +316,7 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		flags = SQLITE_OPEN_READONLY;
 		break;
 	case STORE_WRITE:
+	case STORE_WRITE_NOWAIT:
 		flags = SQLITE_OPEN_READWRITE;
 		break;
 	default:
@@ -315,21 +326,30 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	/* A handle is only ever used by one thread at a time: SQLite's own
 	 * locking around every call would be pure cost. */
 	flags |= SQLITE_OPEN_NOMUTEX;
-	if (mode == STORE_READ_NOWAIT && !register_nowait_vfs()) {
+	st->nowait = mode == STORE_READ_NOWAIT || mode == STORE_WRITE_NOWAIT;
+	if (st->nowait && !register_nowait_vfs()) {
 		snprintf(err, errlen, "%s: cannot set up SQLite", path);
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &st->db, flags, mode == STORE_READ_NOWAIT ?
-	    NOWAIT_VFS : NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &st->db, flags, st->nowait ? NOWAIT_VFS :
+	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	/* No busy handler for the event loop's handle: a lock fails at
+	/* SQLite opens a file it may not write read-only, and says so only
+	 * at the first write: the responder says it at its start. */
+	if (mode == STORE_WRITE_NOWAIT &&
+	    sqlite3_db_readonly(st->db, "main") == 1) {
+		snprintf(err, errlen, "%s: the log is readonly for this user "
+		    "(--publish writes to it): give its group write "
+		    "permission", path);
+		goto fail;
+	}
+	/* No busy handler for the event loop's handles: a lock fails at
 	 * once, and the loop tries again on a timer. */
-	sqlite3_busy_timeout(st->db, mode == STORE_READ_NOWAIT ? 0 :
-	    BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(st->db, st->nowait ? 0 : BUSY_TIMEOUT_MS);
 	sqlite3_trace_v2(st->db, SQLITE_TRACE_STMT, count_statement, st);
 	/* FULL: a commit is on disk before the id is handed out, so an id a
 	 * client has seen can never be lost in a power cut and reused. It is
@@ -408,7 +428,8 @@ store_begin(struct store *st)
 		    NULL);
 		if (rc == SQLITE_OK)
 			return 0;
-		if ((rc & 0xff) != SQLITE_BUSY || try == BEGIN_TRIES) {
+		if ((rc & 0xff) != SQLITE_BUSY || try == BEGIN_TRIES ||
+		    st->nowait) {
 			set_sqlite_error(st, "cannot start a write transaction");
 			return -1;
 		}
@@ -605,6 +626,12 @@ store_append_batch(struct store *st, const struct store_new_event *evs,
 		    == -1)
 			return -1;
 	return 0;
+}
+
+int64_t
+store_last_appended(const struct store *st)
+{
+	return sqlite3_last_insert_rowid(st->db);
 }
 
 /* The id of the event of stream with key idem: 1 when there is one, 0

@@ -1498,6 +1498,44 @@ test_transactions(void **state)
 	}
 }
 
+/* STORE_WRITE_NOWAIT, the responder's writer with --publish: a log that
+ * another writer holds fails at once, as busy, and appends nothing; once
+ * free it appends; a closed stream is a refusal in the schema's words,
+ * not busy; the last id appended is known. */
+static void
+test_write_nowait(void **state)
+{
+	char path[512];
+	struct store *other = templog_new(path, sizeof path);
+	struct store *st = templog_open(path, STORE_WRITE_NOWAIT);
+	struct store_new_event ev = { .stream = "s", .data = "x",
+	    .data_len = 1, .retry = -1 };
+	int64_t id = 0, last = 0;
+	(void)state;
+
+	assert_int_equal(store_begin(other), 0);
+	int64_t t0 = now_ms();
+	assert_int_equal(store_publish(st, &ev, &id, NULL), -1);
+	assert_true(now_ms() - t0 < 500);
+	assert_true(store_busy(st));
+	assert_false(store_refused(st));
+	store_rollback(other);
+	assert_int_equal(store_last_id(other, &last), 0);
+	assert_int_equal(last, 0);
+
+	assert_int_equal(store_publish(st, &ev, &id, NULL), 0);
+	assert_int_equal(store_last_appended(st), id);
+	struct store_new_event close = { .stream = "s",
+	    .type = "sselog.close", .data = "", .retry = -1 };
+	assert_int_equal(store_publish(st, &close, &id, NULL), 0);
+	assert_int_equal(store_publish(st, &ev, &id, NULL), -1);
+	assert_false(store_busy(st));
+	assert_true(store_refused(st));
+	assert_string_equal(store_error(st), "stream is closed");
+	store_close(st);
+	store_close(other);
+}
+
 int
 main(void)
 {
@@ -1509,6 +1547,7 @@ main(void)
 		cmocka_unit_test(test_init_newer),
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_append_batch),
+		cmocka_unit_test(test_write_nowait),
 		cmocka_unit_test(test_cursor_merge),
 		cmocka_unit_test(test_cursor_all),
 		cmocka_unit_test(test_cursor_snapshot),
