@@ -6,6 +6,7 @@
  *       [--host 127.0.0.1] [--bind 127.0.0.2,127.0.0.3] [--procs N]
  *       [--expect N] [--timeout SECONDS] [--connect-timeout SECONDS]
  *       [--ramp N] [--last-event-id ID] [--http10] [--progress FILE]
+ *       [--header 'NAME: VALUE']
  *
  * Each connection sends an HTTP/1.1 GET, as EventSource does (--http10
  * sends HTTP/1.0), and reads the response with a text/event-stream parser
@@ -122,6 +123,7 @@ struct result {
 
 static struct {
 	const char *host, *path, *last_event_id, *progress;
+	const char *header;	/* one more request header, or NULL */
 	int port, connections, expect, timeout_s, connect_timeout_s, ramp,
 	    procs;
 	bool http10;
@@ -134,7 +136,7 @@ static struct result *res;	/* this process's */
 static volatile int64_t *progress;	/* the --progress file (bench.h) */
 static int proc_index;
 static char raw[RAW_SIZE];
-static char request[2048];
+static char request[16384];	/* a token may ride in --header */
 static int request_len;
 
 static int64_t
@@ -676,6 +678,7 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--procs") == 0) opt.procs = atoi(v);
 		else if (strcmp(a, "--last-event-id") == 0) opt.last_event_id = v;
 		else if (strcmp(a, "--progress") == 0) opt.progress = v;
+		else if (strcmp(a, "--header") == 0) opt.header = v;
 		else if (strcmp(a, "--bind") == 0) split_binds(argv[i + 1]);
 		else goto usage;
 		i++;
@@ -687,11 +690,13 @@ main(int argc, char **argv)
 
 	request_len = snprintf(request, sizeof request,
 	    "GET %s HTTP/1.%d\r\nHost: %s:%d\r\n"
-	    "Accept: text/event-stream\r\nCache-Control: no-cache\r\n%s%s%s\r\n",
+	    "Accept: text/event-stream\r\nCache-Control: no-cache\r\n%s%s%s"
+	    "%s%s\r\n",
 	    opt.path, opt.http10 ? 0 : 1, opt.host, opt.port,
 	    opt.last_event_id ? "Last-Event-ID: " : "",
 	    opt.last_event_id ? opt.last_event_id : "",
-	    opt.last_event_id ? "\r\n" : "");
+	    opt.last_event_id ? "\r\n" : "",
+	    opt.header ? opt.header : "", opt.header ? "\r\n" : "");
 	if (request_len <= 0 || (size_t)request_len >= sizeof request)
 		goto usage;
 
@@ -822,6 +827,7 @@ usage:
 	fprintf(stderr, "usage: sse-load --port PORT --path PATH "
 	    "[--connections N] [--host ADDR] [--bind ADDR,...] [--procs N] "
 	    "[--expect N] [--timeout S] [--connect-timeout S] [--ramp N] "
-	    "[--last-event-id ID] [--http10] [--progress FILE]\n");
+	    "[--last-event-id ID] [--http10] [--progress FILE] "
+	    "[--header 'NAME: VALUE']\n");
 	return 2;
 }

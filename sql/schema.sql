@@ -1,4 +1,4 @@
--- sselog event log schema, version 1.
+-- sselog event log schema, version 2 (version 1 had no idem column).
 --
 -- This file is the single source of the schema: the sselog programs embed it
 -- at build time and `sselog init` runs it. Every statement is idempotent, so
@@ -24,11 +24,20 @@ CREATE TABLE IF NOT EXISTS events (
     -- Unix time in milliseconds; julianday() because unixepoch('subsec')
     -- needs SQLite 3.42 and Debian 12 ships 3.40.
     created INTEGER NOT NULL
-        DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER))
+        DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)),
+    -- The Idempotency-Key of the request that appended the event, or
+    -- NULL: a retried request finds its event instead of appending it
+    -- twice. Added in version 2 (src/store.c adds it to older logs).
+    idem    TEXT
 );
 
 -- Replay and live reads are "stream = ? AND id > ?" in id order.
 CREATE INDEX IF NOT EXISTS events_stream_id ON events (stream, id);
+
+-- At most one event per key in a stream; the lookup of a retried
+-- request's key.
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_idem ON events (stream, idem)
+    WHERE idem IS NOT NULL;
 
 -- Only close events, so finding whether a stream is closed is one index
 -- lookup and costs ordinary appends nothing.
@@ -75,6 +84,12 @@ BEGIN
     SELECT RAISE(ABORT, 'invalid retry: it must be a non-negative integer (milliseconds)')
     WHERE NEW.retry IS NOT NULL
       AND (typeof(NEW.retry) <> 'integer' OR NEW.retry < 0);
+    SELECT RAISE(ABORT, 'invalid idempotency key: use 1-128 visible ASCII characters')
+    WHERE NEW.idem IS NOT NULL
+      AND (typeof(NEW.idem) <> 'text'
+           OR instr(CAST(NEW.idem AS BLOB), x'00') > 0
+           OR length(NEW.idem) NOT BETWEEN 1 AND 128
+           OR NEW.idem GLOB '*[^!-~]*');
     SELECT RAISE(ABORT, 'stream is closed')
     WHERE EXISTS (SELECT 1 FROM events
                   WHERE stream = NEW.stream AND event = 'sselog.close');
@@ -95,4 +110,4 @@ BEGIN
         ON CONFLICT (stream) DO UPDATE SET last_id = max(last_id, excluded.last_id);
 END;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

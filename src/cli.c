@@ -20,8 +20,10 @@
 #include "follow.h"
 #include "log.h"
 #include "number.h"
+#include "pattern.h"
 #include "sse.h"
 #include "store.h"
+#include "token.h"
 #include "validate.h"
 #include "logfile.h"
 
@@ -53,7 +55,7 @@ static const char global_usage[] =
     "\n"
     "Commands:\n"
     "  init                                      create or upgrade the log\n"
-    "  publish STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]\n"
+    "  publish STREAM [-e TYPE] [-r RETRY_MS] [--key KEY] [DATA|-]\n"
     "                                            append one event, print its id\n"
     "  pipe STREAM [-e TYPE] [--strict]          append one event per input line\n"
     "  close STREAM                              end a stream for good\n"
@@ -63,6 +65,9 @@ static const char global_usage[] =
     "  vacuum                                    rewrite the log into less space\n"
     "  watch [--since ID] STREAM...              print the text/event-stream\n"
     "  streams                                   list the streams\n"
+    "  token --key FILE --alg ALG [--sub NAME] [--subscribe PATTERN]...\n"
+    "        [--publish PATTERN]... [--ttl DURATION] [--audience A]\n"
+    "        [--issuer I]                        print a signed access token\n"
     "\n"
     "Options:\n"
     "  -d, --db PATH   the log (default: $SSELOG_DB)\n"
@@ -203,7 +208,7 @@ append_one(const char *db, const struct store_new_event *ev)
 
 	if (st == NULL)
 		return EXIT_RUNTIME;
-	if ((rc = store_publish(st, ev, &id)) == -1)
+	if ((rc = store_publish(st, ev, &id, NULL)) == -1)
 		log_error("%s: %s", ev->stream, store_error(st));
 	store_close(st);
 	if (rc == -1)
@@ -215,6 +220,7 @@ append_one(const char *db, const struct store_new_event *ev)
 struct publish_args {
 	const char *type;
 	int64_t retry;
+	const char *idem;	/* --key */
 };
 
 static int
@@ -230,6 +236,11 @@ cmd_publish(const char *db, int argc, char **argv, const struct publish_args *a)
 		    "argument");
 	if (check_stream(argv[0]) == -1 || check_type(a->type) == -1)
 		return EXIT_RUNTIME;
+	const char *why = a->idem != NULL ? validate_idem_key(a->idem) : NULL;
+	if (why != NULL) {
+		log_error("--key %s: %s", a->idem, why);
+		return EXIT_RUNTIME;
+	}
 	if (argc == 2 && strcmp(argv[1], "-") != 0) {
 		if (buf_append_str(&data, argv[1]) == -1) {
 			log_error("out of memory");
@@ -239,7 +250,7 @@ cmd_publish(const char *db, int argc, char **argv, const struct publish_args *a)
 		buf_free(&data);
 		return EXIT_RUNTIME;
 	}
-	const char *why = validate_data(data.len ? data.data : "", data.len);
+	why = validate_data(data.len ? data.data : "", data.len);
 	if (why != NULL) {
 		log_error("%s", why);
 		buf_free(&data);
@@ -251,6 +262,7 @@ cmd_publish(const char *db, int argc, char **argv, const struct publish_args *a)
 		.data = data.len ? data.data : "",
 		.data_len = data.len,
 		.retry = a->retry,
+		.idem = a->idem,
 	};
 	status = append_one(db, &ev);
 	buf_free(&data);
@@ -939,6 +951,14 @@ enum {
 	OPT_SINCE,
 	OPT_STRICT,
 	OPT_VERSION,
+	OPT_KEY,
+	OPT_ALG,
+	OPT_SUB,
+	OPT_SUBSCRIBE,
+	OPT_PUBLISH,
+	OPT_TTL,
+	OPT_AUDIENCE,
+	OPT_ISSUER,
 };
 
 static const struct option long_options[] = {
@@ -952,6 +972,14 @@ static const struct option long_options[] = {
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "strict", no_argument, NULL, OPT_STRICT },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "alg", required_argument, NULL, OPT_ALG },
+	{ "sub", required_argument, NULL, OPT_SUB },
+	{ "subscribe", required_argument, NULL, OPT_SUBSCRIBE },
+	{ "publish", required_argument, NULL, OPT_PUBLISH },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "audience", required_argument, NULL, OPT_AUDIENCE },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -987,7 +1015,12 @@ struct sub_options {
 	int64_t since;		/* --since */
 	bool since_given;
 	bool strict;		/* --strict */
+	const char *key;	/* --key */
 	bool help;
+	struct token_mint token;	/* token's options; the pattern
+					 * arrays hold argc pointers into argv */
+	const char **subscribe, **publish;
+	int64_t ttl_ms;
 };
 
 static bool
@@ -997,10 +1030,15 @@ allowed(const char *name, int opt)
 		const char *command;
 		int opt;
 	} table[] = {
-		{ "publish", 'e' }, { "publish", 'r' }, { "pipe", 'e' },
+		{ "publish", 'e' }, { "publish", 'r' }, { "publish", OPT_KEY },
+		{ "pipe", 'e' },
 		{ "prune", OPT_KEEP }, { "prune", OPT_OLDER_THAN },
 		{ "prune", OPT_FORGET_CLOSED },
 		{ "watch", OPT_SINCE }, { "pipe", OPT_STRICT },
+		{ "token", OPT_KEY }, { "token", OPT_ALG }, { "token", OPT_SUB },
+		{ "token", OPT_SUBSCRIBE }, { "token", OPT_PUBLISH },
+		{ "token", OPT_TTL }, { "token", OPT_AUDIENCE },
+		{ "token", OPT_ISSUER },
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		if (table[i].opt == opt && strcmp(table[i].command, name) == 0)
@@ -1071,6 +1109,38 @@ parse_sub_options(int argc, char **argv, const char **db,
 		case OPT_STRICT:
 			o->strict = true;
 			break;
+		case OPT_KEY:
+			/* token: the key file; publish: the idempotency
+			 * key. */
+			o->key = optarg;
+			o->token.key_file = optarg;
+			break;
+		case OPT_ALG:
+			o->token.alg = optarg;
+			break;
+		case OPT_SUB:
+			o->token.sub = optarg;
+			break;
+		case OPT_SUBSCRIBE:
+		case OPT_PUBLISH:
+			if ((why = pattern_validate(optarg)))
+				return usage_error("--%s %s: %s",
+				    long_options[longindex].name, optarg, why);
+			if (opt == OPT_SUBSCRIBE)
+				o->subscribe[o->token.n_subscribe++] = optarg;
+			else
+				o->publish[o->token.n_publish++] = optarg;
+			break;
+		case OPT_TTL:
+			if ((why = parse_duration_ms(optarg, &o->ttl_ms)))
+				return usage_error("--ttl %s: %s", optarg, why);
+			break;
+		case OPT_AUDIENCE:
+			o->token.audience = optarg;
+			break;
+		case OPT_ISSUER:
+			o->token.issuer = optarg;
+			break;
 		}
 	}
 	return -1;
@@ -1080,14 +1150,18 @@ static const struct command commands[] = {
 	{ "init", "",
 	    "Creates the event log at DB, or upgrades an older one to this\n"
 	    "version's schema. Running it again changes nothing.\n" },
-	{ "publish", "STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]",
+	{ "publish", "STREAM [-e TYPE] [-r RETRY_MS] [--key KEY] [DATA|-]",
 	    "Appends one event to STREAM and prints its id. DATA is taken\n"
 	    "verbatim; with - or without DATA, all of standard input is the\n"
 	    "data, a trailing newline included. Use -- before DATA that\n"
 	    "starts with a dash.\n"
 	    "\n"
 	    "  -e, --type TYPE      the event type (EventSource listener name)\n"
-	    "  -r, --retry MS       ask clients to reconnect after MS ms\n" },
+	    "  -r, --retry MS       ask clients to reconnect after MS ms\n"
+	    "  --key KEY            an idempotency key (1-128 visible ASCII\n"
+	    "                       characters): when STREAM has an event with\n"
+	    "                       KEY already, append nothing and print its\n"
+	    "                       id, so that a retry never publishes twice\n" },
 	{ "pipe", "STREAM [-e TYPE] [--strict]",
 	    "Appends one event per line of standard input (without its LF or\n"
 	    "CRLF), in batches: a line is visible to readers within about\n"
@@ -1141,20 +1215,76 @@ static const struct command commands[] = {
 	{ "streams", "",
 	    "Lists the streams, one per line, tab-separated: name, number of\n"
 	    "events, first id, last id, open or closed.\n" },
+	{ "token", "--key FILE --alg ALG [--sub NAME] [--subscribe PATTERN]..."
+	    " [--publish PATTERN]... [--ttl DURATION] [--audience A]"
+	    " [--issuer I]",
+	    "Prints a JSON Web Token signed with the key in FILE, which\n"
+	    "sselog-fcgi --jwt-key verifies: for scripts, tests and CI jobs.\n"
+	    "Needs no log.\n"
+	    "\n"
+	    "  --key FILE            an HMAC secret (HS256, HS384, HS512; one\n"
+	    "                        trailing newline is not part of it) or a\n"
+	    "                        PEM private key (RS256..., ES256...)\n"
+	    "  --alg ALG             HS256, HS384, HS512, RS256, RS384, RS512,\n"
+	    "                        ES256, ES384 or ES512\n"
+	    "  --sub NAME            the principal ({user} in patterns)\n"
+	    "  --subscribe PATTERN   may read the streams PATTERN matches\n"
+	    "  --publish PATTERN     may publish to them\n"
+	    "                        (PATTERN: * one segment, ** the rest,\n"
+	    "                        {user} the sub)\n"
+	    "  --ttl DURATION        valid for DURATION (default 1h)\n"
+	    "  --audience A, --issuer I   the aud and iss claims\n" },
 };
+
+/* ---- token ---- */
+
+static int
+cmd_token(int argc, struct sub_options *o)
+{
+	char err[512];
+
+	if (argc > 0)
+		return usage_error("token takes no arguments");
+	if (o->token.key_file == NULL || o->token.alg == NULL)
+		return usage_error("token needs --key FILE and --alg ALG");
+	o->token.subscribe = o->subscribe;
+	o->token.publish = o->publish;
+	o->token.now = (int64_t)time(NULL);
+	o->token.ttl = o->ttl_ms / 1000;
+	char *token = token_mint(&o->token, err, sizeof err);
+	if (token == NULL) {
+		log_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	int rc = printf("%s\n", token) < 0 || fflush(stdout) != 0;
+	free(token);
+	return rc ? EXIT_RUNTIME : 0;
+}
 
 static int
 run(const struct command *cmd, const char *db, int argc, char **argv)
 {
 	struct sub_options o = { .retry = -1, .keep = -1, .older_than_ms = -1,
-	    .forget_closed_ms = -1 };
+	    .forget_closed_ms = -1, .ttl_ms = 3600 * 1000 };
 	int status;
 
 	current = cmd;
-	if ((status = parse_sub_options(argc, argv, &db, &o)) != -1)
+	/* Room for every pattern the arguments could name. */
+	o.subscribe = calloc((size_t)argc, sizeof *o.subscribe);
+	o.publish = calloc((size_t)argc, sizeof *o.publish);
+	if (o.subscribe == NULL || o.publish == NULL) {
+		log_error("out of memory");
+		status = EXIT_RUNTIME;
+	} else if ((status = parse_sub_options(argc, argv, &db, &o)) == -1) {
+		if (o.help)
+			status = print_command_help();
+		else if (strcmp(cmd->name, "token") == 0)
+			status = cmd_token(argc - optind, &o);
+	}
+	free(o.subscribe);
+	free(o.publish);
+	if (status != -1 || o.help || strcmp(cmd->name, "token") == 0)
 		return status;
-	if (o.help)
-		return print_command_help();
 	if (db == NULL || db[0] == '\0')
 		return usage_error("no database: use -d PATH or set SSELOG_DB");
 	argc -= optind;
@@ -1162,7 +1292,8 @@ run(const struct command *cmd, const char *db, int argc, char **argv)
 	if (strcmp(cmd->name, "init") == 0)
 		return cmd_init(db, argc);
 	if (strcmp(cmd->name, "publish") == 0) {
-		struct publish_args a = { .type = o.type, .retry = o.retry };
+		struct publish_args a = { .type = o.type, .retry = o.retry,
+		    .idem = o.key };
 		return cmd_publish(db, argc, argv, &a);
 	}
 	if (strcmp(cmd->name, "pipe") == 0)

@@ -43,7 +43,7 @@ io_events(const struct client *c)
 	 * gone), which epoll always does; it may be a socket that is our
 	 * standard input too (Apache mod_cgid), whose end of input says
 	 * nothing about the browser. */
-	if (c->transport == TRANSPORT_FCGI)
+	if (c->transport == TRANSPORT_FCGI && !c->input_paused)
 		ev |= EPOLLIN | EPOLLRDHUP;
 	if (c->polling_out)
 		ev |= EPOLLOUT;
@@ -216,6 +216,10 @@ client_close(struct client *c)
 
 	if (c->state == CLIENT_CLOSED)
 		return;
+	if (c->on_close != NULL)
+		c->on_close(c);
+	c->on_close = NULL;
+	c->on_input = NULL;
 	c->state = CLIENT_CLOSED;
 	unqueue_work(c);
 	if (!c->blocking)
@@ -245,6 +249,7 @@ client_free(struct client *c)
 	free(c->streams);
 	free(c->links);
 	free(c->allow_origin);
+	credentials_free(&c->cred);
 	outq_free(&c->out);
 	free(c);
 }
@@ -271,15 +276,30 @@ clients_free(struct clients *s)
 }
 
 static void
+update_events(struct client *c)
+{
+	if (loop_modify(c->set->loop, &c->io, io_events(c)) == -1) {
+		log_error("epoll: %s", strerror(errno));
+		client_close(c);
+	}
+}
+
+static void
 set_polling_out(struct client *c, bool on)
 {
 	if (c->blocking || c->polling_out == on)
 		return;
 	c->polling_out = on;
-	if (loop_modify(c->set->loop, &c->io, io_events(c)) == -1) {
-		log_error("epoll: %s", strerror(errno));
-		client_close(c);
-	}
+	update_events(c);
+}
+
+void
+client_pause_input(struct client *c, bool paused)
+{
+	if (c->blocking || c->input_paused == paused || is_over(c))
+		return;
+	c->input_paused = paused;
+	update_events(c);
 }
 
 /* Everything, the end included, is written. A FastCGI web server may
@@ -349,6 +369,14 @@ on_io(struct loop_io *io, uint32_t events)
 
 	if (c->state == CLIENT_CLOSED)
 		return;
+	if (c->on_input != NULL &&
+	    (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+		/* A body: the server reads it, and sees the end. */
+		c->on_input(c, events);
+		if (c->state != CLIENT_CLOSED && (events & EPOLLOUT))
+			client_pump(c);
+		return;
+	}
 	if (events & EPOLLIN) {
 		/* The rest of the request (an empty FCGI_STDIN record): read
 		 * and ignore; end of file means the web server hung up. */

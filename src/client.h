@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "follow.h"
 #include "hub.h"
 #include "loop.h"
@@ -27,6 +28,8 @@ enum transport {
 
 enum client_state {
 	CLIENT_STARTING,	/* waits for the log to answer its start */
+	CLIENT_RECEIVING,	/* a write: its body is read (and appended)
+				 * by the server, which then answers */
 	CLIENT_REPLAYING,	/* reads its backlog, a page per turn */
 	CLIENT_LIVE,		/* caught up: takes events from the hand-out */
 	CLIENT_ENDING,		/* the end is queued: finishes once written */
@@ -53,7 +56,19 @@ struct client {
 	bool head_only;		/* HEAD: the headers, then the end */
 	bool wants_stream;	/* Accept names text/event-stream */
 	char *allow_origin;	/* CORS answer, owned; NULL: none */
+	/* With access control: what the request brought, judged again on
+	 * a reload; when the token it used expires (0: never). */
+	struct credentials cred;
+	int64_t expires_ms;
 	int64_t starting_since_ms;
+	/* A request with a body to read (POST, PUT, DELETE): the server's
+	 * state for it, which on_input reads into when the connection has
+	 * bytes (or hung up: events), and on_close frees. */
+	struct publish *pub;
+	void (*on_input)(struct client *c, uint32_t events);
+	void (*on_close)(struct client *c);
+	bool input_paused;	/* EPOLLIN is not registered: the body waits
+				 * for the log */
 	struct outq out;
 	/* When output became pending or last left; the write timeout runs
 	 * from it. */
@@ -107,6 +122,12 @@ void client_end_response(struct client *c);
 /* Gives the client up without ending its response: it is closed by the
  * next clients_flush(). The caller says why in the log. */
 void client_drop(struct client *c);
+
+/* Stops (paused) or starts again reading the FastCGI connection while a
+ * body waits for the log: what is not read stays in the socket, and the
+ * web server waits, so a body is held in memory only as far as it is
+ * used. */
+void client_pause_input(struct client *c, bool paused);
 
 /* Closes the connection now and leaves the hub. Never inside hub_each(). */
 void client_close(struct client *c);

@@ -187,14 +187,35 @@ fcgi_request_free(struct fcgi_request *r)
 	free((char *)r->params.origin);
 	free((char *)r->params.accept);
 	free((char *)r->params.streams);
+	free((char *)r->params.remote_user);
+	free((char *)r->params.authorization);
+	free((char *)r->params.cookie);
+	free((char *)r->params.idempotency_key);
+	free((char *)r->params.content_length);
 	atomic_fetch_add(&settled_n, 1);
 	free(r);
+}
+
+/* The value of the last parameter called name, as PHP-FPM takes it: nginx
+ * sends every fastcgi_param line, so `fastcgi_param REMOTE_USER "";` after
+ * `include fastcgi_params;` must win over the one the include sent
+ * (FCGX_GetParam() returns the first). */
+static const char *
+last_param(const char *name, FCGX_ParamArray envp)
+{
+	size_t len = strlen(name);
+	const char *v = NULL;
+
+	for (; envp != NULL && *envp != NULL; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			v = *envp + len + 1;
+	return v;
 }
 
 static int
 copy_param(const char **dst, const char *name, FCGX_ParamArray envp)
 {
-	const char *v = FCGX_GetParam(name, envp);
+	const char *v = last_param(name, envp);
 
 	*dst = NULL;
 	if (v == NULL)
@@ -216,7 +237,15 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 	    req->envp) ||
 	    copy_param(&r->params.origin, "HTTP_ORIGIN", req->envp) ||
 	    copy_param(&r->params.accept, "HTTP_ACCEPT", req->envp) ||
-	    copy_param(&r->params.streams, "SSELOG_STREAMS", req->envp))
+	    copy_param(&r->params.streams, "SSELOG_STREAMS", req->envp) ||
+	    copy_param(&r->params.remote_user, "REMOTE_USER", req->envp) ||
+	    copy_param(&r->params.authorization, "HTTP_AUTHORIZATION",
+	    req->envp) ||
+	    copy_param(&r->params.cookie, "HTTP_COOKIE", req->envp) ||
+	    copy_param(&r->params.idempotency_key, "HTTP_IDEMPOTENCY_KEY",
+	    req->envp) ||
+	    copy_param(&r->params.content_length, "CONTENT_LENGTH",
+	    req->envp))
 		return -1;
 	return 0;
 }

@@ -78,6 +78,16 @@ request_free(struct request *req)
 	free(req->streams);
 	req->streams = NULL;
 	req->nstreams = 0;
+	free(req->type);
+	free(req->idem);
+	req->type = NULL;
+	req->idem = NULL;
+	if (req->access_token != NULL) {
+		/* A credential: gone from memory with the request. */
+		explicit_bzero(req->access_token, strlen(req->access_token));
+		free(req->access_token);
+		req->access_token = NULL;
+	}
 }
 
 /* Adds name (owned, taken over) to the request's streams unless it is
@@ -127,57 +137,137 @@ set_start(struct request *req, const char *what, const char *value,
 	return 0;
 }
 
-/* The query string: stream= (repeatable), lastEventId= or last_event_id=.
+/* Takes the next key=value pair of the query string at *qs, decoded, into
+ * *key and *value (the caller frees both), and moves *qs past it. Returns
+ * 1, 0 at the end, or 400 for a malformed escape (err says so). */
+static int
+next_param(const char **qs, char **key, char **value, char *err,
+    size_t errlen)
+{
+	const char *p = *qs;
+	size_t len;
+
+	*key = *value = NULL;
+	while (*p == '&')
+		p++;
+	if (*p == '\0')
+		return 0;
+	len = strcspn(p, "&");
+	const char *eq = memchr(p, '=', len);
+	size_t klen = eq ? (size_t)(eq - p) : len;
+	*qs = p + len;
+	if (url_decode(p, klen, true, key) == -1 ||
+	    url_decode(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0, true,
+	    value) == -1) {
+		free(*key);
+		free(*value);
+		*key = *value = NULL;
+		return fail(err, errlen, 400, "malformed query string: bad "
+		    "%%-escape or NUL byte");
+	}
+	return 1;
+}
+
+/* A query string on its way into a request. */
+struct query_ctx {
+	const struct request_config *cfg;
+	enum request_streams mode;
+	struct request *req;
+	bool header_start;	/* reads: Last-Event-ID was given */
+	bool lines;		/* writes: ?lines was given */
+};
+/* What one parameter does to the request; *value may be taken (set to
+ * NULL). Returns 0 or an HTTP status. */
+typedef int (*param_fn)(struct query_ctx *q, const char *key, char **value,
+    char *err, size_t errlen);
+
+/* Calls fn for each parameter of the query string qs, in order, up to the
+ * first that fails. Returns 0 or an HTTP status. */
+static int
+each_param(const char *qs, param_fn fn, struct query_ctx *q, char *err,
+    size_t errlen)
+{
+	char *key, *value;
+	int more, status = 0;
+
+	while (status == 0 &&
+	    (more = next_param(&qs, &key, &value, err, errlen)) == 1) {
+		status = fn(q, key, &value, err, errlen);
+		free(key);
+		free(value);
+	}
+	return status != 0 ? status : more;
+}
+
+/* A read's query: stream= (repeatable), lastEventId= or last_event_id=.
  * Other parameters, such as the cache busters of EventSource polyfills,
  * are ignored; stream= is not, where only the path may name the stream:
  * ignored, it would let a page that asked for one stream get another. */
 static int
-parse_query(const struct request_config *cfg, enum request_streams mode,
-    const char *qs, struct request *req, bool header_start, char *err,
+read_param(struct query_ctx *q, const char *key, char **value, char *err,
     size_t errlen)
 {
-	const char *p = qs;
+	struct request *req = q->req;
 
-	while (*p != '\0') {
-		size_t len = strcspn(p, "&");
-		const char *eq = memchr(p, '=', len);
-		size_t klen = eq ? (size_t)(eq - p) : len;
-		char *key = NULL, *value = NULL;
-		int status = 0;
+	if (strcmp(key, "stream") == 0 && q->mode == STREAMS_PATH)
+		return fail(err, errlen, 400, "stream= is not allowed here; "
+		    "the stream is the path");
+	if (strcmp(key, "stream") == 0) {
+		char *name = *value;
+		*value = NULL;
+		return add_stream(q->cfg, req, name, err, errlen);
+	}
+	if (strcmp(key, "access_token") == 0) {
+		/* RFC 6750, 2.3; the first one counts. */
+		if (req->access_token == NULL) {
+			req->access_token = *value;
+			*value = NULL;
+		}
+		return 0;
+	}
+	/* The Last-Event-ID header, when present, wins: it is what
+	 * EventSource sends on reconnecting, while the parameter still holds
+	 * the first start. */
+	if ((strcmp(key, "lastEventId") == 0 ||
+	    strcmp(key, "last_event_id") == 0) && !q->header_start)
+		return set_start(req, key, *value, err, errlen);
+	return 0;
+}
 
-		if (len == 0)
-			goto next;
-		if (url_decode(p, klen, true, &key) == -1 ||
-		    url_decode(eq ? eq + 1 : p + len, eq ? len - klen - 1 : 0,
-		    true, &value) == -1) {
-			free(key);
-			free(value);
-			return fail(err, errlen, 400, "malformed query string: "
-			    "bad %%-escape or NUL byte");
-		}
-		if (strcmp(key, "stream") == 0 && mode == STREAMS_PATH) {
-			status = fail(err, errlen, 400, "stream= is not allowed "
-			    "here; the stream is the path");
-		} else if (strcmp(key, "stream") == 0) {
-			status = add_stream(cfg, req, value, err, errlen);
-			value = NULL;
-		} else if (strcmp(key, "lastEventId") == 0 ||
-		    strcmp(key, "last_event_id") == 0) {
-			/* The Last-Event-ID header, when present, wins: it
-			 * is what EventSource sends on reconnecting, while
-			 * the parameter still holds the first start. */
-			if (!header_start)
-				status = set_start(req, key, value, err,
-				    errlen);
-		}
-		free(key);
-		free(value);
-		if (status != 0)
-			return status;
-next:
-		p += len;
-		if (*p == '&')
-			p++;
+/* A write's query: event= (the type), retry= (ms), lines (an event per
+ * line of the body: ?lines, lines= or lines=1) and, as for reads,
+ * access_token=. The stream is the path alone: stream= is a 400, since a
+ * write that went to another stream than the one the path names would go
+ * around a web server's guard of the location. Other parameters are
+ * ignored. */
+static int
+write_param(struct query_ctx *q, const char *key, char **value, char *err,
+    size_t errlen)
+{
+	struct request *req = q->req;
+
+	if (strcmp(key, "stream") == 0)
+		return fail(err, errlen, 400, "stream= is not for writes: the "
+		    "stream is the path");
+	if (strcmp(key, "lines") == 0) {
+		q->lines = true;
+	} else if (strcmp(key, "event") == 0 && req->type == NULL) {
+		const char *why = validate_event_type(*value);
+		if (why != NULL)
+			return fail(err, errlen, 400, "event=: %s", why);
+		if (strcmp(*value, "sselog.close") == 0)
+			return fail(err, errlen, 400, "event=: use DELETE to "
+			    "close a stream");
+		req->type = *value;
+		*value = NULL;
+	} else if (strcmp(key, "retry") == 0) {
+		if (parse_uint(*value, INT32_MAX, &req->retry) != NULL)
+			return fail(err, errlen, 400, "invalid retry: it must "
+			    "be a non-negative integer (milliseconds)");
+	} else if (strcmp(key, "access_token") == 0 &&
+	    req->access_token == NULL) {
+		req->access_token = *value;
+		*value = NULL;
 	}
 	return 0;
 }
@@ -286,6 +376,61 @@ static const char *const no_stream[] = {
 	[STREAMS_QUERY] = "no stream: name one with ?stream=NAME",
 };
 
+bool
+request_method_writes(const char *method)
+{
+	return method != NULL && (strcmp(method, "POST") == 0 ||
+	    strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0);
+}
+
+/* A write (design.md, "Publishing over HTTP"): exactly one stream, from
+ * the path; the type, retry and Idempotency-Key checked here, before any
+ * credentials, so that a malformed request is a 400 first. */
+static int
+parse_write(const struct request_config *cfg, const struct request_params *p,
+    struct request *req, char *err, size_t errlen)
+{
+	const char *method = p->method;
+	enum request_streams mode;
+	int status;
+
+	req->retry = -1;
+	if ((status = streams_mode(cfg, p, &mode, err, errlen)) != 0)
+		return status;
+	if (mode == STREAMS_QUERY)
+		return fail(err, errlen, 400, "writes name their stream in "
+		    "the path, which is not allowed here");
+	if ((status = parse_path(cfg, mode, p, req, err, errlen)) != 0)
+		return status;
+	struct query_ctx q = { .cfg = cfg, .mode = mode, .req = req };
+	if (p->query_string != NULL && (status = each_param(p->query_string,
+	    write_param, &q, err, errlen)) != 0)
+		return status;
+	bool lines = q.lines;
+	if (req->nstreams == 0)
+		return fail(err, errlen, 400, "no stream: name it in the path");
+	if (strcmp(method, "DELETE") == 0)
+		req->kind = REQUEST_CLOSE;
+	else if (lines)
+		req->kind = REQUEST_LINES;
+	else if (strcmp(method, "POST") == 0)
+		req->kind = REQUEST_PUBLISH;
+	else
+		return fail(err, errlen, 400, "PUT appends an event per line: "
+		    "add ?lines to the URL");
+	if (p->idempotency_key == NULL)
+		return 0;
+	if (req->kind == REQUEST_LINES)
+		return fail(err, errlen, 400, "Idempotency-Key is for a POST "
+		    "of one event or a DELETE, not for ?lines");
+	const char *why = validate_idem_key(p->idempotency_key);
+	if (why != NULL)
+		return fail(err, errlen, 400, "Idempotency-Key: %s", why);
+	if ((req->idem = strdup(p->idempotency_key)) == NULL)
+		return fail(err, errlen, 503, "out of memory");
+	return 0;
+}
+
 int
 request_parse(const struct request_config *cfg, const struct request_params *p,
     struct request *req, char *err, size_t errlen)
@@ -304,7 +449,14 @@ request_parse(const struct request_config *cfg, const struct request_params *p,
 	else if (strcmp(method, "OPTIONS") == 0) {
 		req->kind = REQUEST_PREFLIGHT;
 		return 0;
-	} else
+	} else if (cfg->publish && request_method_writes(method)) {
+		if ((status = parse_write(cfg, p, req, err, errlen)) != 0)
+			goto failed;
+		return 0;
+	} else if (cfg->publish)
+		return fail(err, errlen, 405, "method not allowed: use GET "
+		    "to subscribe, POST, PUT or DELETE to publish");
+	else
 		return fail(err, errlen, 405, "method not allowed: use GET "
 		    "to subscribe");
 
@@ -315,8 +467,10 @@ request_parse(const struct request_config *cfg, const struct request_params *p,
 		goto failed;
 	if ((status = parse_path(cfg, mode, p, req, err, errlen)) != 0)
 		goto failed;
-	if (p->query_string != NULL && (status = parse_query(cfg, mode,
-	    p->query_string, req, header_start, err, errlen)) != 0)
+	struct query_ctx q = { .cfg = cfg, .mode = mode, .req = req,
+	    .header_start = header_start };
+	if (p->query_string != NULL && (status = each_param(p->query_string,
+	    read_param, &q, err, errlen)) != 0)
 		goto failed;
 	if (req->nstreams == 0) {
 		status = fail(err, errlen, 400, "%s", no_stream[mode]);

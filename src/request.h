@@ -20,6 +20,12 @@ struct request_params {
 	const char *accept;		/* HTTP_ACCEPT */
 	const char *streams;		/* SSELOG_STREAMS, which only the web
 					 * server's config can set */
+	const char *remote_user;	/* REMOTE_USER: whom the web server
+					 * authenticated */
+	const char *authorization;	/* HTTP_AUTHORIZATION */
+	const char *cookie;		/* HTTP_COOKIE */
+	const char *idempotency_key;	/* HTTP_IDEMPOTENCY_KEY */
+	const char *content_length;	/* CONTENT_LENGTH: CGI's body size */
 };
 
 /* Where a request may name its streams: --streams, or per request the
@@ -36,12 +42,16 @@ struct request_config {
 	const char *prefix;	/* mount point in REQUEST_URI, or NULL */
 	size_t max_streams;
 	enum request_streams streams;	/* unless SSELOG_STREAMS says */
+	bool publish;		/* --publish: POST, PUT and DELETE */
 };
 
 enum request_kind {
 	REQUEST_SUBSCRIBE,	/* GET */
 	REQUEST_HEAD,		/* HEAD: the headers of GET, no body */
 	REQUEST_PREFLIGHT,	/* OPTIONS */
+	REQUEST_PUBLISH,	/* POST: the body is one event */
+	REQUEST_LINES,		/* POST or PUT ?lines: an event per line */
+	REQUEST_CLOSE,		/* DELETE: appends sselog.close */
 };
 
 struct request {
@@ -50,11 +60,21 @@ struct request {
 	size_t nstreams;
 	int64_t start;		/* start position, when start_given */
 	bool start_given;
+	char *access_token;	/* access_token=, decoded, owned; NULL:
+				 * none (used only with --jwt-query) */
+	/* Writes (PUBLISH, LINES, CLOSE): the one stream is streams[0]. */
+	char *type;		/* event=, valid, owned; NULL: none */
+	int64_t retry;		/* retry=, ms; -1: none */
+	char *idem;		/* Idempotency-Key, valid, owned; NULL: none */
 };
 
 /* Reads "both", "path" or "query" into *out. Returns 0, or -1 for any
  * other word. */
 int request_streams_parse(const char *word, enum request_streams *out);
+
+/* True for the methods that write (POST, PUT, DELETE), with or without
+ * --publish: their body is read to its end before the answer. */
+bool request_method_writes(const char *method);
 
 /* Fills req from p. Returns 0, or an HTTP status (400, 404, 405; 500
  * for an SSELOG_STREAMS the web server set to another word) with a

@@ -18,6 +18,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "fcgi.h"
 #include "log.h"
 #include "loop.h"
@@ -25,6 +26,7 @@
 #include "server.h"
 
 #define MAX_CORS_ORIGINS 64
+#define MAX_JWT_KEYS 16
 /* Descriptors kept back from --max-clients for the log, inotify, epoll,
  * the listening socket and the connections that get a 503. */
 #define RESERVED_FDS 64
@@ -59,6 +61,26 @@ static const char usage_text[] =
     "  --cors-origin ORIGIN    let pages from ORIGIN read the streams, with\n"
     "                          credentials (repeatable; * for any origin,\n"
     "                          without credentials)\n"
+    "  --access FILE           grant streams to the web server's users\n"
+    "                          (REMOTE_USER): lines of WHO ACCESS PATTERN...\n"
+    "  --jwt-key ALG:FILE      verify tokens with this key (repeatable):\n"
+    "                          HS256/384/512 and a secret file, RS256/384/512\n"
+    "                          or ES256/384/512 and a PEM public key\n"
+    "  --jwt-audience AUD      tokens must name AUD in aud\n"
+    "  --jwt-issuer ISS        tokens must have iss ISS\n"
+    "  --jwt-cookie NAME       the cookie that may carry the token\n"
+    "                          (default sselog_token)\n"
+    "  --jwt-query             also take the token from access_token= in\n"
+    "                          the query (it ends up in access logs)\n"
+    "                          With --access or --jwt-key, a stream is read\n"
+    "                          only by whom a grant allows; kill -HUP\n"
+    "                          re-reads the files.\n"
+    "  --publish               let granted requests write: POST STREAM (an\n"
+    "                          event), POST or PUT STREAM?lines (an event\n"
+    "                          per line), DELETE STREAM (close); needs\n"
+    "                          --access or --jwt-key\n"
+    "  --max-event-size BYTES  the most bytes of a published event, and of\n"
+    "                          a line (default 1048576)\n"
     "  --user NAME             when started as root, serve as user NAME (a\n"
     "                          name or a number) and its groups, after\n"
     "                          opening --listen and before opening the log\n"
@@ -77,6 +99,8 @@ enum {
 	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_WRITE_TIMEOUT,
 	OPT_CORS,
 	OPT_USER, OPT_LOG, OPT_CHECK, OPT_VERSION,
+	OPT_ACCESS, OPT_JWT_KEY, OPT_JWT_AUDIENCE, OPT_JWT_ISSUER,
+	OPT_JWT_COOKIE, OPT_JWT_QUERY, OPT_PUBLISH, OPT_MAX_EVENT_SIZE,
 };
 
 static const struct option long_options[] = {
@@ -97,6 +121,14 @@ static const struct option long_options[] = {
 	{ "log", required_argument, NULL, OPT_LOG },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "access", required_argument, NULL, OPT_ACCESS },
+	{ "jwt-key", required_argument, NULL, OPT_JWT_KEY },
+	{ "jwt-audience", required_argument, NULL, OPT_JWT_AUDIENCE },
+	{ "jwt-issuer", required_argument, NULL, OPT_JWT_ISSUER },
+	{ "jwt-cookie", required_argument, NULL, OPT_JWT_COOKIE },
+	{ "jwt-query", no_argument, NULL, OPT_JWT_QUERY },
+	{ "publish", no_argument, NULL, OPT_PUBLISH },
+	{ "max-event-size", required_argument, NULL, OPT_MAX_EVENT_SIZE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -106,6 +138,8 @@ struct options {
 	const char *user;
 	const char *log;	/* --log; NULL: the default rule */
 	const char *cors[MAX_CORS_ORIGINS];
+	const char *jwt_keys[MAX_JWT_KEYS];
+	struct auth_config auth;	/* used when access_file or a key */
 	bool max_clients_given;
 	bool check;
 };
@@ -139,6 +173,7 @@ parse_options(int argc, char **argv, struct options *o)
 	int64_t v;
 	size_t ncors = 0;
 
+	o->auth.cookie = "sselog_token";
 	o->cfg = (struct server_config){
 		.db_path = getenv("SSELOG_DB"),
 		.request = { .prefix = NULL, .max_streams = 32 },
@@ -147,6 +182,7 @@ parse_options(int argc, char **argv, struct options *o)
 		.poll_interval_ms = 1000,
 		.max_pending = 1024 * 1024,
 		.write_timeout_s = 30,
+		.max_event_size = 1024 * 1024,
 	};
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":d:h", long_options, NULL)) !=
@@ -234,6 +270,40 @@ parse_options(int argc, char **argv, struct options *o)
 		case OPT_CHECK:
 			o->check = true;
 			break;
+		case OPT_ACCESS:
+			o->auth.access_file = optarg;
+			break;
+		case OPT_JWT_KEY:
+			if (o->auth.n_keys == MAX_JWT_KEYS)
+				return usage_error("--jwt-key", optarg,
+				    ": too many keys");
+			o->jwt_keys[o->auth.n_keys++] = optarg;
+			break;
+		case OPT_JWT_AUDIENCE:
+			o->auth.audience = optarg;
+			break;
+		case OPT_JWT_ISSUER:
+			o->auth.issuer = optarg;
+			break;
+		case OPT_JWT_COOKIE:
+			/* A cookie-name is an RFC 7230 token. */
+			if (optarg[0] == '\0' || optarg[strcspn(optarg,
+			    "()<>@,;:\\\"/[]?={} \t")] != '\0')
+				return usage_error("--jwt-cookie", optarg,
+				    ": not a cookie name");
+			o->auth.cookie = optarg;
+			break;
+		case OPT_JWT_QUERY:
+			o->auth.query = true;
+			break;
+		case OPT_PUBLISH:
+			o->cfg.request.publish = true;
+			break;
+		case OPT_MAX_EVENT_SIZE:
+			if ((rc = number_option("--max-event-size", optarg, 1,
+			    INT32_MAX, &v)) == 0)
+				o->cfg.max_event_size = (size_t)v;
+			break;
 		case OPT_CORS:
 			if (ncors == MAX_CORS_ORIGINS)
 				return usage_error("--cors-origin", optarg,
@@ -257,6 +327,34 @@ parse_options(int argc, char **argv, struct options *o)
 		    NULL, NULL);
 	o->cfg.cors.origins = o->cors;
 	o->cfg.cors.n = ncors;
+	o->auth.key_specs = o->jwt_keys;
+	if ((o->auth.audience != NULL || o->auth.issuer != NULL ||
+	    o->auth.query) && o->auth.n_keys == 0)
+		return usage_error("--jwt-audience, --jwt-issuer and "
+		    "--jwt-query need --jwt-key", NULL, NULL);
+	/* Without access control anyone who reaches the mount could
+	 * write. */
+	if (o->cfg.request.publish && o->auth.access_file == NULL &&
+	    o->auth.n_keys == 0)
+		return usage_error("--publish needs --access or --jwt-key: "
+		    "writes are allowed only by a grant", NULL, NULL);
+	return 0;
+}
+
+/* With --access or --jwt-key, reads their files. Returns 0 (*out NULL:
+ * no access control), or the exit status, having said why. */
+static int
+load_auth(const struct options *o, struct auth **out)
+{
+	char err[512];
+
+	*out = NULL;
+	if (o->auth.access_file == NULL && o->auth.n_keys == 0)
+		return 0;
+	if ((*out = auth_load(&o->auth, err, sizeof err)) == NULL) {
+		log_error("%s", err);
+		return 2;
+	}
 	return 0;
 }
 
@@ -319,7 +417,32 @@ raise_fd_limit(void)
 struct signals {
 	struct loop_io io;
 	struct server *srv;
+	const struct options *o;
+	struct auth *auth;	/* the access control in use, owned */
 };
+
+/* SIGHUP: reads the access control's files again; on any error the one
+ * in use stays. */
+static void
+reload(struct signals *s)
+{
+	struct auth *auth;
+
+	if (s->auth == NULL) {
+		log_info("SIGHUP: no --access or --jwt-key to read again");
+		return;
+	}
+	if (load_auth(s->o, &auth) != 0) {
+		log_error("SIGHUP: keeping the access control in use");
+		return;
+	}
+	server_set_auth(s->srv, auth);
+	auth_free(s->auth);
+	s->auth = auth;
+	log_info("SIGHUP: read %s%s%zu keys again", s->o->auth.access_file ?
+	    s->o->auth.access_file : "", s->o->auth.access_file ? " and " : "",
+	    s->o->auth.n_keys);
+}
 
 static void
 on_signal(struct loop_io *io, uint32_t events)
@@ -331,6 +454,10 @@ on_signal(struct loop_io *io, uint32_t events)
 	while (read(io->fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGUSR1) {
 			server_log_stats(s->srv);
+			continue;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			reload(s);
 			continue;
 		}
 		log_info("signal %u: ending %zu streams and stopping",
@@ -384,12 +511,18 @@ cgi_params(struct request_params *p)
 	/* Set by the web server's config (Apache SetEnv, lighttpd
 	 * setenv.add-environment); a request header arrives as HTTP_... */
 	p->streams = getenv("SSELOG_STREAMS");
+	p->remote_user = getenv("REMOTE_USER");
+	p->authorization = getenv("HTTP_AUTHORIZATION");
+	p->cookie = getenv("HTTP_COOKIE");
+	p->idempotency_key = getenv("HTTP_IDEMPOTENCY_KEY");
+	p->content_length = getenv("CONTENT_LENGTH");
 }
 
 /* CGI: reads the request body, if any, before answering. A web server
  * that is still writing it when the program exits (Apache mod_cgid)
- * may fail the whole response. Bodies are never used: a bounded amount
- * is read and dropped. */
+ * may fail the whole response. The body of a GET is never used: a
+ * bounded amount is read and dropped. (A write's body is the server's:
+ * it reads it on its loop.) */
 static void
 cgi_drain_body(void)
 {
@@ -431,6 +564,11 @@ check(const struct options *o)
 	log_open("stderr", err, sizeof err);
 	if (drop_privileges(o->user) == -1)
 		return 1;
+	struct auth *auth;
+	int rc = load_auth(o, &auth);
+	if (rc != 0)
+		return rc;
+	auth_free(auth);
 	if ((srv = server_new(&o->cfg, err, sizeof err)) == NULL) {
 		log_error("%s", err);
 		return 1;
@@ -486,29 +624,40 @@ main(int argc, char **argv)
 	if (!o.max_clients_given)
 		o.cfg.max_clients = fds > 2 * RESERVED_FDS ?
 		    (size_t)(fds - RESERVED_FDS) : RESERVED_FDS;
+	/* Read as the serving user, as a reload will be. */
+	struct auth *auth;
+	if ((rc = load_auth(&o, &auth)) != 0) {
+		fcgi_remove_socket();
+		return listen_fd == -1 ? cgi_fail("sselog-fcgi cannot start: "
+		    "see its messages") : rc;
+	}
+	o.cfg.auth = auth;
 
 	struct server *srv = server_new(&o.cfg, err, sizeof err);
 	if (srv == NULL) {
 		log_error("%s", err);
+		auth_free(auth);
 		fcgi_remove_socket();
 		return listen_fd == -1 ? cgi_fail("sselog-fcgi cannot start: "
 		    "see the server's error log") : 1;
 	}
 
-	struct signals sig = { .srv = srv };
+	struct signals sig = { .srv = srv, .o = &o, .auth = auth };
 	sig.io.fd = signalfd(-1, &stop, SFD_NONBLOCK | SFD_CLOEXEC);
 	sig.io.fn = on_signal;
 	if (sig.io.fd == -1 ||
 	    loop_add(server_loop(srv), &sig.io, EPOLLIN) == -1) {
 		log_error("signalfd: %s", strerror(errno));
 		server_free(srv);
+		auth_free(auth);
 		return 1;
 	}
 
 	if (listen_fd == -1) {
 		struct request_params p;
 		cgi_params(&p);
-		cgi_drain_body();
+		if (!request_method_writes(p.method))
+			cgi_drain_body();
 		server_accept(srv, STDOUT_FILENO, TRANSPORT_CGI, 0, &p);
 	} else {
 		int pipefd[2];
@@ -537,10 +686,12 @@ main(int argc, char **argv)
 		/* The accepting threads still wait for connections; exit()
 		 * ends them with the process. */
 		server_free(srv);
+		auth_free(sig.auth);
 		fcgi_remove_socket();
 		return rc == 0 ? 0 : 1;
 	}
 	rc = server_run(srv);
 	server_free(srv);
+	auth_free(sig.auth);
 	return rc == 0 ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define ALLOW_METHODS "GET, HEAD, OPTIONS"
+#define ALLOW_WRITES ", POST, PUT, DELETE"
 #define ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, " \
 	"Last-Event-ID, Cache-Control"
 
@@ -31,8 +32,13 @@ reason(int status)
 	case 201: return "Created";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
@@ -94,21 +100,57 @@ response_status(struct buf *out, int status, const char *allow_origin,
 	    "\r\n%s\n", message);
 }
 
-int
-response_preflight(struct buf *out, const char *allow_origin)
+/* A status line, Cache-Control, CORS, one more header line (its text
+ * with CRLF) and a one-line text/plain body. */
+static int
+one_line(struct buf *out, const char *status, const char *allow_origin,
+    const char *header, const char *message)
 {
-	if (buf_append_str(out, "Status: 204 No Content\r\n"
-	    "Allow: " ALLOW_METHODS "\r\n") == -1 ||
+	if (buf_printf(out, "Status: %s\r\nCache-Control: no-store\r\n",
+	    status) == -1 || cors_headers(out, allow_origin) == -1 ||
+	    buf_append_str(out, header) == -1)
+		return -1;
+	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "\r\n%s\n", message);
+}
+
+int
+response_not_allowed(struct buf *out, const char *allow_origin,
+    const char *message, bool publish)
+{
+	return one_line(out, "405 Method Not Allowed", allow_origin, publish ?
+	    "Allow: " ALLOW_METHODS ALLOW_WRITES "\r\n" :
+	    "Allow: " ALLOW_METHODS "\r\n", message);
+}
+
+int
+response_unauthorized(struct buf *out, const char *allow_origin,
+    const char *message, bool invalid_token)
+{
+	return one_line(out, "401 Unauthorized", allow_origin, invalid_token ?
+	    "WWW-Authenticate: Bearer realm=\"sselog\", "
+	    "error=\"invalid_token\"\r\n" :
+	    "WWW-Authenticate: Bearer realm=\"sselog\"\r\n", message);
+}
+
+int
+response_preflight(struct buf *out, const char *allow_origin,
+    bool publish)
+{
+	const char *writes = publish ? ALLOW_WRITES : "";
+
+	if (buf_printf(out, "Status: 204 No Content\r\n"
+	    "Allow: " ALLOW_METHODS "%s\r\n", writes) == -1 ||
 	    cors_headers(out, allow_origin) == -1)
 		return -1;
 	/* The request headers design.md's access control names (a bearer
 	 * token, a publish's body type and idempotency key, the start
 	 * position), and Cache-Control, which EventSource polyfills send.
 	 * Listed by name: "*" would not cover Authorization. */
-	if (allow_origin != NULL && buf_append_str(out,
-	    "Access-Control-Allow-Methods: " ALLOW_METHODS "\r\n"
+	if (allow_origin != NULL && buf_printf(out,
+	    "Access-Control-Allow-Methods: " ALLOW_METHODS "%s\r\n"
 	    "Access-Control-Allow-Headers: " ALLOW_HEADERS "\r\n"
-	    "Access-Control-Max-Age: 86400\r\n") == -1)
+	    "Access-Control-Max-Age: 86400\r\n", writes) == -1)
 		return -1;
 	return buf_append_str(out, "\r\n");
 }

@@ -5,6 +5,7 @@
 #ifndef SSELOG_RESPONSE_H
 #define SSELOG_RESPONSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -31,7 +32,20 @@ int response_stream(struct buf *out, const char *allow_origin);
 int response_status(struct buf *out, int status, const char *allow_origin,
     const char *message, int retry_after_s);
 
-/* The answer to OPTIONS: a CORS preflight when the origin is allowed. */
-int response_preflight(struct buf *out, const char *allow_origin);
+/* 401 with a one-line body and WWW-Authenticate: Bearer realm="sselog"
+ * (RFC 6750, 3), plus error="invalid_token" when a token was given and
+ * did not verify. */
+int response_unauthorized(struct buf *out, const char *allow_origin,
+    const char *message, bool invalid_token);
+
+/* 405 with a one-line body and Allow: GET, HEAD, OPTIONS, plus POST, PUT,
+ * DELETE when publish (--publish). */
+int response_not_allowed(struct buf *out, const char *allow_origin,
+    const char *message, bool publish);
+
+/* The answer to OPTIONS: a CORS preflight when the origin is allowed; the
+ * methods as for response_not_allowed(). */
+int response_preflight(struct buf *out, const char *allow_origin,
+    bool publish);
 
 #endif

@@ -15,13 +15,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "client.h"
 #include "request.h"
 #include "response.h"
 
 struct server_config {
 	const char *db_path;
-	struct request_config request;	/* prefix, max streams */
+	struct request_config request;	/* prefix, max streams, publish */
+	size_t max_event_size;		/* --max-event-size: bytes of one
+					 * event's data, of one line */
 	struct cors cors;
 	int heartbeat_s;		/* comment after this much silence */
 	int64_t retry_ms;		/* retry: at the start; < 0: none */
@@ -29,12 +32,17 @@ struct server_config {
 	size_t max_clients;		/* past it: the transient answer */
 	size_t max_pending;		/* output bytes before a client is dropped */
 	int write_timeout_s;		/* pending output that long: dropped */
+	struct auth *auth;		/* access control (--access, --jwt-*),
+					 * or NULL: every stream is readable;
+					 * borrowed, server_set_auth() swaps
+					 * it */
 };
 
 struct server;
 struct loop;
 
-/* Opens the log read-only and starts watching it. Returns the server, or
+/* Opens the log read-only (and, with request.publish, a second handle
+ * to write it) and starts watching it. Returns the server, or
  * NULL with the reason in err. */
 struct server *server_new(const struct server_config *cfg, char *err,
     size_t errlen);
@@ -74,6 +82,12 @@ int server_turn(struct server *srv, bool block);
  * end, each with a retry: spread over a few seconds so that their
  * clients do not all come back at once. */
 void server_stop(struct server *srv);
+
+/* Replaces the access control (a reload on SIGHUP; the caller frees the
+ * old one) and ends, cleanly, the open streams that it no longer allows:
+ * their clients reconnect with their Last-Event-ID, and whatever they then
+ * bring decides. */
+void server_set_auth(struct server *srv, struct auth *auth);
 
 /* The number of open client connections. */
 size_t server_clients(const struct server *srv);

@@ -40,6 +40,7 @@ struct store {
 	char *path;
 	sqlite3_stmt *insert;
 	sqlite3_stmt *insert_many;	/* INSERT_MANY rows at once */
+	sqlite3_stmt *find_idem;
 	sqlite3_stmt *last_id;
 	sqlite3_stmt *first_id;
 	sqlite3_stmt *close_id;
@@ -55,6 +56,8 @@ struct store {
 	uint64_t statements;	/* statements run, for store_statements() */
 	uint64_t event_queries;	/* of which reads of events */
 	bool busy;		/* the last failure: the log was locked */
+	bool refused;		/* the last failure: a rule of the schema */
+	bool nowait;		/* STORE_*_NOWAIT */
 	char err[512];
 };
 
@@ -81,6 +84,7 @@ set_error(struct store *st, const char *fmt, ...)
 	vsnprintf(st->err, sizeof st->err, fmt, ap);
 	va_end(ap);
 	st->busy = false;
+	st->refused = false;
 }
 
 /* Records a failure of SQLite: a rule of the schema in its own words,
@@ -90,9 +94,10 @@ set_sqlite_error(struct store *st, const char *doing)
 {
 	int code = sqlite3_extended_errcode(st->db);
 
-	if (code == SQLITE_CONSTRAINT_TRIGGER)
+	if (code == SQLITE_CONSTRAINT_TRIGGER) {
 		set_error(st, "%s", sqlite3_errmsg(st->db));
-	else
+		st->refused = true;
+	} else
 		set_error(st, "%s: %s: %s", st->path, doing,
 		    sqlite3_errmsg(st->db));
 	st->busy = (code & 0xff) == SQLITE_BUSY ||
@@ -111,7 +116,13 @@ store_busy(const struct store *st)
 	return st->busy;
 }
 
-/* The responder's read handle must never wait inside SQLite: its event
+bool
+store_refused(const struct store *st)
+{
+	return st->refused;
+}
+
+/* The responder's handles must never wait inside SQLite: its event
  * loop would stop every stream meanwhile. A busy timeout bounds the waits
  * for locks, but not all of them: a reader that finds the WAL's read
  * marks locked by another process (a recovery, a stuck checkpoint) tries
@@ -305,6 +316,7 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		flags = SQLITE_OPEN_READONLY;
 		break;
 	case STORE_WRITE:
+	case STORE_WRITE_NOWAIT:
 		flags = SQLITE_OPEN_READWRITE;
 		break;
 	default:
@@ -314,21 +326,30 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	/* A handle is only ever used by one thread at a time: SQLite's own
 	 * locking around every call would be pure cost. */
 	flags |= SQLITE_OPEN_NOMUTEX;
-	if (mode == STORE_READ_NOWAIT && !register_nowait_vfs()) {
+	st->nowait = mode == STORE_READ_NOWAIT || mode == STORE_WRITE_NOWAIT;
+	if (st->nowait && !register_nowait_vfs()) {
 		snprintf(err, errlen, "%s: cannot set up SQLite", path);
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &st->db, flags, mode == STORE_READ_NOWAIT ?
-	    NOWAIT_VFS : NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &st->db, flags, st->nowait ? NOWAIT_VFS :
+	    NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open database: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
-	/* No busy handler for the event loop's handle: a lock fails at
+	/* SQLite opens a file it may not write read-only, and says so only
+	 * at the first write: the responder says it at its start. */
+	if (mode == STORE_WRITE_NOWAIT &&
+	    sqlite3_db_readonly(st->db, "main") == 1) {
+		snprintf(err, errlen, "%s: the log is readonly for this user "
+		    "(--publish writes to it): give its group write "
+		    "permission", path);
+		goto fail;
+	}
+	/* No busy handler for the event loop's handles: a lock fails at
 	 * once, and the loop tries again on a timer. */
-	sqlite3_busy_timeout(st->db, mode == STORE_READ_NOWAIT ? 0 :
-	    BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(st->db, st->nowait ? 0 : BUSY_TIMEOUT_MS);
 	sqlite3_trace_v2(st->db, SQLITE_TRACE_STMT, count_statement, st);
 	/* FULL: a commit is on disk before the id is handed out, so an id a
 	 * client has seen can never be lost in a power cut and reused. It is
@@ -373,6 +394,7 @@ store_close(struct store *st)
 		return;
 	sqlite3_finalize(st->insert);
 	sqlite3_finalize(st->insert_many);
+	sqlite3_finalize(st->find_idem);
 	sqlite3_finalize(st->last_id);
 	sqlite3_finalize(st->first_id);
 	sqlite3_finalize(st->close_id);
@@ -406,7 +428,8 @@ store_begin(struct store *st)
 		    NULL);
 		if (rc == SQLITE_OK)
 			return 0;
-		if ((rc & 0xff) != SQLITE_BUSY || try == BEGIN_TRIES) {
+		if ((rc & 0xff) != SQLITE_BUSY || try == BEGIN_TRIES ||
+		    st->nowait) {
 			set_sqlite_error(st, "cannot start a write transaction");
 			return -1;
 		}
@@ -430,6 +453,30 @@ store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Adds the idem column (schema version 2) to an events table made by
+ * version 1, which lacks it; does nothing to a new log or a newer table. */
+static int
+add_idem_column(struct store *st)
+{
+	static const char sql[] =
+	    "SELECT (SELECT count(*) FROM pragma_table_info('events')) > 0"
+	    " AND (SELECT count(*) FROM pragma_table_info('events')"
+	    " WHERE name = 'idem') = 0";
+	sqlite3_stmt *stmt = NULL;
+	int64_t lacking;
+
+	if (sqlite3_prepare_v2(st->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot read the events table");
+		return -1;
+	}
+	int rc = query_int(st, stmt, "cannot read the events table", &lacking);
+	sqlite3_finalize(stmt);
+	if (rc == -1 || !lacking)
+		return rc;
+	return exec(st, "ALTER TABLE events ADD COLUMN idem TEXT",
+	    "cannot add the idem column");
 }
 
 int
@@ -480,6 +527,12 @@ store_init(struct store *st)
 	 * its indexes and triggers with this version's. */
 	if (store_begin(st) == -1)
 		return -1;
+	/* Version 2 added the idem column: the schema's CREATE TABLE IF NOT
+	 * EXISTS leaves an older table as it is. */
+	if (add_idem_column(st) == -1) {
+		store_rollback(st);
+		return -1;
+	}
 	if (exec(st, store_schema_sql, "cannot create the schema") == -1) {
 		store_rollback(st);
 		return -1;
@@ -496,7 +549,7 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Binds ev to the five parameters of one row, starting at parameter p. */
+/* Binds ev to the six parameters of one row, starting at parameter p. */
 static int
 bind_event(sqlite3_stmt *s, int p, const struct store_new_event *ev,
     int64_t created)
@@ -513,7 +566,10 @@ bind_event(sqlite3_stmt *s, int p, const struct store_new_event *ev,
 	if (ev->retry >= 0 ? sqlite3_bind_int64(s, p + 3, ev->retry) :
 	    sqlite3_bind_null(s, p + 3))
 		return -1;
-	return sqlite3_bind_int64(s, p + 4, created) == SQLITE_OK ? 0 : -1;
+	if (sqlite3_bind_int64(s, p + 4, created) != SQLITE_OK)
+		return -1;
+	return (ev->idem != NULL ? sqlite3_bind_text(s, p + 5, ev->idem, -1,
+	    SQLITE_STATIC) : sqlite3_bind_null(s, p + 5)) == SQLITE_OK ? 0 : -1;
 }
 
 static int
@@ -525,7 +581,7 @@ insert_rows(struct store *st, sqlite3_stmt **slot, const char *sql,
 	if (prepare(st, slot, sql) == -1)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (bind_event(*slot, (int)(i * 5 + 1), &evs[i], created) == -1) {
+		if (bind_event(*slot, (int)(i * 6 + 1), &evs[i], created) == -1) {
 			set_sqlite_error(st, "cannot bind an event");
 			return -1;
 		}
@@ -539,8 +595,9 @@ insert_rows(struct store *st, sqlite3_stmt **slot, const char *sql,
 	return 0;
 }
 
-#define INSERT_SQL "INSERT INTO events (stream, event, data, retry, created) VALUES "
-#define ROW "(?, ?, ?, ?, ?)"
+#define INSERT_SQL \
+	"INSERT INTO events (stream, event, data, retry, created, idem) VALUES "
+#define ROW "(?, ?, ?, ?, ?, ?)"
 #define ROWS4 ROW ", " ROW ", " ROW ", " ROW
 
 int
@@ -571,16 +628,62 @@ store_append_batch(struct store *st, const struct store_new_event *evs,
 	return 0;
 }
 
-int
-store_publish(struct store *st, const struct store_new_event *ev, int64_t *id)
+int64_t
+store_last_appended(const struct store *st)
 {
-	if (store_begin(st) == -1)
+	return sqlite3_last_insert_rowid(st->db);
+}
+
+/* The id of the event of stream with key idem: 1 when there is one, 0
+ * when not, -1 on failure. */
+static int
+find_idem(struct store *st, const char *stream, const char *idem,
+    int64_t *id)
+{
+	if (prepare(st, &st->find_idem, "SELECT id FROM events "
+	    "WHERE stream = ? AND idem = ?") == -1)
 		return -1;
-	if (store_append(st, ev, id) == -1) {
-		store_rollback(st);
+	sqlite3_stmt *s = st->find_idem;
+	if (sqlite3_bind_text(s, 1, stream, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 2, idem, -1, SQLITE_STATIC) != SQLITE_OK) {
+		set_sqlite_error(st, "cannot look up an idempotency key");
+		sqlite3_reset(s);
 		return -1;
 	}
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		set_sqlite_error(st, "cannot look up an idempotency key");
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_publish(struct store *st, const struct store_new_event *ev, int64_t *id,
+    bool *existed)
+{
+	int found = 0;
+
+	if (existed != NULL)
+		*existed = false;
+	if (store_begin(st) == -1)
+		return -1;
+	/* The key is looked for first: a retry of a request that did append
+	 * gets that event's id, even once the stream is closed. Writers are
+	 * serialized (BEGIN IMMEDIATE), so nobody appends the key between
+	 * the look-up and the insert; the unique index holds for SQL. */
+	if (ev->idem != NULL &&
+	    (found = find_idem(st, ev->stream, ev->idem, id)) == -1)
+		goto fail;
+	if (found == 0 && store_append(st, ev, id) == -1)
+		goto fail;
+	if (found == 1 && existed != NULL)
+		*existed = true;
 	return store_commit(st);
+fail:
+	store_rollback(st);
+	return -1;
 }
 
 

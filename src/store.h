@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_mode {
 	STORE_READ,	/* read-only handle: `sselog watch` */
@@ -21,6 +21,10 @@ enum store_mode {
 				 * a lock fails at once (store_busy()); the
 				 * responder's event loop */
 	STORE_WRITE,	/* publish, pipe, close, prune */
+	STORE_WRITE_NOWAIT,	/* read-write, never waiting inside SQLite:
+				 * a lock fails at once (store_busy()), and
+				 * store_begin() tries once; the responder's
+				 * writer with --publish */
 	STORE_CREATE,	/* like STORE_WRITE, and create the file: `sselog init` */
 };
 
@@ -31,6 +35,7 @@ struct store_new_event {
 	const char *data;
 	size_t data_len;
 	int64_t retry;
+	const char *idem;	/* Idempotency-Key, or NULL */
 };
 
 /* A stored event. The pointers belong to the store and stay valid until the
@@ -71,13 +76,19 @@ const char *store_error(const struct store *st);
  * in the log. */
 bool store_busy(const struct store *st);
 
+/* True when the last failure was a rule of the schema refusing an append
+ * (a bad name, "stream is closed"): store_error() then holds the rule's
+ * words alone. */
+bool store_refused(const struct store *st);
+
 /* Creates the schema, or upgrades an older one; running it again changes
  * nothing. Needs STORE_CREATE or STORE_WRITE. */
 int store_init(struct store *st);
 
 /* A write transaction, taken at once (BEGIN IMMEDIATE) so that concurrent
  * writers queue up on the busy timeout instead of failing with "database is
- * locked". Appends inside one transaction become visible together. */
+ * locked". Appends inside one transaction become visible together. With
+ * STORE_WRITE_NOWAIT, one try: a locked log fails at once, store_busy(). */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
@@ -92,9 +103,15 @@ int store_append(struct store *st, const struct store_new_event *ev,
 int store_append_batch(struct store *st, const struct store_new_event *evs,
     size_t n);
 
-/* Appends ev in a transaction of its own. */
+/* The id of the event last appended on this handle (by store_append()
+ * or store_append_batch()), 0 before any. */
+int64_t store_last_appended(const struct store *st);
+
+/* Appends ev in a transaction of its own. When ev->idem is set and the
+ * stream has an event with that key already, appends nothing: sets *id to
+ * that event's id and *existed (when not NULL) to true. */
 int store_publish(struct store *st, const struct store_new_event *ev,
-    int64_t *id);
+    int64_t *id, bool *existed);
 
 /* Deletes, from each of the n streams (all streams when n is 0), the events
  * that meet every condition given: not among the newest keep (keep < 0: no

@@ -172,3 +172,18 @@ utf8_repair(const char *str, size_t len, size_t *out_len)
 	*out_len = o;
 	return out;
 }
+
+const char *
+validate_idem_key(const char *key)
+{
+	size_t len = strlen(key);
+
+	if (len < 1 || len > 128)
+		goto bad;
+	for (size_t i = 0; i < len; i++)
+		if (key[i] < '!' || key[i] > '~')
+			goto bad;
+	return NULL;
+bad:
+	return "invalid idempotency key: use 1-128 visible ASCII characters";
+}

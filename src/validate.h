@@ -21,6 +21,9 @@ const char *validate_stream(const char *name);
  * sselog gives meaning to, of which only sselog.close may be appended. */
 const char *validate_event_type(const char *type);
 
+/* An Idempotency-Key: 1-128 visible ASCII characters (! to ~). */
+const char *validate_idem_key(const char *key);
+
 /* Valid UTF-8 without NUL bytes. */
 const char *validate_data(const char *data, size_t len);
 

@@ -180,4 +180,41 @@ refused "close of a read-only log: exit 1, one line" 1 "readonly"
 is_unchanged "the read-only log is still unchanged" ro/t.db
 check "its -wal file was still there (reads did not need to write)" test -e ro/t.db-wal
 
+# --key: an idempotency key. A retry with the same key in the same stream
+# appends nothing and prints the first event's id.
+sselog -d k.db init
+run sselog -d k.db publish --key job-7-step-1 build/7 "step 1"
+is_status "--key: exit 0" 0
+is_out "--key: prints the new id" 1
+run sselog -d k.db publish --key job-7-step-1 build/7 "step 1, sent again"
+is_status "the same key again: exit 0" 0
+is_out "... prints the first event's id" 1
+is_quiet "... and says nothing more"
+is "... and appended nothing" "$(sql k.db 'SELECT count(*) || quote(idem) FROM events')" "1'job-7-step-1'"
+run sselog -d k.db publish --key job-7-step-1 build/8 "other stream"
+is_out "the same key in another stream is another event" 2
+sselog -d k.db close build/7 >/dev/null
+run sselog -d k.db publish --key job-7-step-1 build/7 "after the close"
+is_out "a retry after the stream closed still gets its id (exit 0)" 1
+snapshot k.db
+for bad in '' 'has space' "$(printf 'tab\there')" "$(printf 'caf\303\251')" \
+    "$(printf '%0129d' 0)"; do
+	run sselog -d k.db publish --key "$bad" build/9 x
+	refused "--key '$bad': exit 1" 1 "invalid idempotency key: use 1-128 visible ASCII characters"
+done
+run sselog -d k.db publish --key "$(printf '%0128d' 0)" build/9 x
+is_out "a key of 128 characters is taken" 4
+sselog -d k.db prune --keep 0 build/9 >/dev/null
+run sselog -d k.db publish --key "$(printf '%0128d' 0)" build/9 x
+is_out "a pruned event's key is forgotten: a new event" 5
+# SQL writers get the same rules from the schema.
+run sqlite3 k.db "INSERT INTO events (stream, data, idem) VALUES ('build/8', 'x', 'job-7-step-1')"
+check "an SQL insert of a key the stream has fails" grep -q "UNIQUE constraint failed" "$ERR"
+run sqlite3 k.db "INSERT INTO events (stream, data, idem) VALUES ('build/8', 'x', 'a b')"
+check "an SQL insert of a bad key fails with the same words" \
+    grep -q "invalid idempotency key: use 1-128 visible ASCII characters" "$ERR"
+run sqlite3 k.db "INSERT INTO events (stream, data, idem) VALUES ('build/8', 'x', x'6162')"
+check "an SQL insert of a key that is a blob fails" \
+    grep -q "invalid idempotency key" "$ERR"
+
 done_testing

@@ -53,6 +53,9 @@ refused_option 2 "--max-pending 0: too small" --max-pending 0
 refused_option 2 "--write-timeout 0: too small" --write-timeout 0
 refused_option 2 "--write-timeout 86401: number too large" --write-timeout 86401
 refused_option 2 "--write-timeout 5s: not a plain" --write-timeout 5s
+refused_option 2 "--publish needs --access or --jwt-key" --publish
+refused_option 2 "--max-event-size 0: too small" --max-event-size 0
+refused_option 2 "--max-event-size 1M: not a plain" --max-event-size 1M
 refused_option 2 "--streams x: use path, query or both" --streams x
 refused_option 2 "--streams PATH: use path, query or both" --streams PATH
 refused_option 2 "--streams : use path, query or both" --streams ''
@@ -72,6 +75,7 @@ refused_option 1 "--log $T_WORK/no/r.log: No such file or directory" \
 
 run "$SSELOG_FCGI" --help
 check "--help names --streams" grep -q '^  --streams WHERE ' "$OUT"
+check "--help names --publish" grep -q '^  --publish ' "$OUT"
 
 # --streams and SSELOG_STREAMS, as a CGI program: where a web server
 # guards /events/secret/, stream= on an open mount must not reach it.

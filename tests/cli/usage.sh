@@ -23,7 +23,7 @@ check "-h prints the same as --help" cmp -s "$OUT" help.txt
 command_usage() {
 	case $1 in
 	init) echo "usage: sselog [-d DB] init" ;;
-	publish) echo "usage: sselog [-d DB] publish STREAM [-e TYPE] [-r RETRY_MS] [DATA|-]" ;;
+	publish) echo "usage: sselog [-d DB] publish STREAM [-e TYPE] [-r RETRY_MS] [--key KEY] [DATA|-]" ;;
 	pipe) echo "usage: sselog [-d DB] pipe STREAM [-e TYPE] [--strict]" ;;
 	close) echo "usage: sselog [-d DB] close STREAM" ;;
 	prune) echo "usage: sselog [-d DB] prune [--keep N] [--older-than DURATION] [--forget-closed DURATION] [STREAM...]" ;;

@@ -94,6 +94,43 @@ take_rest(struct input *in, size_t *len)
 	return s;
 }
 
+/* Pieces of pseudo-random sizes, to feed an incremental parser as a
+ * socket would: mostly 0 to 40 bytes, one time in 16 up to big - 1 (big a
+ * power of two). The sizes come from a seed taken from the input, so that
+ * a failure reproduces from the saved input. */
+struct pieces {
+	uint32_t rng;		/* xorshift32, never 0 */
+	size_t big;
+};
+
+static inline void
+pieces_init(struct pieces *ps, struct input *in, size_t big)
+{
+	ps->rng = (uint32_t)take_uint(in, 2) << 8 | 1;
+	ps->big = big;
+}
+
+/* A copy of the next piece of the len bytes at bytes, from *off, in a
+ * block of exactly its size (so that the sanitizer catches a read past
+ * it); sets *n to its size and moves *off past it. The caller frees it. */
+static inline void *
+piece_take(struct pieces *ps, const void *bytes, size_t len, size_t *off,
+    size_t *n)
+{
+	ps->rng ^= ps->rng << 13;
+	ps->rng ^= ps->rng >> 17;
+	ps->rng ^= ps->rng << 5;
+	size_t want = ps->rng % 16 == 0 ? (ps->rng >> 8) & (ps->big - 1) :
+	    ps->rng % 41;
+	*n = want < len - *off ? want : len - *off;
+	uint8_t *piece = malloc(*n ? *n : 1);
+	CHECK(piece != NULL);
+	if (*n > 0)
+		memcpy(piece, (const uint8_t *)bytes + *off, *n);
+	*off += *n;
+	return piece;
+}
+
 /* True when the len bytes at s hold no CR, LF or NUL. */
 static inline bool
 one_line(const char *s, size_t len)

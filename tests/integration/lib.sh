@@ -40,6 +40,9 @@
 #   header NAME FIELD   the value of a response header (last one).
 #   sse_suite BASE   every check, against BASE (http://127.0.0.1:PORT/events/)
 #   responder_pids   the sselog-fcgi processes a web server started.
+#   publish_smoke NAME BASE   a token that may publish build/** in $AUTH
+#               (key tests/keys/hs256.secret), then a POST of one event
+#               to BASE/build/1 through web server NAME: 201, and logged.
 #   no_leftovers     check that no process of this test is left running.
 
 # shellcheck disable=SC2034 # variables for the scripts
@@ -875,6 +878,19 @@ apache_start() {
 	}
 	start_daemon httpd apache2 -f "$RUNDIR/httpd.conf" -DFOREGROUND
 	wait_http "$1"
+}
+
+# ---- publishing ----
+
+publish_smoke() {
+	t_tok=$("$SSELOG" token --key "$SRCDIR/tests/keys/hs256.secret" \
+	    --alg HS256 --publish 'build/**' --subscribe 'build/**') ||
+		bail "sselog token failed"
+	AUTH="Authorization: Bearer $t_tok"
+	fetch smoke "${2}build/1" -H "$AUTH" -d 'hello'
+	is "POST through $1: 201" "$CODE" 201
+	is "... the event is in the log" "$(sql "SELECT data FROM events \
+WHERE id = '$(cat "$T_WORK/smoke.b")'")" hello
 }
 
 # ---- nginx ----

@@ -53,9 +53,9 @@ log_write(struct log *lg, const char *events)
 		snprintf(data, sizeof data, "%s#%lld", tok,
 		    (long long)lg->last + 1);
 		struct store_new_event ev = { tok, close ? CLOSE : NULL, data,
-		    strlen(data), -1 };
+		    strlen(data), -1, NULL };
 		int64_t id = 0;
-		if (store_publish(lg->w, &ev, &id) == -1)
+		if (store_publish(lg->w, &ev, &id, NULL) == -1)
 			fail_msg("publish %s: %s", tok, store_error(lg->w));
 		assert_int_equal(id, lg->last + 1);
 		lg->last = id;

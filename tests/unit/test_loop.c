@@ -123,7 +123,10 @@ test_every(void **state)
 		for (size_t t = 0; t < 3 && cases[i].intervals[t] > 0; t++) {
 			int64_t iv = cases[i].intervals[t];
 			int64_t ideal = ran / iv;
-			if (k[t].n < 1 || (int64_t)k[t].n < ideal / 3)
+			/* A loaded machine delays turns (more so for 1 ms
+			 * timers): the floor only catches a timer that does
+			 * not repeat; the ceiling is exact. */
+			if (k[t].n < 1 || (int64_t)k[t].n < ideal / 10)
 				fail_msg("every %lld ms for %lld ms: only %zu "
 				    "calls", (long long)iv, (long long)ran,
 				    k[t].n);

@@ -232,6 +232,103 @@ test_methods(void **state)
 	check_table(no_stream, NELEM(no_stream), 32);
 }
 
+/* ---- writes (--publish) ---- */
+
+/* With --publish: POST is one event, POST or PUT ?lines an event per
+ * line, DELETE a close; exactly one stream, from the path (stream= is a
+ * 400 even with the path); event=, retry= and Idempotency-Key checked
+ * before any credentials; PUT without ?lines, and Idempotency-Key on
+ * ?lines, are 400; other methods 405. Without --publish every write is
+ * 405 (test_methods). */
+static void
+test_writes(void **state)
+{
+	static const struct {
+		const char *method, *uri, *query, *key;
+		int status;
+		enum request_kind kind;
+		const char *type;	/* when 0 */
+		int64_t retry;
+	} cases[] = {
+		{ "POST", "/e/build/1", NULL, NULL, 0, REQUEST_PUBLISH, NULL,
+		  -1 },
+		{ "POST", "/e/build/1", "event=step&retry=1500", "k-1", 0,
+		  REQUEST_PUBLISH, "step", 1500 },
+		{ "POST", "/e/build/1", "lines", NULL, 0, REQUEST_LINES, NULL,
+		  -1 },
+		{ "POST", "/e/build/1", "event=log&lines=1", NULL, 0,
+		  REQUEST_LINES, "log", -1 },
+		{ "PUT", "/e/build/1", "lines", NULL, 0, REQUEST_LINES, NULL,
+		  -1 },
+		{ "DELETE", "/e/build/1", NULL, "close-1", 0, REQUEST_CLOSE,
+		  NULL, -1 },
+		{ "POST", "/e/build/1", "lastEventId=5&x=y", NULL, 0,
+		  REQUEST_PUBLISH, NULL, -1 },
+		{ "PUT", "/e/build/1", NULL, NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", "stream=build/2", NULL, 400, 0, NULL,
+		  0 },
+		{ "POST", "/e/", "stream=build/2", NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/", NULL, NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/%20", NULL, NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", "event=sselog.gap", NULL, 400, 0, NULL,
+		  0 },
+		{ "POST", "/e/build/1", "event=sselog.close", NULL, 400, 0,
+		  NULL, 0 },
+		{ "POST", "/e/build/1", "event=", NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", "event=a%0Ab", NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", "retry=-1", NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", "retry=1e3", NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", "retry=%", NULL, 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", NULL, "a key", 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", NULL, "", 400, 0, NULL, 0 },
+		{ "POST", "/e/build/1", "lines", "k", 400, 0, NULL, 0 },
+		{ "PATCH", "/e/build/1", NULL, NULL, 405, 0, NULL, 0 },
+		{ "post", "/e/build/1", NULL, NULL, 405, 0, NULL, 0 },
+		{ "POST", "/x/build/1", NULL, NULL, 404, 0, NULL, 0 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct request_config cfg = { .prefix = "/e/",
+		    .max_streams = 32, .publish = true };
+		char uri[256];
+		snprintf(uri, sizeof uri, "%s%s%s", cases[i].uri,
+		    cases[i].query ? "?" : "", cases[i].query ?
+		    cases[i].query : "");
+		struct request_params p = { .method = cases[i].method,
+		    .request_uri = uri, .query_string = cases[i].query,
+		    .idempotency_key = cases[i].key };
+		struct request req;
+		char err[256] = "";
+
+		int status = request_parse(&cfg, &p, &req, err, sizeof err);
+		if (status != cases[i].status)
+			fail_msg("%s %s: want %d, got %d (%s)", cases[i].method,
+			    uri, cases[i].status, status, err);
+		if (status != 0) {
+			assert_one_line(err, sizeof err, uri);
+			assert_null(req.streams);
+			assert_null(req.type);
+			assert_null(req.idem);
+			continue;
+		}
+		assert_int_equal(req.kind, cases[i].kind);
+		assert_int_equal(req.nstreams, 1);
+		assert_string_equal(req.streams[0], "build/1");
+		if (cases[i].type == NULL)
+			assert_null(req.type);
+		else
+			assert_string_equal(req.type, cases[i].type);
+		assert_int_equal(req.retry, cases[i].retry);
+		if (cases[i].key == NULL)
+			assert_null(req.idem);
+		else
+			assert_string_equal(req.idem, cases[i].key);
+		assert_false(req.start_given);
+		request_free(&req);
+	}
+}
+
 /* ---- where the streams come from ---- */
 
 /* With a prefix the stream comes from REQUEST_URI below it, with or
@@ -885,6 +982,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_methods),
+		cmocka_unit_test(test_writes),
 		cmocka_unit_test(test_path_prefix),
 		cmocka_unit_test(test_path_info),
 		cmocka_unit_test(test_query_streams),

@@ -270,7 +270,25 @@ test_long_message(void **state)
 static int
 fill_preflight(struct buf *out, const void *arg)
 {
-	return response_preflight(out, arg);
+	return response_preflight(out, arg, false);
+}
+
+static int
+fill_preflight_publish(struct buf *out, const void *arg)
+{
+	return response_preflight(out, arg, true);
+}
+
+static int
+fill_not_allowed(struct buf *out, const void *arg)
+{
+	return response_not_allowed(out, arg, "use GET", false);
+}
+
+static int
+fill_not_allowed_publish(struct buf *out, const void *arg)
+{
+	return response_not_allowed(out, arg, "use GET", true);
 }
 
 #define PREFLIGHT "Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n" \
@@ -302,6 +320,42 @@ test_preflight(void **state)
 	for (size_t i = 0; i < NELEM(cases); i++)
 		check_output(fill_preflight, cases[i].origin, cases[i].want,
 		    false, 204);
+}
+
+#define ALLOW_PUBLISH "Allow: GET, HEAD, OPTIONS, POST, PUT, DELETE\r\n"
+#define PREFLIGHT_PUBLISH "Access-Control-Allow-Methods: GET, HEAD, " \
+	"OPTIONS, POST, PUT, DELETE\r\n" \
+	"Access-Control-Allow-Headers: Authorization, Content-Type, " \
+	"Idempotency-Key, Last-Event-ID, Cache-Control\r\n" \
+	"Access-Control-Max-Age: 86400\r\n"
+
+/* With --publish, Allow and the preflight's Access-Control-Allow-Methods
+ * add POST, PUT and DELETE; without it, a 405 and the preflight name only
+ * the reading methods, so that a page does not even try to write. */
+static void
+test_methods_with_publish(void **state)
+{
+	static const char *const origins[] = { NULL, ORIGIN, "*" };
+	static const char *const cors[] = { "", CORS, CORS_ANY };
+	(void)state;
+
+	for (size_t i = 0; i < NELEM(origins); i++) {
+		char want[1024];
+		snprintf(want, sizeof want, "Status: 204 No Content\r\n"
+		    ALLOW_PUBLISH "%s%s\r\n", cors[i], origins[i] ?
+		    PREFLIGHT_PUBLISH : "");
+		check_output(fill_preflight_publish, origins[i], want, false,
+		    204);
+		snprintf(want, sizeof want, "Status: 405 Method Not Allowed"
+		    "\r\nCache-Control: no-store\r\n%s" ALLOW_PUBLISH PLAIN
+		    "\r\nuse GET\n", cors[i]);
+		check_output(fill_not_allowed_publish, origins[i], want, true,
+		    405);
+		snprintf(want, sizeof want, "Status: 405 Method Not Allowed"
+		    "\r\nCache-Control: no-store\r\n%s" ALLOW PLAIN
+		    "\r\nuse GET\n", cors[i]);
+		check_output(fill_not_allowed, origins[i], want, true, 405);
+	}
 }
 
 /* ---- CORS ---- */
@@ -417,6 +471,7 @@ main(void)
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_long_message),
 		cmocka_unit_test(test_preflight),
+		cmocka_unit_test(test_methods_with_publish),
 		cmocka_unit_test(test_cors_allowed),
 		cmocka_unit_test(test_cors_headers),
 	};

@@ -545,7 +545,7 @@ publish_one(struct fixture *fx, const char *stream, const char *type,
 	    .data = data, .data_len = strlen(data), .retry = -1 };
 	int64_t id;
 
-	if (store_publish(fx->w, &ev, &id) == -1)
+	if (store_publish(fx->w, &ev, &id, NULL) == -1)
 		fail_msg("publish to %s: %s", stream, store_error(fx->w));
 	return id;
 }

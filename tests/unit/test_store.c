@@ -62,10 +62,10 @@ static int64_t
 publish(struct store *st, const char *stream, const char *type,
     const char *data)
 {
-	struct store_new_event ev = { stream, type, data, strlen(data), -1 };
+	struct store_new_event ev = { stream, type, data, strlen(data), -1, NULL };
 	int64_t id = 0;
 
-	if (store_publish(st, &ev, &id) == -1)
+	if (store_publish(st, &ev, &id, NULL) == -1)
 		fail_msg("publish to %s: %s", stream, store_error(st));
 	return id;
 }
@@ -270,12 +270,12 @@ test_open_refused(void **state)
 		{ RAW_SQL, "CREATE TABLE t (x); PRAGMA user_version = 0",
 		  STORE_WRITE, "not an sselog database", true },
 		{ RAW_SQL, "PRAGMA user_version = 99", STORE_READ,
-		  "schema version 99, newer than this sselog's 1: upgrade "
+		  "schema version 99, newer than this sselog's 2: upgrade "
 		  "sselog", false },
 		{ RAW_SQL, "PRAGMA user_version = 99", STORE_WRITE,
 		  "schema version 99, newer", false },
-		{ RAW_SQL, "PRAGMA user_version = 2", STORE_WRITE,
-		  "schema version 2, newer", false },
+		{ RAW_SQL, "PRAGMA user_version = 3", STORE_WRITE,
+		  "schema version 3, newer", false },
 		{ NOT_SQLITE, NULL, STORE_READ, "not a database", false },
 		{ NOT_SQLITE, NULL, STORE_WRITE, "not a database", false },
 	};
@@ -350,9 +350,9 @@ test_open_modes(void **state)
 		store_close(setup);
 
 		struct store *st = templog_open(path, cases[i].mode);
-		struct store_new_event ev = { "s", NULL, "s#2", 3, -1 };
+		struct store_new_event ev = { "s", NULL, "s#2", 3, -1, NULL };
 		int64_t id = 0;
-		int rc = store_publish(st, &ev, &id);
+		int rc = store_publish(st, &ev, &id, NULL);
 		const char *s[] = { "s" };
 		char *ids = cursor_ids(st, s, 1, 0);
 		if (cases[i].writes) {
@@ -555,7 +555,7 @@ test_append(void **state)
 		struct store_new_event ev = {
 			cases[i].stream, cases[i].type, cases[i].data,
 			cases[i].len ? cases[i].len : strlen(cases[i].data),
-			cases[i].retry,
+			cases[i].retry, NULL,
 		};
 		int rc;
 		if (cases[i].in_txn) {
@@ -563,7 +563,7 @@ test_append(void **state)
 			rc = store_append(st, &ev, &ids[i]);
 			assert_int_equal(store_commit(st), 0);
 		} else {
-			rc = store_publish(st, &ev, &ids[i]);
+			rc = store_publish(st, &ev, &ids[i], NULL);
 		}
 		if (rc == -1)
 			fail_msg("case %zu: %s", i, store_error(st));
@@ -1074,10 +1074,10 @@ test_closed(void **state)
 		char path[256], msg[512];
 		struct store *st = templog_new(path, sizeof path);
 		sqlite3 *db = raw_open(path);
-		struct store_new_event ev = { "s", NULL, "late", 4, -1 };
+		struct store_new_event ev = { "s", NULL, "late", 4, -1, NULL };
 		struct store_new_event batch[] = {
-			{ "other", NULL, "x", 1, -1 }, ev,
-			{ "other", NULL, "y", 1, -1 },
+			{ "other", NULL, "x", 1, -1, NULL }, ev,
+			{ "other", NULL, "y", 1, -1, NULL },
 		};
 		int64_t id = 0;
 		int rc = 0;
@@ -1091,7 +1091,7 @@ test_closed(void **state)
 
 		switch (cases[i].way) {
 		case PUBLISH:
-			rc = store_publish(st, &ev, &id);
+			rc = store_publish(st, &ev, &id, NULL);
 			break;
 		case APPEND:
 			assert_int_equal(store_begin(st), 0);
@@ -1105,7 +1105,7 @@ test_closed(void **state)
 			break;
 		case CLOSE_AGAIN:
 			ev.type = "sselog.close";
-			rc = store_publish(st, &ev, &id);
+			rc = store_publish(st, &ev, &id, NULL);
 			break;
 		case PLAIN_SQL:
 			assert_non_null(raw_try(db, "INSERT INTO events (stream,"
@@ -1239,9 +1239,9 @@ test_same_words(void **state)
 		assert_non_null(c_why);
 
 		struct store_new_event ev = { cases[i].stream, cases[i].type,
-		    cases[i].data, cases[i].data_len, -1 };
+		    cases[i].data, cases[i].data_len, -1, NULL };
 		int64_t id;
-		assert_int_equal(store_publish(st, &ev, &id), -1);
+		assert_int_equal(store_publish(st, &ev, &id, NULL), -1);
 		assert_string_equal(store_error(st), c_why);
 	}
 	assert_int_equal(last_id(st), 0);
@@ -1476,7 +1476,7 @@ test_transactions(void **state)
 		for (int k = 0; k < cases[i].appends; k++) {
 			snprintf(data, sizeof data, "s#%d", k + 1);
 			struct store_new_event ev = { "s", NULL, data,
-			    strlen(data), -1 };
+			    strlen(data), -1, NULL };
 			assert_int_equal(store_append(w, &ev, &id), 0);
 			assert_int_equal(id, k + 1);
 			char *seen = cursor_ids(r, s, 1, 0);
@@ -1498,6 +1498,44 @@ test_transactions(void **state)
 	}
 }
 
+/* STORE_WRITE_NOWAIT, the responder's writer with --publish: a log that
+ * another writer holds fails at once, as busy, and appends nothing; once
+ * free it appends; a closed stream is a refusal in the schema's words,
+ * not busy; the last id appended is known. */
+static void
+test_write_nowait(void **state)
+{
+	char path[512];
+	struct store *other = templog_new(path, sizeof path);
+	struct store *st = templog_open(path, STORE_WRITE_NOWAIT);
+	struct store_new_event ev = { .stream = "s", .data = "x",
+	    .data_len = 1, .retry = -1 };
+	int64_t id = 0, last = 0;
+	(void)state;
+
+	assert_int_equal(store_begin(other), 0);
+	int64_t t0 = now_ms();
+	assert_int_equal(store_publish(st, &ev, &id, NULL), -1);
+	assert_true(now_ms() - t0 < 500);
+	assert_true(store_busy(st));
+	assert_false(store_refused(st));
+	store_rollback(other);
+	assert_int_equal(store_last_id(other, &last), 0);
+	assert_int_equal(last, 0);
+
+	assert_int_equal(store_publish(st, &ev, &id, NULL), 0);
+	assert_int_equal(store_last_appended(st), id);
+	struct store_new_event close = { .stream = "s",
+	    .type = "sselog.close", .data = "", .retry = -1 };
+	assert_int_equal(store_publish(st, &close, &id, NULL), 0);
+	assert_int_equal(store_publish(st, &ev, &id, NULL), -1);
+	assert_false(store_busy(st));
+	assert_true(store_refused(st));
+	assert_string_equal(store_error(st), "stream is closed");
+	store_close(st);
+	store_close(other);
+}
+
 int
 main(void)
 {
@@ -1509,6 +1547,7 @@ main(void)
 		cmocka_unit_test(test_init_newer),
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_append_batch),
+		cmocka_unit_test(test_write_nowait),
 		cmocka_unit_test(test_cursor_merge),
 		cmocka_unit_test(test_cursor_all),
 		cmocka_unit_test(test_cursor_snapshot),

@@ -1,0 +1,238 @@
+#!/bin/sh
+# Access control behind nginx (contrib/nginx.conf): who may read which
+# stream, with the web server's users (REMOTE_USER from auth_basic, rules
+# in --access), tokens (Authorization: Bearer, the cookie, access_token=
+# with --jwt-query), 401 and 403 with one-line bodies, a stream that ends
+# at its token's exp, and kill -HUP re-reading the rules and the keys.
+. "$SRCDIR/tests/integration/lib.sh"
+
+KEYS=$SRCDIR/tests/keys
+PORT=$(free_port)
+SOCK_Q=$RUNDIR/query.sock	# a second responder: --jwt-query, own cookie
+SOCK_P=$RUNDIR/private.sock	# behind auth_basic, --prefix /private/
+
+# Keys as the responder's user reads them (www-data: it serves as that).
+cp "$KEYS/hs256.secret" "$KEYS/es256-public.pem" "$KEYS/rs256-public.pem" \
+    "$RUNDIR/" && chmod 644 "$RUNDIR/hs256.secret" "$RUNDIR"/*.pem ||
+	bail "cannot copy the keys"
+RULES=$RUNDIR/rules
+cat >"$RULES" <<'R'
+# WHO        ACCESS          PATTERN...
+alice        read            build/**
+*            read            user/{user}/**
+anonymous    read            status
+R
+chmod 644 "$RULES"
+
+token() {	# sselog token ARGS...
+	"$SSELOG" token --key "$KEYS/hs256.secret" --alg HS256 "$@" ||
+		bail "sselog token $* failed"
+}
+
+responder() {	# NAME SOCKET ARGS...
+	t_n=$1 t_s=$2
+	shift 2
+	# shellcheck disable=SC2086 # $AS_WWW is words
+	start_daemon "$t_n" $AS_WWW "$SSELOG_FCGI" -d "$DB" \
+	    --listen "unix:$t_s" --heartbeat 1 "$@"
+	wait_until 10 test -S "$t_s" || {
+		sed 's/^/# /' "$RUNDIR/$t_n.log"
+		bail "sselog-fcgi $* made no socket"
+	}
+}
+responder main "$SOCK" --prefix /events/ --access "$RULES" \
+    --jwt-key "HS256:$RUNDIR/hs256.secret" \
+    --jwt-key "ES256:$RUNDIR/es256-public.pem"
+responder query "$SOCK_Q" --prefix /q/ --jwt-key "HS256:$RUNDIR/hs256.secret" \
+    --jwt-query --jwt-cookie app_token
+responder private "$SOCK_P" --prefix /private/ --access "$RULES"
+
+# /private/ asks nginx for a password (alice and bob, "pw") and passes
+# the user on as REMOTE_USER.
+printf 'alice:%s\nbob:%s\n' "$(openssl passwd -apr1 pw)" \
+    "$(openssl passwd -apr1 pw)" >"$RUNDIR/htpasswd"
+chmod 644 "$RUNDIR/htpasswd"
+template nginx.conf "$RUNDIR/main.conf"
+cat >>"$RUNDIR/main.conf" <<CONF
+location /q/ {
+    fastcgi_pass unix:$SOCK_Q;
+    include fastcgi_params;
+    fastcgi_buffering off;
+}
+location /private/ {
+    auth_basic "sselog";
+    auth_basic_user_file $RUNDIR/htpasswd;
+    fastcgi_pass unix:$SOCK_P;
+    include fastcgi_params;
+    fastcgi_buffering off;
+}
+CONF
+nginx_start "$PORT" "$RUNDIR/main.conf"
+B=http://127.0.0.1:$PORT
+
+st=$(sselog publish status "all is well")
+b1=$(sselog publish build/1 "compiling")
+d1=$(sselog publish deploy/1 "deploying")
+u1=$(sselog publish user/alice/inbox "hi alice")
+
+# served DESC URL [CURL-ARGS...]: 200, an event stream, the event ID in it.
+served() {
+	t_d=$1 t_u=$2 t_id=$3
+	shift 3
+	fetch ok "$t_u" --max-time 2 "$@"
+	if grep -q "^id: $t_id\$" "$T_WORK/ok.b" 2>/dev/null &&
+	    [ "$(status_of ok)" = 200 ]; then
+		ok "$t_d"
+	else
+		not_ok "$t_d" "expected 200 with event $t_id; got" \
+		    "$(tr -d '\r' <"$T_WORK/ok.h" | head -n 8)" \
+		    "body: $(head -c 300 "$T_WORK/ok.b")"
+	fi
+}
+# unauthorized DESC URL WANT_ERROR [CURL-ARGS...]: 401, one line, and
+# WWW-Authenticate with error="invalid_token" when WANT_ERROR is yes.
+unauthorized() {
+	t_d=$1 t_u=$2 t_e=$3
+	shift 3
+	refused "$t_d: 401, one line" 401 "$t_u" "$@"
+	if [ "$t_e" = yes ]; then
+		t_w='Bearer realm="sselog", error="invalid_token"'
+	else
+		t_w='Bearer realm="sselog"'
+	fi
+	is_header "$t_d: WWW-Authenticate" err WWW-Authenticate "$t_w"
+}
+
+# ---- nobody signed in ----
+served "anonymous may read what the rules give anonymous (status)" \
+    "$B/events/status?lastEventId=0" "$st"
+unauthorized "no credentials for build/1" "$B/events/build/1?lastEventId=0" no
+check "... the body says what is needed" t_body_has err "build/1 needs credentials"
+refused "a malformed request is 400 before any check of credentials" 400 \
+    "$B/events/a//b"
+# nginx's \$remote_user reads a Basic header where nothing checked it.
+unauthorized "a Basic header on a location without auth_basic is nobody" \
+    "$B/events/build/1?lastEventId=0" no -H "Authorization: Basic $(printf 'alice:x' | base64)"
+
+# ---- the web server's users: REMOTE_USER and the rules ----
+served "alice, signed in by nginx, reads build/1 (alice read build/**)" \
+    "$B/private/build/1?lastEventId=0" "$b1" -u alice:pw
+served "... and her own user/alice/inbox (* read user/{user}/**)" \
+    "$B/private/user/alice/inbox?lastEventId=0" "$u1" -u alice:pw
+refused "bob may not read build/1: 403" 403 "$B/private/build/1" -u bob:pw
+check "... the body names the stream" t_body_has err "not allowed to read build/1"
+refused "bob may not read user/alice/inbox: 403" 403 \
+    "$B/private/user/alice/inbox" -u bob:pw
+fetch pw "$B/private/build/1" -u alice:wrong
+is_code "a wrong password: nginx's own 401" 401 pw
+
+# ---- tokens ----
+tok=$(token --sub carol --subscribe 'build/**' --subscribe 'user/{user}/**')
+served "a token in Authorization: Bearer reads build/1" \
+    "$B/events/build/1?lastEventId=0" "$b1" -H "Authorization: Bearer $tok"
+refused "... but not build/1 with deploy/1 on one connection: 403" 403 \
+    "$B/events/?stream=build/1&stream=deploy/1" -H "Authorization: Bearer $tok"
+check "... naming deploy/1" t_body_has err "not allowed to read deploy/1"
+refused "{user} is the token's sub: carol may not read user/alice/inbox" 403 \
+    "$B/events/user/alice/inbox" -H "Authorization: Bearer $tok"
+served "the token in the cookie sselog_token reads build/1" \
+    "$B/events/build/1?lastEventId=0" "$b1" -H "Cookie: a=1; sselog_token=$tok"
+unauthorized "access_token= is not looked at without --jwt-query" \
+    "$B/events/build/1?lastEventId=0&access_token=$tok" no
+served "with --jwt-query, access_token= reads build/1" \
+    "$B/q/build/1?lastEventId=0&access_token=$tok" "$b1"
+served "--jwt-cookie app_token: that cookie" \
+    "$B/q/build/1?lastEventId=0" "$b1" -H "Cookie: app_token=$tok"
+unauthorized "... and not sselog_token" "$B/q/build/1?lastEventId=0" no \
+    -H "Cookie: sselog_token=$tok"
+es=$("$SSELOG" token --key "$KEYS/es256-private.pem" --alg ES256 --subscribe 'build/**')
+served "an ES256 token, verified with the PEM public key" \
+    "$B/events/build/1?lastEventId=0" "$b1" -H "Authorization: Bearer $es"
+
+# Tokens that are given and invalid are never anonymous.
+# The signature's first character changed (its last may carry only
+# padding bits, which decoding drops).
+sig=${tok##*.}
+case $sig in A*) bad=B ;; *) bad=A ;; esac
+badsig=${tok%.*}.$bad${sig#?}
+unauthorized "a token with a bad signature, even for status" \
+    "$B/events/status?lastEventId=0" yes -H "Authorization: Bearer $badsig"
+check "... the body says why" t_body_has err "signature does not verify"
+# The attack: the public key, which anyone may have, as an HMAC secret.
+forged=$("$SSELOG" token --key "$KEYS/es256-public.pem" --alg HS256 --subscribe '**')
+unauthorized "an HS256 token signed with the ES256 public key" \
+    "$B/events/build/1?lastEventId=0" yes -H "Authorization: Bearer $forged"
+forged=$("$SSELOG" token --key "$KEYS/rs256-public.pem" --alg HS256 --subscribe '**')
+unauthorized "an HS256 token signed with an RS256 public key (no RS256 key here)" \
+    "$B/events/build/1?lastEventId=0" yes -H "Authorization: Bearer $forged"
+none=$(printf '%s.%s.' "$(printf '{"alg":"none"}' | base64 | tr -d '=')" \
+    "$(printf '{"exp":9999999999,"sselog":{"subscribe":["**"]}}' | base64 | tr -d '=' | tr '+/' '-_')")
+unauthorized "alg none" "$B/events/build/1?lastEventId=0" yes \
+    -H "Authorization: Bearer $none"
+aud=$(token --subscribe 'build/**' --audience other)
+served "no --jwt-audience: aud is not looked at" \
+    "$B/events/build/1?lastEventId=0" "$b1" -H "Authorization: Bearer $aud"
+unauthorized "an empty Bearer" "$B/events/status?lastEventId=0" yes \
+    -H "Authorization: Bearer "
+check "CORS preflight needs no credentials" sh -c \
+    "curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: $ORIGIN' '$B/events/build/1' | grep -qx 204"
+
+# ---- a stream ends at its token's exp ----
+short=$(token --subscribe 'build/**' --ttl 3s)
+open_stream exp "$B/events/build/1?lastEventId=0" -H "Authorization: Bearer $short"
+arrives "a token valid for 3 s opens the stream" exp "id: $b1"
+b2=$(sselog publish build/1 "linking")
+arrives "... which takes live events" exp "id: $b2"
+end_stream exp 8
+is "... and ends by itself once the token has expired (curl exit 0)" \
+    "$CURL_RC" 0
+check "... saying why, with a retry:" sh -c \
+    "grep -q '^: the token has expired' '$T_WORK/exp.b' && grep -q '^retry: ' '$T_WORK/exp.b'"
+unauthorized "reconnecting with the expired token" \
+    "$B/events/build/1?lastEventId=$b2" yes -H "Authorization: Bearer $short"
+check "... the body says it expired" t_body_has err "expired"
+
+# ---- kill -HUP: the rules and keys read again ----
+open_stream alice "$B/private/build/1?lastEventId=0" -u alice:pw
+arrives "alice follows build/1" alice "id: $b1"
+open_stream carol "$B/events/build/1?lastEventId=0" -H "Authorization: Bearer $tok"
+arrives "carol follows build/1 with her token" carol "id: $b1"
+cat >"$RULES" <<'R'
+*            read            user/{user}/**
+anonymous    read            status
+R
+kill -HUP "$PID_private" "$PID_main"
+end_stream alice 5
+is "after kill -HUP without alice's rule, her stream ends (curl exit 0)" \
+    "$CURL_RC" 0
+refused "... and she gets 403 from then on" 403 "$B/private/build/1" -u alice:pw
+b3=$(sselog publish build/1 "testing")
+arrives "carol's stream, granted by her token, goes on" carol "id: $b3"
+check "the responders still run after the reload" kill -0 "$PID_main" "$PID_private"
+printf 'alice oops build/**\n' >"$RULES"
+kill -HUP "$PID_main"
+b4=$(sselog publish build/1 "packaging")
+arrives "a bad rules file on reload: the rules in use stay; carol goes on" carol "id: $b4"
+wait_until 5 grep -q 'rules:1: unknown access "oops"' "$RUNDIR/main.log"
+check "... and the reason, with its line, is in the responder's messages" \
+    grep -q 'rules:1: unknown access "oops"' "$RUNDIR/main.log"
+
+# ---- start-up refusals ----
+run_fcgi() {
+	"$SSELOG_FCGI" -d "$DB" --listen "unix:$RUNDIR/x.sock" "$@" \
+	    >"$T_WORK/start.out" 2>&1 &
+	t_pid=$!
+	wait_until 5 t_gone "$t_pid"
+	wait "$t_pid"
+	START_RC=$?
+}
+run_fcgi --access "$RULES"
+is "a bad rules file at start: exit 2" "$START_RC" 2
+check "... naming the file and line" grep -q 'rules:1: unknown access "oops"' "$T_WORK/start.out"
+run_fcgi --jwt-key "RS256:$RUNDIR/hs256.secret"
+is "an RS256 key that is not a PEM public key: exit 2" "$START_RC" 2
+run_fcgi --jwt-query
+is "--jwt-query without --jwt-key: exit 2" "$START_RC" 2
+
+no_leftovers
+done_testing
