@@ -220,6 +220,7 @@ client_close(struct client *c)
 		c->on_close(c);
 	c->on_close = NULL;
 	c->on_input = NULL;
+	c->on_answer = NULL;
 	c->state = CLIENT_CLOSED;
 	unqueue_work(c);
 	if (!c->blocking)
@@ -433,4 +434,18 @@ clients_tick(struct clients *s)
 			client_send(c, heartbeat, sizeof heartbeat - 1);
 	}
 	clients_flush(s);
+}
+
+void
+client_answer(struct client *c, const struct buf *answer, int built)
+{
+	if (built == -1) {
+		log_error("out of memory answering a request");
+		client_drop(c);
+		return;
+	}
+	if (c->on_answer != NULL && c->on_answer(c, answer))
+		return;
+	if (client_send(c, answer->data, answer->len) == 0)
+		client_end_response(c);
 }

@@ -63,9 +63,11 @@ struct client {
 	int64_t starting_since_ms;
 	/* A request with a body to read (POST, PUT, DELETE): the server's
 	 * state for it, which on_input reads into when the connection has
-	 * bytes (or hung up: events), and on_close frees. */
+	 * bytes (or hung up: events), on_answer holds the answer for until
+	 * the body's end (true: held), and on_close frees. */
 	struct publish *pub;
 	void (*on_input)(struct client *c, uint32_t events);
+	bool (*on_answer)(struct client *c, const struct buf *answer);
 	void (*on_close)(struct client *c);
 	bool input_paused;	/* EPOLLIN is not registered: the body waits
 				 * for the log */
@@ -114,6 +116,12 @@ struct client *client_new(struct clients *s, int fd, enum transport t,
 /* Queues len bytes of the response. Returns 0, or -1 when memory ran out:
  * the client is then dropped. */
 int client_send(struct client *c, const void *bytes, size_t len);
+
+/* Sends answer, the whole of a response that was built in it (built: -1
+ * when memory ran out building it, which drops c instead), and ends the
+ * response; a request whose body is still coming holds it until then
+ * (on_answer). */
+void client_answer(struct client *c, const struct buf *answer, int built);
 
 /* Queues the end of the response; the connection closes once it is
  * written and the peer hung up (or LINGER_MS later). */

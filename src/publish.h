@@ -1,0 +1,48 @@
+/* Write requests on the server's loop (design.md, "Publishing over
+ * HTTP"): POST, PUT and DELETE, from the request head to the answer. The
+ * body is read as it comes (upload.h) and always to its end, even when
+ * the request is refused (Apache answers 503 to its client when the
+ * FastCGI connection closes before it has sent the whole body); the events
+ * are appended with the server's writing handle, which never waits inside
+ * SQLite: a locked log is tried again on a timer.
+ *
+ * A part of the server (server.c): it decides whether a write is allowed
+ * and calls these.
+ */
+#ifndef SSELOG_PUBLISH_H
+#define SSELOG_PUBLISH_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "client.h"
+#include "loop.h"
+#include "request.h"
+#include "store.h"
+
+/* What writes need of the server; it lives as long as the server. */
+struct publisher {
+	struct loop *loop;
+	struct clients *clients;
+	struct store **writer;	/* the server's; NULL while it is closed
+				 * (a log replaced), which is a locked log */
+	struct buf *scratch;	/* to build answers in */
+	size_t max_event_size;	/* --max-event-size */
+	int write_timeout_s;	/* a body that stops coming this long */
+};
+
+/* Starts reading the body of c, a request that has one, for nothing until
+ * publish_accept(); c->pub holds the write from here on. Returns 0, or -1
+ * when memory runs out. */
+int publish_start(const struct publisher *pr, struct client *c,
+    const struct request_params *params);
+
+/* The write is allowed: its body is used. Takes the stream, type and key
+ * over from req. */
+void publish_accept(struct client *c, struct request *req);
+
+/* Moves c's write on as far as it can go now (after its head was answered
+ * or accepted). */
+void publish_advance(struct client *c);
+
+#endif
