@@ -19,6 +19,8 @@
  *   --pipeline P     HTTP: up to P requests in flight on the connection
  *                    (HTTP/1.1 pipelining, which keeps their order;
  *                    default 1: each waits for the answer to the last)
+ *   --header 'NAME: VALUE'
+ *                    HTTP: one more request header (a token)
  *   --window W --progress FILE
  *                    flow control: never more than W events ahead of the
  *                    slowest subscriber, as bench/sse-load --progress FILE
@@ -59,6 +61,7 @@
 
 static struct {
 	const char *db, *stream, *http, *path, *progress;
+	const char *header;
 	long count, batch, window, first, size, pipeline;
 	double duration, rate;
 } opt = { .count = 1, .batch = 1, .first = 1, .pipeline = 1 };
@@ -228,12 +231,15 @@ http_response(long inflight)
 static void
 http_send(long seq)
 {
-	char req[8192], data[4096];
+	char req[16384], data[4096];
 	int dlen = format_data(data, sizeof data, seq);
 	int n = snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: %s\r\n"
-	    "Content-Type: text/plain\r\nAccept: text/plain\r\n"
-	    "Content-Length: %d\r\n\r\n%s", opt.path, opt.http, dlen, data);
+	    "Content-Type: text/plain\r\nAccept: text/plain\r\n%s%s"
+	    "Content-Length: %d\r\n\r\n%s", opt.path, opt.http,
+	    opt.header ? opt.header : "", opt.header ? "\r\n" : "", dlen, data);
 
+	if (n < 0 || (size_t)n >= sizeof req)
+		die(opt.http, "the request is too long (--header, --size)");
 	if (write(sock, req, (size_t)n) != n)
 		die(opt.http, strerror(errno));
 }
@@ -300,6 +306,7 @@ main(int argc, char **argv)
 		else if (strcmp(a, "--pipeline") == 0) opt.pipeline = atol(v);
 		else if (strcmp(a, "--window") == 0) opt.window = atol(v);
 		else if (strcmp(a, "--progress") == 0) opt.progress = v;
+		else if (strcmp(a, "--header") == 0) opt.header = v;
 		else goto usage;
 		i++;
 	}
