@@ -40,8 +40,10 @@ PAUSE=0.2		# ... written this far apart (seconds)
 LIMIT_MS=100		# each must be on the page within this long
 T_START=$(t_now_ms)
 
-cp "$SRCDIR/tests/keys/hs256.secret" "$RUNDIR/hs256.secret" &&
-    chmod 644 "$RUNDIR/hs256.secret" || bail "cannot copy the key"
+if ! cp "$SRCDIR/tests/keys/hs256.secret" "$RUNDIR/hs256.secret" ||
+    ! chmod 644 "$RUNDIR/hs256.secret"; then
+	bail "cannot copy the key"
+fi
 token() {	# sselog token ARGS...
 	"$SSELOG" token --key "$RUNDIR/hs256.secret" --alg HS256 "$@" ||
 		bail "sselog token $* failed"
@@ -53,6 +55,7 @@ PUBLISH=$(token --sub ci --publish 'build/**' --ttl 1h)
 
 # ---- the events' origin (B) and the application's (A) ----
 
+# shellcheck disable=SC2086 # $AS_WWW is words
 start_daemon responder $AS_WWW "$SSELOG_FCGI" -d "$DB" \
     --listen "unix:$SOCK" --prefix /events/ --retry 500 --heartbeat 3 \
     --publish --jwt-key "HS256:$RUNDIR/hs256.secret" --cors-origin "$A"
