@@ -38,7 +38,12 @@ ACCESS=$RUNDIR/events-access.log
 LINES=20		# the CI job's lines, ...
 PAUSE=0.2		# ... written this far apart (seconds)
 LIMIT_MS=100		# each must be on the page within this long
-T_START=$(t_now_ms)
+# ... unless the machine is overloaded, with more processes ready to run
+# than it has CPUs (a test run beside other test runs): each process then
+# waits its turn for tens of ms at times, which is the machine's doing,
+# not sselog's, and a line may take up to LOADED_MS; the median must
+# still be within LIMIT_MS. The TAP line says which bound held and why.
+LOADED_MS=250
 
 if ! cp "$SRCDIR/tests/keys/hs256.secret" "$RUNDIR/hs256.secret" ||
     ! chmod 644 "$RUNDIR/hs256.secret"; then
@@ -165,6 +170,8 @@ stops_for_good "build/43, which the token does not grant: 403" build/43 403 \
 # Each line carries the time it is written (ms since the epoch); the page
 # records when it receives it (performance.timeOrigin + performance.now(),
 # the same clock).
+load1() { cut -d ' ' -f 1 /proc/loadavg; }
+load_before=$(load1)
 i=1
 {
 	while [ "$i" -le "$LINES" ]; do
@@ -200,13 +207,24 @@ n=$(wc -l <"$T_WORK/delays")
 med=$(sed -n "$(((n + 1) / 2))p" "$T_WORK/delays")
 p95=$(sed -n "$(((n * 95 + 99) / 100))p" "$T_WORK/delays")
 max=$(sed -n '$p' "$T_WORK/delays")
-echo "# from written to shown on the page, ms: median $med, p95 $p95, max $max ($n lines)"
+load=$(printf '%s\n%s\n' "$load_before" "$(load1)" | sort -n | tail -n 1)
+cpus=$(nproc)
+echo "# from written to shown on the page, ms: median $med, p95 $p95, max $max ($n lines; load $load on $cpus CPUs)"
+within() {	# MS: every delay is within MS
+	awk -v l="$1" '$1 > l { bad = 1 } END { exit bad }' "$T_WORK/delays"
+}
+each=$LIMIT_MS why=
+if ! within "$LIMIT_MS" &&
+    awk -v l="$load" -v c="$cpus" 'BEGIN { exit !(l > c) }'; then
+	each=$LOADED_MS why=" (the machine is overloaded: load $load on $cpus CPUs)"
+fi
 if [ "$n" -eq "$LINES" ] &&
-    awk -v l="$LIMIT_MS" '$1 > l { bad = 1 } END { exit bad }' "$T_WORK/delays"
+    within "$each" &&
+    awk -v m="$med" -v l="$LIMIT_MS" 'BEGIN { exit !(m <= l) }'
 then
-	ok "... each within $LIMIT_MS ms of its being written (median $med, p95 $p95, max $max ms)"
+	ok "... each within $each ms of its being written, the median within $LIMIT_MS ms$why: median $med, p95 $p95, max $max ms"
 else
-	not_ok "... each within $LIMIT_MS ms of its being written (median $med, p95 $p95, max $max ms)" \
+	not_ok "... each within $each ms of its being written, the median within $LIMIT_MS ms$why: median $med, p95 $p95, max $max ms" \
 	    "line written received (ms since the epoch):" \
 	    "$(cat "$T_WORK/latency")"
 fi
@@ -237,5 +255,4 @@ browser_stop
 
 no_leftovers
 [ "$T_FAILED" -eq 0 ] || b_diag
-echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"
 done_testing
