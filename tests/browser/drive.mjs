@@ -2,18 +2,28 @@
 //
 //     node drive.mjs URL OUTDIR
 //
-// Opens URL (eventsource.html, which follows a stream with EventSource)
-// in Debian's Chromium through playwright-core, and mirrors what the page
-// records (window.log) into files the shell test polls:
+// Opens URL (eventsource.html, which follows a stream with EventSource,
+// or credentials.html) in Debian's Chromium through playwright-core, and
+// mirrors what the page records (window.log) into files the shell test
+// polls:
 //
 //   OUTDIR/events.log  a line per entry, tab-separated, as it happens:
 //                      MS open READYSTATE
 //                      MS error READYSTATE
 //                      MS event READYSTATE LAST_EVENT_ID TYPE DATA_AS_JSON
-//   OUTDIR/state       "READYSTATE ENTRIES", rewritten when it changes
+//                      and then, for any other field of the entry (a
+//                      page's own: the stream, the wall-clock time),
+//                      NAME=VALUE, in the order the page set them
+//   OUTDIR/state       "READYSTATE ENTRIES" (of window.es, -1 without
+//                      it), rewritten when it changes
 //   OUTDIR/net.log     the page's requests to /events/ (with their
-//                      Last-Event-ID), responses, failures, console
-//                      messages and page errors: for diagnosis
+//                      Last-Event-ID and resource type: eventsource,
+//                      fetch), responses, failures, console messages
+//                      and page errors: for diagnosis
+//
+// DRIVE_HOST_RULES, when set, is Chromium's --host-resolver-rules ("MAP
+// *.sselog.test 127.0.0.1"): names for loopback servers, so that a test
+// has origins and cookie domains of its own.
 //
 // It runs until SIGTERM (or SIGINT), then closes the browser and exits 0;
 // after DRIVE_MAX_SECONDS (default 120) it gives up and exits 3. No
@@ -34,6 +44,10 @@ const netLog = join(outdir, 'net.log');
 const stateFile = join(outdir, 'state');
 writeFileSync(eventsLog, '');
 writeFileSync(netLog, '');
+
+// The fields every entry may have, written in their own columns.
+const STANDARD = new Set(['t', 'kind', 'readyState', 'lastEventId', 'type',
+    'data']);
 
 const t0 = Date.now();
 function net(...fields) {
@@ -59,6 +73,9 @@ const browser = await chromium.launch({
 		'--disable-sync',
 		'--no-first-run',
 		'--disable-quic',
+		...(process.env.DRIVE_HOST_RULES
+			? [`--host-resolver-rules=${process.env.DRIVE_HOST_RULES}`]
+			: []),
 	],
 	// This script closes the browser itself on a signal.
 	handleSIGTERM: false,
@@ -77,7 +94,8 @@ try {
 			return;
 		const h = await r.allHeaders().catch(() => ({}));
 		net('request', r.method(), r.url(),
-		    'last-event-id=' + (h['last-event-id'] ?? ''));
+		    'last-event-id=' + (h['last-event-id'] ?? ''),
+		    r.resourceType());
 	});
 	page.on('response', (r) => {
 		if (r.url().includes('/events/'))
@@ -105,6 +123,10 @@ try {
 				const f = [e.t, e.kind, e.readyState];
 				if (e.kind === 'event')
 					f.push(e.lastEventId, e.type, JSON.stringify(e.data));
+				for (const [k, v] of Object.entries(e)) {
+					if (!STANDARD.has(k))
+						f.push(k + '=' + String(v).replace(/[\t\n]/g, ' '));
+				}
 				return f.join('\t') + '\n';
 			}).join(''));
 			seen += entries.length;

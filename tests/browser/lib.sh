@@ -2,11 +2,13 @@
 # tests on top of tests/integration/lib.sh (tests/browser/eventsource.sh,
 # tests/faults/restarts.sh).
 #
-# tests/browser/drive.mjs opens tests/browser/eventsource.html, served by
-# the test's web server from $WWW, and mirrors what the page records into
-# files below $B_OUT, which the functions here read:
+# tests/browser/drive.mjs opens tests/browser/eventsource.html (or
+# credentials.html), served by the test's web server from $WWW, and
+# mirrors what the page records into files below $B_OUT, which the
+# functions here read:
 #   events.log  a line per entry, tab-separated: MS KIND READYSTATE, and
-#               for KIND event LAST_EVENT_ID TYPE DATA_AS_JSON
+#               for KIND event LAST_EVENT_ID TYPE DATA_AS_JSON; then the
+#               page's own fields, NAME=VALUE
 #   state       "READYSTATE ENTRIES"
 #   net.log     the page's requests and errors, for diagnosis
 #
@@ -17,6 +19,8 @@
 #                  and start drive.mjs (daemon driver: $PID_driver) on
 #                  http://127.0.0.1:PORT/eventsource.html?QUERY, with the
 #                  environment given (DRIVE_MAX_SECONDS=...).
+#   browser_open URL [NAME=VALUE...]   the same for any URL (another
+#                  page, another host name: DRIVE_HOST_RULES=...).
 #   browser_opened SECONDS   wait until the page's EventSource opened;
 #                  fails when it did not, or drive.mjs ended.
 #   b_count KIND   how many entries of KIND (open, error, event) so far;
@@ -43,20 +47,25 @@ browser_need() {
 browser_start() {
 	t_port=$1 t_query=$2
 	shift 2
+	browser_open "http://127.0.0.1:$t_port/eventsource.html?$t_query" "$@"
+}
+
+browser_open() {
+	t_url=$1
+	shift
 	mkdir -p "$B_OUT" "$T_WORK/tmp" "$T_WORK/home" ||
 		bail "cannot make directories"
 	: >"$B_OUT/events.log"
-	if ! cp "$B_DIR/eventsource.html" "$WWW/eventsource.html" ||
-	    ! chmod 644 "$WWW/eventsource.html"; then
-		bail "cannot copy the page"
+	if ! cp "$B_DIR/eventsource.html" "$B_DIR/credentials.html" "$WWW/" ||
+	    ! chmod 644 "$WWW/eventsource.html" "$WWW/credentials.html"; then
+		bail "cannot copy the pages"
 	fi
 	# Chromium's profile goes below $T_WORK/tmp (which also lets lib.sh
 	# find and stop a stray browser); its home is there too.
 	start_daemon driver env TMPDIR="$T_WORK/tmp" HOME="$T_WORK/home" \
 	    XDG_CONFIG_HOME="$T_WORK/home/.config" \
 	    XDG_CACHE_HOME="$T_WORK/home/.cache" CHROMIUM="$CHROMIUM" \
-	    FORCE_COLOR=0 "$@" node "$B_DIR/drive.mjs" \
-	    "http://127.0.0.1:$t_port/eventsource.html?$t_query" "$B_OUT"
+	    FORCE_COLOR=0 "$@" node "$B_DIR/drive.mjs" "$t_url" "$B_OUT"
 }
 
 b_count() {
