@@ -6,40 +6,12 @@
 # at its token's exp, and kill -HUP re-reading the rules and the keys.
 . "$SRCDIR/tests/integration/lib.sh"
 
-KEYS=$SRCDIR/tests/keys
 PORT=$(free_port)
 SOCK_Q=$RUNDIR/query.sock	# a second responder: --jwt-query, own cookie
 SOCK_P=$RUNDIR/private.sock	# behind auth_basic, --prefix /private/
 
-# Keys as the responder's user reads them (www-data: it serves as that).
-cp "$KEYS/hs256.secret" "$KEYS/es256-public.pem" "$KEYS/rs256-public.pem" \
-    "$RUNDIR/" && chmod 644 "$RUNDIR/hs256.secret" "$RUNDIR"/*.pem ||
-	bail "cannot copy the keys"
-RULES=$RUNDIR/rules
-cat >"$RULES" <<'R'
-# WHO        ACCESS          PATTERN...
-alice        read            build/**
-*            read            user/{user}/**
-anonymous    read            status
-R
-chmod 644 "$RULES"
+access_files
 
-token() {	# sselog token ARGS...
-	"$SSELOG" token --key "$KEYS/hs256.secret" --alg HS256 "$@" ||
-		bail "sselog token $* failed"
-}
-
-responder() {	# NAME SOCKET ARGS...
-	t_n=$1 t_s=$2
-	shift 2
-	# shellcheck disable=SC2086 # $AS_WWW is words
-	start_daemon "$t_n" $AS_WWW "$SSELOG_FCGI" -d "$DB" \
-	    --listen "unix:$t_s" --heartbeat 1 "$@"
-	wait_until 10 test -S "$t_s" || {
-		sed 's/^/# /' "$RUNDIR/$t_n.log"
-		bail "sselog-fcgi $* made no socket"
-	}
-}
 responder main "$SOCK" --prefix /events/ --access "$RULES" \
     --jwt-key "HS256:$RUNDIR/hs256.secret" \
     --jwt-key "ES256:$RUNDIR/es256-public.pem"
@@ -49,9 +21,6 @@ responder private "$SOCK_P" --prefix /private/ --access "$RULES"
 
 # /private/ asks nginx for a password (alice and bob, "pw") and passes
 # the user on as REMOTE_USER.
-printf 'alice:%s\nbob:%s\n' "$(openssl passwd -apr1 pw)" \
-    "$(openssl passwd -apr1 pw)" >"$RUNDIR/htpasswd"
-chmod 644 "$RUNDIR/htpasswd"
 template nginx.conf "$RUNDIR/main.conf"
 cat >>"$RUNDIR/main.conf" <<CONF
 location /q/ {
@@ -74,34 +43,6 @@ st=$(sselog publish status "all is well")
 b1=$(sselog publish build/1 "compiling")
 d1=$(sselog publish deploy/1 "deploying")
 u1=$(sselog publish user/alice/inbox "hi alice")
-
-# served DESC URL [CURL-ARGS...]: 200, an event stream, the event ID in it.
-served() {
-	t_d=$1 t_u=$2 t_id=$3
-	shift 3
-	fetch ok "$t_u" --max-time 2 "$@"
-	if grep -q "^id: $t_id\$" "$T_WORK/ok.b" 2>/dev/null &&
-	    [ "$(status_of ok)" = 200 ]; then
-		ok "$t_d"
-	else
-		not_ok "$t_d" "expected 200 with event $t_id; got" \
-		    "$(tr -d '\r' <"$T_WORK/ok.h" | head -n 8)" \
-		    "body: $(head -c 300 "$T_WORK/ok.b")"
-	fi
-}
-# unauthorized DESC URL WANT_ERROR [CURL-ARGS...]: 401, one line, and
-# WWW-Authenticate with error="invalid_token" when WANT_ERROR is yes.
-unauthorized() {
-	t_d=$1 t_u=$2 t_e=$3
-	shift 3
-	refused "$t_d: 401, one line" 401 "$t_u" "$@"
-	if [ "$t_e" = yes ]; then
-		t_w='Bearer realm="sselog", error="invalid_token"'
-	else
-		t_w='Bearer realm="sselog"'
-	fi
-	is_header "$t_d: WWW-Authenticate" err WWW-Authenticate "$t_w"
-}
 
 # ---- nobody signed in ----
 served "anonymous may read what the rules give anonymous (status)" \
@@ -150,11 +91,7 @@ served "an ES256 token, verified with the PEM public key" \
     "$B/events/build/1?lastEventId=0" "$b1" -H "Authorization: Bearer $es"
 
 # Tokens that are given and invalid are never anonymous.
-# The signature's first character changed (its last may carry only
-# padding bits, which decoding drops).
-sig=${tok##*.}
-case $sig in A*) bad=B ;; *) bad=A ;; esac
-badsig=${tok%.*}.$bad${sig#?}
+badsig=$(bad_signature "$tok")
 unauthorized "a token with a bad signature, even for status" \
     "$B/events/status?lastEventId=0" yes -H "Authorization: Bearer $badsig"
 check "... the body says why" t_body_has err "signature does not verify"

@@ -44,6 +44,20 @@
 #               (key tests/keys/hs256.secret), then a POST of one event
 #               to BASE/build/1 through web server NAME: 201, and logged.
 #   no_leftovers     check that no process of this test is left running.
+#
+# Access control (access.sh and one script for each web server):
+#   access_files   the keys of tests/keys ($KEYS) copied to $RUNDIR, the
+#               rules file $RULES, and $RUNDIR/htpasswd (alice and bob,
+#               password "pw"), all readable by www-data.
+#   responder NAME SOCKET ARGS...   sselog-fcgi on unix:SOCKET as www-data
+#               (daemon NAME, --heartbeat 1), once it made its socket.
+#   token ARGS...   sselog token with the HS256 key of tests/keys.
+#   bad_signature TOKEN   the token with its signature changed.
+#   served DESC URL ID [CURL-ARGS...]   200, an event stream with event ID.
+#   unauthorized DESC URL yes|no [CURL-ARGS...]   401, one line, and
+#               WWW-Authenticate (with error="invalid_token" if yes).
+#   access_suite SERVER OPEN AUTH   the access checks every web server
+#               must pass (see there).
 
 # shellcheck disable=SC2034 # variables for the scripts
 
@@ -974,4 +988,133 @@ CONF
 	}
 	start_daemon lighttpd lighttpd -D -f "$RUNDIR/lighttpd.conf"
 	wait_http "$1"
+}
+
+# ---- access control ----
+
+access_files() {
+	KEYS=$SRCDIR/tests/keys
+	# Keys as the responder's user reads them (www-data: it serves as
+	# that).
+	if ! cp "$KEYS/hs256.secret" "$KEYS/es256-public.pem" \
+	    "$KEYS/rs256-public.pem" "$RUNDIR/" ||
+	    ! chmod 644 "$RUNDIR/hs256.secret" "$RUNDIR"/*.pem; then
+		bail "cannot copy the keys"
+	fi
+	RULES=$RUNDIR/rules
+	cat >"$RULES" <<'R'
+# WHO        ACCESS          PATTERN...
+alice        read            build/**
+*            read            user/{user}/**
+anonymous    read            status
+R
+	if ! printf 'alice:%s\nbob:%s\n' "$(openssl passwd -apr1 pw)" \
+	    "$(openssl passwd -apr1 pw)" >"$RUNDIR/htpasswd" ||
+	    ! chmod 644 "$RULES" "$RUNDIR/htpasswd"; then
+		bail "cannot write the rules and htpasswd"
+	fi
+}
+
+responder() {
+	t_n=$1 t_s=$2
+	shift 2
+	# shellcheck disable=SC2086 # $AS_WWW is words
+	start_daemon "$t_n" $AS_WWW "$SSELOG_FCGI" -d "$DB" \
+	    --listen "unix:$t_s" --heartbeat 1 "$@"
+	wait_until 10 test -S "$t_s" || {
+		sed 's/^/# /' "$RUNDIR/$t_n.log"
+		bail "sselog-fcgi $* made no socket"
+	}
+}
+
+token() {
+	"$SSELOG" token --key "$SRCDIR/tests/keys/hs256.secret" --alg HS256 \
+	    "$@" || bail "sselog token $* failed"
+}
+
+# The signature's first character changed (its last may carry only
+# padding bits, which decoding drops).
+bad_signature() {
+	t_sig=${1##*.}
+	case $t_sig in A*) t_c=B ;; *) t_c=A ;; esac
+	echo "${1%.*}.$t_c${t_sig#?}"
+}
+
+served() {
+	t_d=$1 t_u=$2 t_id=$3
+	shift 3
+	fetch ok "$t_u" --max-time 2 "$@"
+	if grep -q "^id: $t_id\$" "$T_WORK/ok.b" 2>/dev/null &&
+	    [ "$(status_of ok)" = 200 ]; then
+		ok "$t_d"
+	else
+		not_ok "$t_d" "expected 200 with event $t_id; got" \
+		    "$(tr -d '\r' <"$T_WORK/ok.h" | head -n 8)" \
+		    "body: $(head -c 300 "$T_WORK/ok.b")"
+	fi
+}
+
+unauthorized() {
+	t_d=$1 t_u=$2 t_e=$3
+	shift 3
+	refused "$t_d: 401, one line" 401 "$t_u" "$@"
+	if [ "$t_e" = yes ]; then
+		t_w='Bearer realm="sselog", error="invalid_token"'
+	else
+		t_w='Bearer realm="sselog"'
+	fi
+	is_header "$t_d: WWW-Authenticate" err WWW-Authenticate "$t_w"
+}
+
+# access_suite SERVER OPEN AUTH: who may read what, through web server
+# SERVER. OPEN is the base URL (ending in /) of a mount where the server
+# asks for no password, its responder started with --access $RULES,
+# --jwt-key HS256:$RUNDIR/hs256.secret and --jwt-query; AUTH one where
+# the server asks for a password (access_files: alice and bob) and
+# passes the user on as REMOTE_USER, its responder with --access $RULES.
+access_suite() {
+	t_srv=$1 t_o=$2 t_a=$3
+	t_st=$(sselog publish status "all is well")
+	t_b1=$(sselog publish build/1 "compiling")
+	t_u1=$(sselog publish user/alice/inbox "hi alice")
+	sselog publish deploy/1 "deploying" >/dev/null
+
+	# -- nobody signed in --
+	served "anonymous may read what the rules give anonymous (status)" \
+	    "${t_o}status?lastEventId=0" "$t_st"
+	unauthorized "no credentials for build/1" \
+	    "${t_o}build/1?lastEventId=0" no
+	check "... the body says what is needed" \
+	    t_body_has err "build/1 needs credentials"
+	# alice's own password, where the server checks none.
+	unauthorized "a Basic header where $t_srv asks for no password is nobody" \
+	    "${t_o}build/1?lastEventId=0" no \
+	    -H "Authorization: Basic $(printf 'alice:pw' | base64)"
+
+	# -- the web server's users: REMOTE_USER and the rules --
+	served "alice, signed in by $t_srv, reads build/1 (alice read build/**)" \
+	    "${t_a}build/1?lastEventId=0" "$t_b1" -u alice:pw
+	served "... and her own user/alice/inbox (* read user/{user}/**)" \
+	    "${t_a}user/alice/inbox?lastEventId=0" "$t_u1" -u alice:pw
+	refused "bob may not read build/1: 403" 403 "${t_a}build/1" -u bob:pw
+	check "... the body names the stream" \
+	    t_body_has err "not allowed to read build/1"
+	fetch pw "${t_a}build/1" -u alice:wrong
+	is_code "a wrong password: $t_srv's own 401" 401 pw
+
+	# -- tokens --
+	t_tok=$(token --sub carol --subscribe 'build/**')
+	served "a token in Authorization: Bearer reaches the responder" \
+	    "${t_o}build/1?lastEventId=0" "$t_b1" -H "Authorization: Bearer $t_tok"
+	served "... in the cookie sselog_token" \
+	    "${t_o}build/1?lastEventId=0" "$t_b1" -H "Cookie: sselog_token=$t_tok"
+	served "... as access_token= (--jwt-query)" \
+	    "${t_o}build/1?lastEventId=0&access_token=$t_tok" "$t_b1"
+	refused "build/1 with deploy/1 on one connection: 403" 403 \
+	    "${t_o}?stream=build/1&stream=deploy/1" -H "Authorization: Bearer $t_tok"
+	check "... naming deploy/1" t_body_has err "not allowed to read deploy/1"
+	unauthorized "a token with a bad signature, even for status" \
+	    "${t_o}status?lastEventId=0" yes \
+	    -H "Authorization: Bearer $(bad_signature "$t_tok")"
+	check "... the body says why" t_body_has err "signature does not verify"
 }

@@ -1,18 +1,17 @@
 #!/bin/sh
 # Publishing behind Apache mod_proxy_fcgi (contrib/apache-proxy-fcgi.conf,
 # with CGIPassAuth On so that the Authorization header reaches the
-# responder): one event, an upload of lines, a close, and a refused
-# request with a large body, which the responder must read to its end:
-# Apache answers 503 to its client when the FastCGI connection closes
-# before it has sent the whole body.
+# responder): one event, an upload of lines, a chunked one that is
+# appended as it arrives, a close, and a refused request with a large
+# body, which the responder must read to its end: Apache answers 503 to
+# its client when the FastCGI connection closes before it has sent the
+# whole body.
 . "$SRCDIR/tests/integration/lib.sh"
 
 PORT=$(free_port)
 KEY=$SRCDIR/tests/keys/hs256.secret
 
 template apache-proxy-fcgi.conf "$RUNDIR/sselog.conf"
-printf '<Location "/events/">\n    CGIPassAuth On\n</Location>\n' \
-    >>"$RUNDIR/sselog.conf"
 apache_conf "$PORT" "$RUNDIR/sselog.conf" proxy proxy_fcgi env asis alias
 # shellcheck disable=SC2086 # $AS_WWW and $RESPONDER_ARGS are words
 start_daemon responder $AS_WWW "$SSELOG_FCGI" -d "$DB" \
@@ -29,6 +28,29 @@ fetch l1 "${B}build/1?lines" -H "$AUTH" -T "$T_WORK/lines"
 is "PUT ?lines through Apache: 201" "$CODE" 201
 is "... three events" "$(sql "SELECT count(*) FROM events WHERE \
 stream = 'build/1'")" 4
+
+# A chunked upload (curl -T - from a pipe): mod_proxy_fcgi passes the
+# body on as it arrives, so each line is in the log before the upload ends.
+mkfifo "$T_WORK/pipe" || bail "cannot make a fifo"
+curl -sS -o /dev/null -T - -H "$AUTH" "${B}build/3?lines" <"$T_WORK/pipe" &
+up=$!
+exec 7>"$T_WORK/pipe"
+echo "first" >&7
+first_is_in() {
+	[ "$(sql "SELECT count(*) FROM events WHERE stream = 'build/3'")" = 1 ]
+}
+if wait_until 5 first_is_in; then
+	ok "a chunked upload through Apache: its first line is appended while it goes on"
+else
+	not_ok "a chunked upload through Apache: its first line is appended while it goes on" \
+	    "nothing in build/3 after 5 s"
+fi
+echo "second" >&7
+exec 7>&-
+wait "$up"
+up_rc=$?
+is "... and the upload ends well (curl exit 0), two events" \
+    "$up_rc:$(sql "SELECT count(*) FROM events WHERE stream = 'build/3'")" 0:2
 
 head -c 2000000 /dev/zero | tr '\0' x >"$T_WORK/big"
 fetch r1 "${B}build/1" --data-binary "@$T_WORK/big"
