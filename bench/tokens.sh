@@ -51,16 +51,16 @@ run_streams() {
 	cpu0=$(bench_cpu "$fcgi")
 	if [ $# -gt 0 ]; then
 		"$load" --port "$port" --path /events/bench/tokens \
-		    --connections "$streams" --procs 2 --expect 0 --timeout 2 \
+		    --connections "$streams" --procs 2 --expect 0 --timeout 60 \
 		    --header "$1" >"$dir/$t_name.out" 2>&1 || true
 	else
 		"$load" --port "$port" --path /events/bench/tokens \
-		    --connections "$streams" --procs 2 --expect 0 --timeout 2 \
+		    --connections "$streams" --procs 2 --expect 0 --timeout 60 \
 		    >"$dir/$t_name.out" 2>&1 || true
 	fi
 	cpu1=$(bench_cpu "$fcgi")
 	awk -v c0="$cpu0" -v c1="$cpu1" '
-	    / connections=/ {
+	    /^connections=/ {
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		printf "%.2f %.2f %d\n", (v["connected_ns"] - v["start_ns"]) / 1e9,
 		    c1 - c0, v["failed"]

@@ -80,6 +80,17 @@ response_stream(struct buf *out, const char *allow_origin)
 	return buf_append_str(out, "\r\n");
 }
 
+/* The end of the headers and a one-line text/plain body. Its length is
+ * given, so that the web server can keep the client's connection open
+ * without chunking the answer (a publisher POSTing event after event on
+ * one connection). */
+static int
+text_body(struct buf *out, const char *message)
+{
+	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n\r\n%s\n", strlen(message) + 1, message);
+}
+
 int
 response_status(struct buf *out, int status, const char *allow_origin,
     const char *message, int retry_after_s)
@@ -96,8 +107,7 @@ response_status(struct buf *out, int status, const char *allow_origin,
 		return -1;
 	if (message == NULL)
 		return buf_append_str(out, "\r\n");
-	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
-	    "\r\n%s\n", message);
+	return text_body(out, message);
 }
 
 /* A status line, Cache-Control, CORS, one more header line (its text
@@ -110,8 +120,7 @@ one_line(struct buf *out, const char *status, const char *allow_origin,
 	    status) == -1 || cors_headers(out, allow_origin) == -1 ||
 	    buf_append_str(out, header) == -1)
 		return -1;
-	return buf_printf(out, "Content-Type: text/plain; charset=utf-8\r\n"
-	    "\r\n%s\n", message);
+	return text_body(out, message);
 }
 
 int

@@ -194,42 +194,44 @@ test_status(void **state)
 		{ 400, NULL, "no stream: name one in the path or with "
 		  "?stream=NAME", -1,
 		  "Status: 400 Bad Request\r\nCache-Control: no-store\r\n"
-		  PLAIN "\r\n"
+		  PLAIN "Content-Length: 53\r\n\r\n"
 		  "no stream: name one in the path or with ?stream=NAME\n" },
 		{ 400, ORIGIN, "bad", -1,
 		  "Status: 400 Bad Request\r\nCache-Control: no-store\r\n"
-		  CORS PLAIN "\r\nbad\n" },
+		  CORS PLAIN "Content-Length: 4\r\n\r\nbad\n" },
 		{ 404, NULL, "not found: this responder serves the paths "
 		  "below /events/", -1,
 		  "Status: 404 Not Found\r\nCache-Control: no-store\r\n"
-		  PLAIN "\r\nnot found: this responder serves the paths "
-		  "below /events/\n" },
+		  PLAIN "Content-Length: 58\r\n\r\nnot found: this responder serves "
+		  "the paths below /events/\n" },
 		{ 405, NULL, "method not allowed: use GET to subscribe", -1,
 		  "Status: 405 Method Not Allowed\r\nCache-Control: no-store\r\n"
-		  ALLOW PLAIN "\r\nmethod not allowed: use GET to subscribe\n" },
+		  ALLOW PLAIN "Content-Length: 41\r\n"
+		  "\r\nmethod not allowed: use GET to subscribe\n" },
 		{ 405, ORIGIN, "use GET", -1,
 		  "Status: 405 Method Not Allowed\r\nCache-Control: no-store\r\n"
-		  CORS ALLOW PLAIN "\r\nuse GET\n" },
+		  CORS ALLOW PLAIN "Content-Length: 8\r\n\r\nuse GET\n" },
 		{ 500, NULL, "the event log cannot be read", -1,
 		  "Status: 500 Internal Server Error\r\n"
 		  "Cache-Control: no-store\r\n"
-		  PLAIN "\r\nthe event log cannot be read\n" },
+		  PLAIN "Content-Length: 29\r\n\r\nthe event log cannot be read\n" },
 		{ 503, NULL, "too many clients: try again later", 5,
 		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
 		  "Retry-After: 5\r\n"
-		  PLAIN "\r\ntoo many clients: try again later\n" },
+		  PLAIN "Content-Length: 34\r\n"
+		  "\r\ntoo many clients: try again later\n" },
 		{ 503, NULL, "restarting", 0,
 		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
-		  "Retry-After: 0\r\n" PLAIN "\r\nrestarting\n" },
+		  "Retry-After: 0\r\n" PLAIN "Content-Length: 11\r\n\r\nrestarting\n" },
 		{ 503, ORIGIN, "restarting", 1,
 		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
-		  CORS "Retry-After: 1\r\n" PLAIN "\r\nrestarting\n" },
+		  CORS "Retry-After: 1\r\n" PLAIN "Content-Length: 11\r\n\r\nrestarting\n" },
 		{ 503, "*", "restarting", 1,
 		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
-		  CORS_ANY "Retry-After: 1\r\n" PLAIN "\r\nrestarting\n" },
+		  CORS_ANY "Retry-After: 1\r\n" PLAIN "Content-Length: 11\r\n\r\nrestarting\n" },
 		{ 405, "*", "use GET", -1,
 		  "Status: 405 Method Not Allowed\r\nCache-Control: no-store\r\n"
-		  CORS_ANY ALLOW PLAIN "\r\nuse GET\n" },
+		  CORS_ANY ALLOW PLAIN "Content-Length: 8\r\n\r\nuse GET\n" },
 		{ 503, NULL, NULL, 86400,
 		  "Status: 503 Service Unavailable\r\nCache-Control: no-store\r\n"
 		  "Retry-After: 86400\r\n\r\n" },
@@ -256,7 +258,8 @@ test_long_message(void **state)
 		memset(msg, 'm', lens[i]);
 		msg[lens[i]] = '\0';
 		assert_int_equal(buf_printf(&want, "Status: 400 Bad Request\r\n"
-		    "Cache-Control: no-store\r\n" PLAIN "\r\n%s\n", msg), 0);
+		    "Cache-Control: no-store\r\n" PLAIN "Content-Length: %zu\r\n"
+		    "\r\n%s\n", lens[i] + 1, msg), 0);
 		assert_int_equal(buf_append(&want, "", 1), 0);
 		struct status_case c = { 400, NULL, msg, -1, want.data };
 		check_output(fill_status, &c, want.data, true, 400);
@@ -348,12 +351,12 @@ test_methods_with_publish(void **state)
 		    204);
 		snprintf(want, sizeof want, "Status: 405 Method Not Allowed"
 		    "\r\nCache-Control: no-store\r\n%s" ALLOW_PUBLISH PLAIN
-		    "\r\nuse GET\n", cors[i]);
+		    "Content-Length: 8\r\n\r\nuse GET\n", cors[i]);
 		check_output(fill_not_allowed_publish, origins[i], want, true,
 		    405);
 		snprintf(want, sizeof want, "Status: 405 Method Not Allowed"
 		    "\r\nCache-Control: no-store\r\n%s" ALLOW PLAIN
-		    "\r\nuse GET\n", cors[i]);
+		    "Content-Length: 8\r\n\r\nuse GET\n", cors[i]);
 		check_output(fill_not_allowed, origins[i], want, true, 405);
 	}
 }
