@@ -21,8 +21,10 @@
 PUBLISH_EVENTS=${FAULT_PUBLISH_EVENTS:-1000}
 OTHER_EVENTS=10000
 CLIENTS=100
-# A publish takes 4 ms alone, several times that with the others writing.
-DEADLINE=$((60 + PUBLISH_EVENTS / 20))
+# A publish takes 4 to 14 ms alone, several times that with the others
+# writing, and a shared machine can slow all of them down: the deadline
+# only catches a writer that is stuck.
+DEADLINE=$((120 + PUBLISH_EVENTS / 5))
 T_START=$(t_now_ms)
 
 f_helpers
