@@ -10,8 +10,9 @@
 # A second EventSource, for build/43, gets 403 and stops for good (one
 # request, no reconnect), and the page learns why with fetch; a CI job
 # streams its log into build/42 with one `curl -T -` and the page shows
-# each line within 100 ms of its being written; an expired token and no
-# cookie at all get 401, which also stops EventSource for good.
+# it live (the median line within 100 ms of its being written, each
+# within a second); an expired token and no cookie at all get 401, which
+# also stops EventSource for good.
 # (Chromium maps *.sselog.test to 127.0.0.1: DRIVE_HOST_RULES.)
 #
 # Needs what `build-aux/deps test` installs: nginx, chromium, Node.js 20
@@ -37,13 +38,13 @@ EV=$B_OUT/events.log
 ACCESS=$RUNDIR/events-access.log
 LINES=20		# the CI job's lines, ...
 PAUSE=0.2		# ... written this far apart (seconds)
-LIMIT_MS=100		# each must be on the page within this long
-# ... unless the machine is overloaded, with more processes ready to run
-# than it has CPUs (a test run beside other test runs): each process then
-# waits its turn for tens of ms at times, which is the machine's doing,
-# not sselog's, and a line may take up to LOADED_MS; the median must
-# still be within LIMIT_MS. The TAP line says which bound held and why.
-LOADED_MS=250
+LIMIT_MS=100		# the median line is on the page within this long
+# Every line within LIVE_MS: a web server that buffered the upload would
+# hold the first line back for the whole upload (about 4 s), which this
+# catches; a line that waits a few hundred ms for a CPU on a machine
+# running other tests beside this one (as the test command itself does)
+# does not fail it. The TAP line gives the median, p95 and the largest.
+LIVE_MS=1000
 
 if ! cp "$SRCDIR/tests/keys/hs256.secret" "$RUNDIR/hs256.secret" ||
     ! chmod 644 "$RUNDIR/hs256.secret"; then
@@ -213,18 +214,13 @@ echo "# from written to shown on the page, ms: median $med, p95 $p95, max $max (
 within() {	# MS: every delay is within MS
 	awk -v l="$1" '$1 > l { bad = 1 } END { exit bad }' "$T_WORK/delays"
 }
-each=$LIMIT_MS why=
-if ! within "$LIMIT_MS" &&
-    awk -v l="$load" -v c="$cpus" 'BEGIN { exit !(l > c) }'; then
-	each=$LOADED_MS why=" (the machine is overloaded: load $load on $cpus CPUs)"
-fi
 if [ "$n" -eq "$LINES" ] &&
-    within "$each" &&
+    within "$LIVE_MS" &&
     awk -v m="$med" -v l="$LIMIT_MS" 'BEGIN { exit !(m <= l) }'
 then
-	ok "... each within $each ms of its being written, the median within $LIMIT_MS ms$why: median $med, p95 $p95, max $max ms"
+	ok "... live: the median line within $LIMIT_MS ms of its being written, each within $LIVE_MS ms: median $med, p95 $p95, max $max ms (load $load on $cpus CPUs)"
 else
-	not_ok "... each within $each ms of its being written, the median within $LIMIT_MS ms$why: median $med, p95 $p95, max $max ms" \
+	not_ok "... live: the median line within $LIMIT_MS ms of its being written, each within $LIVE_MS ms: median $med, p95 $p95, max $max ms (load $load on $cpus CPUs)" \
 	    "line written received (ms since the epoch):" \
 	    "$(cat "$T_WORK/latency")"
 fi
