@@ -382,6 +382,31 @@ base64url_decode(const char *in, size_t len, unsigned char *out)
 	return (ssize_t)n;
 }
 
+/* True when token is three segments of base64url joined by dots (RFC
+ * 7515, 7.1), the header and the claims not empty; *unsigned_ is set when
+ * the signature is empty (alg none, refused before any decoding). libjwt
+ * 1.10 writes past the end of its buffer when it decodes an empty segment
+ * ("h..", valgrind shows it): nothing else reaches jwt_decode(). */
+static bool
+well_framed(const char *token, bool *unsigned_)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *p = token;
+
+	for (int segment = 0; segment < 3; segment++) {
+		size_t len = strspn(p, alphabet);
+		if (segment == 2)
+			*unsigned_ = len == 0;
+		else if (len == 0)
+			return false;
+		p += len;
+		if (segment < 2 && *p++ != '.')
+			return false;
+	}
+	return *p == '\0';
+}
+
 /* The algorithm a token's header names ("alg"), read before any key is
  * chosen. Returns TOKEN_VALID and sets *alg (JWT_ALG_INVAL for a name we
  * do not know), or TOKEN_MALFORMED. */
@@ -416,7 +441,9 @@ token_verify(const struct token_keys *k, const char *token, int64_t now,
 	enum token_status s;
 
 	memset(out, 0, sizeof *out);
-	if (strnlen(token, TOKEN_MAX + 1) > TOKEN_MAX)
+	bool unsigned_token = false;
+	if (strnlen(token, TOKEN_MAX + 1) > TOKEN_MAX ||
+	    !well_framed(token, &unsigned_token))
 		return TOKEN_MALFORMED;
 	/* First the algorithm the header claims: the keys of that
 	 * algorithm, and no other, then verify it. */
@@ -425,6 +452,8 @@ token_verify(const struct token_keys *k, const char *token, int64_t now,
 		return s;
 	if (alg == JWT_ALG_NONE || alg == JWT_ALG_INVAL)
 		return TOKEN_BAD_ALG;
+	if (unsigned_token)
+		return TOKEN_MALFORMED;
 	bool have_key = false;
 	for (size_t i = 0; i < k->n && verified == NULL; i++) {
 		if (k->keys[i].alg != alg)
