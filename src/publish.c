@@ -42,6 +42,7 @@ struct publish {
 	enum request_kind kind;	/* PUBLISH, LINES or CLOSE once accepted */
 	bool accepted;		/* allowed: the body is used */
 	bool timed;		/* --write-timeout applies to the body */
+	bool cut;		/* the server stops: append what is read now */
 	char *stream, *type, *idem;	/* owned */
 	int64_t retry;
 	struct loop_io cgi_in;	/* CGI: standard input */
@@ -326,7 +327,7 @@ advance(struct publish *p)
 			int64_t now = loop_now_ms();
 			if (p->batch_since_ms == 0)
 				p->batch_since_ms = now;
-			bool due = upload_batch_full(u) ||
+			bool due = upload_batch_full(u) || p->cut ||
 			    u->kind != UPLOAD_LINES ||
 			    u->state == UPLOAD_ENDED ||
 			    now - p->batch_since_ms >= BATCH_MS;
@@ -514,4 +515,36 @@ void
 publish_advance(struct client *c)
 {
 	advance(c->pub);
+}
+
+/* The line being read when the server stops is not appended: cut, it
+ * would be a log line that never was (as a line over --max-event-size is
+ * not cut either, lines.h). The answer is 503, not 201, so that the
+ * client knows its upload did not reach its end; for lines, it ends with
+ * the ids appended, as the 201 would. */
+void
+publish_cut(struct client *c)
+{
+	struct publish *p = c->pub;
+	char message[200];
+
+	if (c->state != CLIENT_RECEIVING)
+		return;
+	p->cut = true;
+	advance(p);	/* the batch, and what a full batch left unread */
+	if (c->state != CLIENT_RECEIVING)
+		return;	/* the body's end was in what was read: answered */
+	if (p->answered) {
+		/* refused, or stopped by an error: the rest is dropped */
+	} else if (p->accepted && p->kind == REQUEST_LINES) {
+		snprintf(message, sizeof message, "the server is stopping: "
+		    "the upload was cut before its end; the lines appended: "
+		    "%" PRId64 " %" PRId64, p->first_id, p->last_id);
+		answer(p, 503, message, 1);
+	} else {
+		answer(p, 503, "the server is stopping: nothing was "
+		    "appended; try again", 1);
+	}
+	if (c->state == CLIENT_RECEIVING)
+		publish_release(p);
 }

@@ -45,4 +45,11 @@ void publish_accept(struct client *c, struct request *req);
  * or accepted). */
 void publish_advance(struct client *c);
 
+/* The server stops and waits no longer for c's body: the whole lines
+ * read so far are appended (unless the log is locked), and c is answered
+ * at once, 503 with Retry-After (saying, for lines, the ids appended),
+ * or with the answer it already had; the rest of the body is read and
+ * dropped while the web server takes the answer. */
+void publish_cut(struct client *c);
+
 #endif

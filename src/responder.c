@@ -58,6 +58,9 @@ static const char usage_text[] =
     "                          read is dropped (default 1048576)\n"
     "  --write-timeout SECONDS drop a client whose pending output did not\n"
     "                          move for this long (default 30)\n"
+    "  --stop-timeout SECONDS  on SIGTERM, let writes in progress (an upload\n"
+    "                          of lines) run this long before they are cut\n"
+    "                          (default 60; a second SIGTERM: at once)\n"
     "  --cors-origin ORIGIN    let pages from ORIGIN read the streams, with\n"
     "                          credentials (repeatable; * for any origin,\n"
     "                          without credentials)\n"
@@ -97,6 +100,7 @@ enum {
 	OPT_LISTEN = 256, OPT_PREFIX, OPT_MAX_STREAMS, OPT_MAX_CLIENTS,
 	OPT_STREAMS,
 	OPT_HEARTBEAT, OPT_RETRY, OPT_POLL, OPT_MAX_PENDING, OPT_WRITE_TIMEOUT,
+	OPT_STOP_TIMEOUT,
 	OPT_CORS,
 	OPT_USER, OPT_LOG, OPT_CHECK, OPT_VERSION,
 	OPT_ACCESS, OPT_JWT_KEY, OPT_JWT_AUDIENCE, OPT_JWT_ISSUER,
@@ -116,6 +120,7 @@ static const struct option long_options[] = {
 	{ "poll-interval", required_argument, NULL, OPT_POLL },
 	{ "max-pending", required_argument, NULL, OPT_MAX_PENDING },
 	{ "write-timeout", required_argument, NULL, OPT_WRITE_TIMEOUT },
+	{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
 	{ "cors-origin", required_argument, NULL, OPT_CORS },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "log", required_argument, NULL, OPT_LOG },
@@ -182,6 +187,7 @@ parse_options(int argc, char **argv, struct options *o)
 		.poll_interval_ms = 1000,
 		.max_pending = 1024 * 1024,
 		.write_timeout_s = 30,
+		.stop_timeout_s = 60,
 		.max_event_size = 1024 * 1024,
 	};
 	opterr = 0;
@@ -254,6 +260,11 @@ parse_options(int argc, char **argv, struct options *o)
 			if ((rc = number_option("--write-timeout", optarg, 1,
 			    86400, &v)) == 0)
 				o->cfg.write_timeout_s = (int)v;
+			break;
+		case OPT_STOP_TIMEOUT:
+			if ((rc = number_option("--stop-timeout", optarg, 0,
+			    86400, &v)) == 0)
+				o->cfg.stop_timeout_s = (int)v;
 			break;
 		case OPT_USER:
 			o->user = optarg;
@@ -419,6 +430,7 @@ struct signals {
 	struct server *srv;
 	const struct options *o;
 	struct auth *auth;	/* the access control in use, owned */
+	bool stopping;		/* a stop signal came */
 };
 
 /* SIGHUP: reads the access control's files again; on any error the one
@@ -460,9 +472,19 @@ on_signal(struct loop_io *io, uint32_t events)
 			reload(s);
 			continue;
 		}
-		log_info("signal %u: ending %zu streams and stopping",
-		    si.ssi_signo, server_clients(s->srv));
-		fcgi_stop_accepting();
+		if (s->stopping) {
+			log_info("signal %u again: stopping at once, cutting "
+			    "the writes in progress", si.ssi_signo);
+		} else {
+			size_t writes = server_writes(s->srv);
+			log_info("signal %u: ending %zu streams and stopping; "
+			    "%zu writes in progress may take up to %d s "
+			    "(--stop-timeout; a second signal cuts them)",
+			    si.ssi_signo, server_clients(s->srv) - writes,
+			    writes, s->o->cfg.stop_timeout_s);
+			fcgi_stop_accepting();
+		}
+		s->stopping = true;
 		server_stop(s->srv);
 	}
 }

@@ -33,6 +33,9 @@
 #define REAUTH_RETRY_MS 1000
 /* How long a stopping server waits for its streams to end cleanly. */
 #define DRAIN_MS 3000
+/* Once the writes in progress are cut (--stop-timeout), how long their
+ * answers have to be written and taken before the process exits. */
+#define CUT_ANSWER_MS 1000
 #define TICK_MS 1000
 /* At start, before any client: how long to wait for a locked log. */
 #define OPEN_TRIES 100
@@ -67,7 +70,12 @@ struct server {
 	struct handout handout;
 	bool stopping;
 	bool once;		/* CGI: stop when the one client is done */
-	int64_t drain_deadline;
+	int64_t drain_deadline;	/* streams still open then are cut off */
+	int64_t stop_deadline;	/* writes still in progress then are cut */
+	int64_t exit_deadline;	/* once they are: the answers' last moment */
+	bool streams_cut;
+	bool writes_cut;
+	bool hurry;		/* stopped twice: no more waiting */
 	bool store_failing;	/* say so once, and once when it recovers */
 	bool log_missing;	/* the file is gone or unreadable */
 	int64_t busy_since_ms;	/* the log is locked since; 0: it is not */
@@ -904,6 +912,16 @@ server_clients(const struct server *srv)
 	return srv->clients.n;
 }
 
+size_t
+server_writes(const struct server *srv)
+{
+	size_t n = 0;
+
+	for (const struct client *c = srv->clients.all; c != NULL; c = c->next)
+		n += c->pub != NULL;
+	return n;
+}
+
 void
 server_log_stats(const struct server *srv)
 {
@@ -920,10 +938,17 @@ server_log_stats(const struct server *srv)
 void
 server_stop(struct server *srv)
 {
-	if (srv->stopping)
+	int64_t now = loop_now_ms();
+
+	if (srv->stopping) {
+		/* A second signal: the operator will not wait. */
+		srv->drain_deadline = srv->stop_deadline = now;
+		srv->hurry = true;
 		return;
+	}
 	srv->stopping = true;
-	srv->drain_deadline = loop_now_ms() + DRAIN_MS;
+	srv->drain_deadline = now + DRAIN_MS;
+	srv->stop_deadline = now + srv->cfg.stop_timeout_s * 1000LL;
 	for (struct client *c = srv->clients.all; c != NULL; c = c->next) {
 		switch (c->state) {
 		case CLIENT_STARTING:
@@ -935,10 +960,54 @@ server_stop(struct server *srv)
 			    500, 500 + drain_spread_ms(srv));
 			break;
 		default:
-			break;
+			break;	/* a write goes on (CLIENT_RECEIVING) */
 		}
 	}
 	clients_flush(&srv->clients);
+}
+
+/* Stopping: cuts off what outlived its time. Streams have DRAIN_MS to
+ * take their end; writes (c->pub, answered or not) have --stop-timeout
+ * to reach their answer, which a build's upload of lines needs (cutting
+ * it would fail the build), and are then cut, with CUT_ANSWER_MS more for
+ * that answer to reach the web server. Returns true when the process
+ * should exit now. */
+static bool
+stop_waited(struct server *srv)
+{
+	int64_t now = loop_now_ms();
+	size_t writes = server_writes(srv), others = srv->clients.n - writes;
+
+	if (now >= srv->drain_deadline && others > 0) {
+		if (!srv->streams_cut && !srv->hurry)
+			log_warn("stopping: %zu streams did not end in time",
+			    others);
+		srv->streams_cut = true;
+		for (struct client *c = srv->clients.all; c != NULL;
+		    c = c->next)
+			if (c->pub == NULL)
+				client_drop(c);
+		clients_flush(&srv->clients);
+	}
+	if (writes == 0)
+		return now >= srv->drain_deadline;
+	if (!srv->writes_cut && now >= srv->stop_deadline) {
+		size_t cut = 0;
+		for (struct client *c = srv->clients.all; c != NULL;
+		    c = c->next)
+			if (c->pub != NULL && c->state == CLIENT_RECEIVING) {
+				publish_cut(c);
+				cut++;
+			}
+		if (cut > 0)
+			log_warn("stopping: cut %zu writes still in progress "
+			    "%s", cut, srv->hurry ? "on a second signal" :
+			    "at --stop-timeout");
+		clients_flush(&srv->clients);
+		srv->writes_cut = true;
+		srv->exit_deadline = now + (srv->hurry ? 0 : CUT_ANSWER_MS);
+	}
+	return srv->writes_cut && now >= srv->exit_deadline;
 }
 
 int
@@ -969,11 +1038,8 @@ server_run(struct server *srv)
 		if ((srv->stopping || srv->once) && srv->clients.n == 0 &&
 		    (srv->in_flight == NULL || srv->in_flight() == 0))
 			break;
-		if (srv->stopping && loop_now_ms() >= srv->drain_deadline) {
-			log_warn("stopping: %zu streams did not end in time",
-			    srv->clients.n);
+		if (srv->stopping && stop_waited(srv))
 			break;
-		}
 		if (server_turn(srv, true) == -1)
 			return -1;
 	}

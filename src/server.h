@@ -32,6 +32,8 @@ struct server_config {
 	size_t max_clients;		/* past it: the transient answer */
 	size_t max_pending;		/* output bytes before a client is dropped */
 	int write_timeout_s;		/* pending output that long: dropped */
+	int stop_timeout_s;		/* --stop-timeout: how long writes in
+					 * progress may go on once stopping */
 	struct auth *auth;		/* access control (--access, --jwt-*),
 					 * or NULL: every stream is readable;
 					 * borrowed, server_set_auth() swaps
@@ -70,8 +72,9 @@ void server_refuse(struct server *srv, int fd, unsigned request_id,
  * over). */
 void server_wait_for(struct server *srv, size_t (*in_flight)(void));
 
-/* Runs until server_stop() and every stream has ended. Returns 0, or -1
- * when the event loop fails. */
+/* Runs until server_stop() and every stream and write has ended (or
+ * their time is over: server_stop()). Returns 0, or -1 when the event
+ * loop fails. */
 int server_run(struct server *srv);
 
 /* Runs one turn of the loop: what is ready, then one step of the work
@@ -80,7 +83,13 @@ int server_turn(struct server *srv, bool block);
 
 /* Starts draining: new requests get the transient answer, open streams
  * end, each with a retry: spread over a few seconds so that their
- * clients do not all come back at once. */
+ * clients do not all come back at once (a stream that has not taken its
+ * end within 3 s is cut off). Writes in progress (a body still coming, a
+ * write waiting for the locked log) go on to their answer for up to
+ * stop_timeout_s; then they are cut (publish_cut()) and server_run()
+ * returns once their answers are written, or a second later. Called
+ * again while draining (a second signal): the writes are cut, and
+ * server_run() returns, at once. */
 void server_stop(struct server *srv);
 
 /* Replaces the access control (a reload on SIGHUP; the caller frees the
@@ -91,6 +100,9 @@ void server_set_auth(struct server *srv, struct auth *auth);
 
 /* The number of open client connections. */
 size_t server_clients(const struct server *srv);
+
+/* How many of them are writes (POST, PUT, DELETE) not yet over. */
+size_t server_writes(const struct server *srv);
 
 /* Logs one line of counters: open streams, requests, events delivered,
  * clients dropped, SQL statements run (the load on the database). */
