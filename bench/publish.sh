@@ -96,10 +96,15 @@ posts() {
 	    } END { printf "%.0f\n", (s > 0 ? n / s : 0) }'
 	rm -f "$dir/$t_who".*
 }
-s1=$(posts s1 1 /events/build/post- "Authorization: Bearer $token")
-n1=$(posts n1 1 /nchan/pub/post-)
-s4=$(posts s4 4 /events/build/post4- "Authorization: Bearer $token")
-n4=$(posts n4 4 /nchan/pub/post4-)
+# One row of the table per number of connections.
+: >"$dir/posts.md"
+for conns in 1 4 16 64; do
+	s=$(posts "s$conns" "$conns" "/events/build/post$conns-" \
+	    "Authorization: Bearer $token")
+	n=$(posts "n$conns" "$conns" "/nchan/pub/post$conns-")
+	echo "| $conns | $s | $n | $(awk -v a="$s" -v b="$n" \
+	    'BEGIN { printf "%.2f", a / b }') |" >>"$dir/posts.md"
+done
 
 # One upload of a build log, from a file (Content-Length) and from a
 # pipe (chunked, as `make | curl -T -` sends it).
@@ -133,14 +138,15 @@ cpu=$(bench_cpu "$fcgi")
 	echo
 	echo "$(bench_machine). nginx (2 workers) in front of one"
 	echo "\`sselog-fcgi --publish\` (an HS256 token in \`Authorization: Bearer\`;"
-	echo "the log in WAL mode, each POST its own transaction) and of nchan's"
-	echo "publisher, in one run; POSTs for $seconds s each, one"
-	echo "\`bench/sse-pub\` per connection, each POST waiting for the last."
+	echo "the log in WAL mode, \`synchronous = FULL\`: an event is on disk"
+	echo "before its answer; the POSTs whose bodies arrive together share one"
+	echo "commit) and of nchan's publisher (in memory), in one run; POSTs for"
+	echo "$seconds s each, one \`bench/sse-pub\` per connection, each POST waiting"
+	echo "for the last."
 	echo
-	echo "| | sselog POSTs/s | nchan POSTs/s | ratio |"
+	echo "| connections | sselog POSTs/s | nchan POSTs/s | ratio |"
 	echo "|---|---|---|---|"
-	echo "| 1 connection | $s1 | $n1 | $(awk -v a="$s1" -v b="$n1" 'BEGIN { printf "%.2f", a / b }') |"
-	echo "| 4 connections | $s4 | $n4 | $(awk -v a="$s4" -v b="$n4" 'BEGIN { printf "%.2f", a / b }') |"
+	cat "$dir/posts.md"
 	echo
 	echo "One upload of a $nlines-line build log to \`?lines\` with curl:"
 	echo

@@ -36,7 +36,7 @@
  * when the FastCGI connection closes before it has sent the whole body):
  * the answer waits in held until then. */
 struct publish {
-	const struct publisher *pr;
+	struct publisher *pr;
 	struct client *c;
 	struct upload up;
 	enum request_kind kind;	/* PUBLISH, LINES or CLOSE once accepted */
@@ -57,6 +57,9 @@ struct publish {
 	int64_t batch_since_ms;	/* the batch's first line came; 0: empty */
 	int64_t busy_since_ms;	/* a write waits for the locked log; 0: no */
 	int64_t progress_ms;	/* the body's bytes last came */
+	bool queued;		/* in pr's queue, for publish_commit() */
+	int status;		/* 201 or 200, once appended */
+	struct publish *next_queued;
 };
 
 /* Answers with a status and a one-line body (sent once the body has
@@ -71,6 +74,32 @@ answer(struct publish *p, int status, const char *message, int retry_after_s)
 	    message, retry_after_s));
 }
 
+/* Takes p out of its publisher's queue (its client went away). */
+static void
+unqueue(struct publish *p)
+{
+	struct publish **at = &p->pr->queue;
+
+	while (*at != p)
+		at = &(*at)->next_queued;
+	*at = p->next_queued;
+	p->queued = false;
+}
+
+/* Puts p at the end of its publisher's queue: ids follow the order in
+ * which the bodies ended. */
+static void
+enqueue(struct publish *p)
+{
+	struct publish **at = &p->pr->queue;
+
+	while (*at != NULL)
+		at = &(*at)->next_queued;
+	p->next_queued = NULL;
+	p->queued = true;
+	*at = p;
+}
+
 static void
 publish_closed(struct client *c)
 {
@@ -78,6 +107,8 @@ publish_closed(struct client *c)
 
 	if (p == NULL)
 		return;
+	if (p->queued)
+		unqueue(p);
 	loop_cancel(p->pr->loop, &p->timer);
 	if (p->cgi_polled)
 		loop_remove(p->pr->loop, &p->cgi_in);
@@ -166,7 +197,7 @@ answer_ids(struct publish *p, int status, int64_t first, int64_t last,
 static int
 write_failed(struct publish *p, const char *doing)
 {
-	const struct publisher *pr = p->pr;
+	struct publisher *pr = p->pr;
 	struct store *st = *pr->writer;
 	int64_t now = loop_now_ms();
 
@@ -234,16 +265,17 @@ write_lines(struct publish *p)
 	return 0;
 }
 
-/* The whole body is read: the event, the close, or the answer to the
- * lines. Returns 1 when the log is locked (tried again on the ticks). */
+/* The whole body is read: the answer to the lines, or a refusal; an
+ * event or a close is queued for publish_commit(). Returns 1 while it
+ * waits in that queue, 0 once answered. */
 static int
 publish_finish(struct publish *p)
 {
-	const struct publisher *pr = p->pr;
+	struct publisher *pr = p->pr;
 	struct upload *u = &p->up;
-	int64_t id;
-	bool existed;
 
+	if (p->queued)
+		return 1;	/* publish_commit() answers it */
 	if (u->error == UPLOAD_TOO_LARGE && p->kind == REQUEST_LINES) {
 		char message[160];
 		snprintf(message, sizeof message, "line %" PRIu64 " is longer "
@@ -268,12 +300,7 @@ publish_finish(struct publish *p)
 		answer_ids(p, 201, p->first_id, p->last_id, true);
 		return 0;
 	}
-	struct store_new_event ev = { .stream = p->stream, .type = p->type,
-	    .data = "", .data_len = 0, .retry = p->retry, .idem = p->idem };
-	if (p->kind == REQUEST_CLOSE) {
-		ev.type = "sselog.close";
-		ev.retry = -1;
-	} else {
+	if (p->kind == REQUEST_PUBLISH) {
 		/* The body is the data verbatim: not repaired, refused. */
 		const char *why = validate_data(u->data.len ? u->data.data :
 		    "", u->data.len);
@@ -281,17 +308,89 @@ publish_finish(struct publish *p)
 			answer(p, 400, why, -1);
 			return 0;
 		}
-		if (u->data.len > 0)
-			ev.data = u->data.data;
-		ev.data_len = u->data.len;
 	}
-	if (*pr->writer == NULL ||
-	    store_publish(*pr->writer, &ev, &id, &existed) == -1)
-		return write_failed(p, p->kind == REQUEST_CLOSE ?
-		    "cannot close a stream" : "cannot append an event");
-	answer_ids(p, existed || p->kind == REQUEST_CLOSE ? 200 : 201,
-	    id, 0, false);
-	return 0;
+	enqueue(p);
+	return 1;
+}
+
+/* The event that p, queued, appends. */
+static struct store_new_event
+queued_event(const struct publish *p)
+{
+	struct store_new_event ev = { .stream = p->stream, .type = p->type,
+	    .data = "", .data_len = 0, .retry = p->retry, .idem = p->idem };
+
+	if (p->kind == REQUEST_CLOSE) {
+		ev.type = "sselog.close";
+		ev.retry = -1;
+	} else if (p->up.data.len > 0) {
+		ev.data = p->up.data.data;
+		ev.data_len = p->up.data.len;
+	}
+	return ev;
+}
+
+/* The log failed the whole of a batch (starting it, an append, the
+ * commit): each of its writes waits for the next turn when the log was
+ * locked, up to WRITE_BUSY_MS, or is answered. */
+static void
+batch_failed(struct publish *batch)
+{
+	for (struct publish *p = batch, *next; p != NULL; p = next) {
+		next = p->next_queued;
+		p->queued = false;
+		if (write_failed(p, p->kind == REQUEST_CLOSE ?
+		    "cannot close a stream" : "cannot append an event") == 1)
+			enqueue(p);
+	}
+}
+
+void
+publish_commit(struct publisher *pr)
+{
+	struct publish *batch = pr->queue, *appended = NULL, **tail = &appended;
+	struct store *st = *pr->writer;
+
+	if (batch == NULL)
+		return;
+	pr->queue = NULL;
+	if (st == NULL || store_begin(st) == -1) {
+		batch_failed(batch);
+		return;
+	}
+	for (struct publish *p = batch, *next; p != NULL; p = next) {
+		next = p->next_queued;
+		struct store_new_event ev = queued_event(p);
+		bool existed;
+		if (store_publish_in(st, &ev, &p->first_id, &existed) == 0) {
+			p->status = existed || p->kind == REQUEST_CLOSE ?
+			    200 : 201;
+			*tail = p;
+			tail = &p->next_queued;
+		} else if (store_refused(st)) {
+			/* This one alone: the others go on. */
+			p->queued = false;
+			write_failed(p, "cannot append an event");
+		} else {
+			/* Nothing of the batch is appended: all of it,
+			 * this one and those after it too, fails. */
+			*tail = p;
+			store_rollback(st);
+			batch_failed(appended);
+			return;
+		}
+	}
+	*tail = NULL;
+	if (store_commit(st) == -1) {
+		batch_failed(appended);
+		return;
+	}
+	for (struct publish *p = appended, *next; p != NULL; p = next) {
+		next = p->next_queued;
+		p->queued = false;
+		p->busy_since_ms = 0;
+		answer_ids(p, p->status, p->first_id, 0, false);
+	}
 }
 
 /* Takes what a full batch left unread, now that the batch is out. */
@@ -417,7 +516,7 @@ static void
 on_publish_tick(struct loop_timer *t)
 {
 	struct publish *p = container_of(t, struct publish, timer);
-	const struct publisher *pr = p->pr;
+	struct publisher *pr = p->pr;
 	int64_t now = loop_now_ms();
 
 	if (p->c->state != CLIENT_RECEIVING)
@@ -442,7 +541,7 @@ on_publish_tick(struct loop_timer *t)
  * DELETE), for nothing until publish_accept(). Returns 0, or -1 when
  * memory runs out. */
 int
-publish_start(const struct publisher *pr, struct client *c,
+publish_start(struct publisher *pr, struct client *c,
     const struct request_params *params)
 {
 	struct publish *p = calloc(1, sizeof *p);

@@ -29,17 +29,27 @@ struct publisher {
 	struct buf *scratch;	/* to build answers in */
 	size_t max_event_size;	/* --max-event-size */
 	int write_timeout_s;	/* a body that stops coming this long */
+	struct publish *queue;	/* single events and closes whose bodies
+				 * have been read, for publish_commit() */
 };
 
 /* Starts reading the body of c, a request that has one, for nothing until
  * publish_accept(); c->pub holds the write from here on. Returns 0, or -1
  * when memory runs out. */
-int publish_start(const struct publisher *pr, struct client *c,
+int publish_start(struct publisher *pr, struct client *c,
     const struct request_params *params);
 
 /* The write is allowed: its body is used. Takes the stream, type and key
  * over from req. */
 void publish_accept(struct client *c, struct request *req);
+
+/* Appends every event and close whose body has been read since the last
+ * call, in one transaction, and answers them: called once per turn of
+ * the loop, after its callbacks, so that the writes that came together
+ * share one commit, and so one fsync, instead of one each. A write that
+ * the log refuses (a closed stream) is answered alone; the others are
+ * still appended. */
+void publish_commit(struct publisher *pr);
 
 /* Moves c's write on as far as it can go now (after its head was answered
  * or accepted). */

@@ -1019,6 +1019,7 @@ server_turn(struct server *srv, bool block)
 		log_error("epoll: %s", strerror(errno));
 		return -1;
 	}
+	publish_commit(&srv->publisher);
 	clients_flush(&srv->clients);
 	run_work(srv);
 	clients_bury(&srv->clients);

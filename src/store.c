@@ -660,30 +660,38 @@ find_idem(struct store *st, const char *stream, const char *idem,
 }
 
 int
-store_publish(struct store *st, const struct store_new_event *ev, int64_t *id,
-    bool *existed)
+store_publish_in(struct store *st, const struct store_new_event *ev,
+    int64_t *id, bool *existed)
 {
 	int found = 0;
 
 	if (existed != NULL)
 		*existed = false;
-	if (store_begin(st) == -1)
-		return -1;
 	/* The key is looked for first: a retry of a request that did append
 	 * gets that event's id, even once the stream is closed. Writers are
 	 * serialized (BEGIN IMMEDIATE), so nobody appends the key between
 	 * the look-up and the insert; the unique index holds for SQL. */
 	if (ev->idem != NULL &&
 	    (found = find_idem(st, ev->stream, ev->idem, id)) == -1)
-		goto fail;
+		return -1;
 	if (found == 0 && store_append(st, ev, id) == -1)
-		goto fail;
+		return -1;
 	if (found == 1 && existed != NULL)
 		*existed = true;
+	return 0;
+}
+
+int
+store_publish(struct store *st, const struct store_new_event *ev, int64_t *id,
+    bool *existed)
+{
+	if (store_begin(st) == -1)
+		return -1;
+	if (store_publish_in(st, ev, id, existed) == -1) {
+		store_rollback(st);
+		return -1;
+	}
 	return store_commit(st);
-fail:
-	store_rollback(st);
-	return -1;
 }
 
 

@@ -113,6 +113,14 @@ int64_t store_last_appended(const struct store *st);
 int store_publish(struct store *st, const struct store_new_event *ev,
     int64_t *id, bool *existed);
 
+/* As store_publish(), inside the transaction the caller began
+ * (store_begin()) and commits, so that several events share one commit
+ * (and one fsync). A rule of the schema that refuses the append
+ * (store_refused()) undoes that append alone: the transaction goes on.
+ * After any other failure, roll it back. */
+int store_publish_in(struct store *st, const struct store_new_event *ev,
+    int64_t *id, bool *existed);
+
 /* Deletes, from each of the n streams (all streams when n is 0), the events
  * that meet every condition given: not among the newest keep (keep < 0: no
  * such condition) and created before now minus older_than_ms (negative: no

@@ -288,6 +288,51 @@ is "a body that stopped coming appends nothing" "$(count build/5)" 0
 check "... the responder gave it up within --write-timeout and a tick" \
     grep -q 'whose body did not come for 3 s' "$RUNDIR/publish.log"
 
+# -- writes that come together share one commit --
+# The responder is stopped while 24 POSTs, 4 retries with one
+# Idempotency-Key, a POST to a closed stream and a DELETE queue up in
+# front of it; once it goes on, it reads several bodies in one turn and
+# appends them in one transaction. Each still gets its own answer.
+fetch g0 "${B}build/g-closed" -H "$AUTH" -X DELETE
+kill -STOP "$PID_publish"
+queued=
+i=0
+while [ $i -lt 24 ]; do
+	i=$((i + 1))
+	fetch "g$i" "${B}build/g" -H "$AUTH" -d "event $i" &
+	queued="$queued $!"
+done
+for k in 1 2 3 4; do
+	fetch "gk$k" "${B}build/g" -H "$AUTH" -H "Idempotency-Key: g-once" \
+	    -d 'keyed' &
+	queued="$queued $!"
+done
+fetch gc "${B}build/g-closed" -H "$AUTH" -d 'too late' &
+queued="$queued $!"
+fetch gd "${B}build/g-end" -H "$AUTH" -X DELETE &
+queued="$queued $!"
+sleep 1
+kill -CONT "$PID_publish"
+# shellcheck disable=SC2086 # pids
+wait $queued
+ids=$(i=0; while [ $i -lt 24 ]; do i=$((i + 1)); body "g$i"; done |
+    sort -n | uniq | wc -l)
+is "24 POSTs queued together: 24 distinct ids" "$ids" 24
+is "... each appended once, with its own body" "$(sql "SELECT count(*), \
+count(DISTINCT data) FROM events WHERE stream = 'build/g' AND idem IS NULL")" \
+    "24|24"
+is "the same Idempotency-Key 4 times in one batch: one event" \
+    "$(sql "SELECT count(*) FROM events WHERE idem = 'g-once'")" 1
+is "... and every answer names it" "$(for k in 1 2 3 4; do body "gk$k"; \
+done | sort -u)" "$(sql "SELECT id FROM events WHERE idem = 'g-once'")"
+CODE=$(status_of gc)
+answers "a POST to a closed stream in the same batch: 409" 409 \
+    "stream is closed" gc
+CODE=$(status_of gd)
+is_code "a DELETE in the same batch: 200" 200
+is "... which closed its stream" "$(sql "SELECT count(*) FROM events \
+WHERE stream = 'build/g-end' AND event = 'sselog.close'")" 1
+
 # -- without --publish --
 N=http://127.0.0.1:$NPORT/events/
 fetch n1 "${N}build/1" -H "$AUTH" -d x

@@ -1536,6 +1536,60 @@ test_write_nowait(void **state)
 	store_close(other);
 }
 
+/* Several publishes in one transaction (the responder's commit per turn
+ * of its loop): a refused one (a closed stream, a bad name) undoes itself
+ * alone and the transaction goes on; a key appended earlier in the same
+ * transaction is found; nothing is visible before the commit, all of it
+ * after. */
+static void
+test_publish_in(void **state)
+{
+	char path[512];
+	struct store *st = templog_new(path, sizeof path);
+	struct store *r = templog_open(path, STORE_READ);
+	struct store_new_event close = { .stream = "shut",
+	    .type = "sselog.close", .data = "", .retry = -1 };
+	struct store_new_event ok = { .stream = "s", .data = "x",
+	    .data_len = 1, .retry = -1 };
+	struct store_new_event keyed = { .stream = "s", .data = "k",
+	    .data_len = 1, .retry = -1, .idem = "once" };
+	struct store_new_event late = { .stream = "shut", .data = "y",
+	    .data_len = 1, .retry = -1 };
+	struct store_new_event bad = { .stream = "a//b", .data = "z",
+	    .data_len = 1, .retry = -1 };
+	int64_t id1, id2, id3, id4, id, last;
+	bool existed;
+	(void)state;
+
+	assert_int_equal(store_publish(st, &close, &id, NULL), 0);
+	assert_int_equal(store_begin(st), 0);
+	assert_int_equal(store_publish_in(st, &ok, &id1, &existed), 0);
+	assert_false(existed);
+	assert_int_equal(store_publish_in(st, &late, &id, &existed), -1);
+	assert_true(store_refused(st));
+	assert_string_equal(store_error(st), "stream is closed");
+	assert_int_equal(store_publish_in(st, &keyed, &id2, &existed), 0);
+	assert_false(existed);
+	assert_int_equal(store_publish_in(st, &bad, &id, &existed), -1);
+	assert_true(store_refused(st));
+	assert_int_equal(store_publish_in(st, &keyed, &id3, &existed), 0);
+	assert_true(existed);
+	assert_int_equal(id3, id2);
+	assert_int_equal(store_publish_in(st, &ok, &id4, &existed), 0);
+	assert_int_equal(store_last_id(r, &last), 0);
+	assert_int_equal(last, 1);	/* the close alone, before the commit */
+	assert_int_equal(store_commit(st), 0);
+
+	/* The refused appends took no id. */
+	assert_int_equal(id1, 2);
+	assert_int_equal(id2, 3);
+	assert_int_equal(id4, 4);
+	assert_int_equal(store_last_id(r, &last), 0);
+	assert_int_equal(last, 4);
+	store_close(r);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -1548,6 +1602,7 @@ main(void)
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_append_batch),
 		cmocka_unit_test(test_write_nowait),
+		cmocka_unit_test(test_publish_in),
 		cmocka_unit_test(test_cursor_merge),
 		cmocka_unit_test(test_cursor_all),
 		cmocka_unit_test(test_cursor_snapshot),
