@@ -641,6 +641,10 @@ publish_cut(struct client *c)
 		    "%" PRId64 " %" PRId64, p->first_id, p->last_id);
 		answer(p, 503, message, 1);
 	} else {
+		/* A write queued for the commit waits for a locked log
+		 * (else the turn's commit took it): it will not be. */
+		if (p->queued)
+			unqueue(p);
 		answer(p, 503, "the server is stopping: nothing was "
 		    "appended; try again", 1);
 	}
