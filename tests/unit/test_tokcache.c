@@ -56,12 +56,25 @@ claims(const char *sub, int64_t exp, int64_t nbf)
 	    .publish = publish, .n_publish = 1 };
 }
 
+/* Each test of the cache alone starts with an empty one of 8 entries. */
+static int
+new_cache(void **state)
+{
+	*state = tokcache_new(8, 1 << 20, test_key);
+	return *state != NULL ? 0 : -1;
+}
+
+static int
+free_cache(void **state)
+{
+	tokcache_free(*state);
+	return 0;
+}
+
 static void
 test_hit(void **state)
 {
-	(void)state;
-	struct tokcache *c = tokcache_new(8, 1 << 20, test_key);
-	assert_non_null(c);
+	struct tokcache *c = *state;
 	assert_null(tokcache_get(c, "a.b.c", NOW));
 
 	/* The cache keeps a copy: what it was given may go. */
@@ -98,14 +111,12 @@ test_hit(void **state)
 	assert_int_equal(tokcache_put(c, "a.b.c", &in), 0);
 	assert_int_equal(tokcache_count(c), 2);
 	assert_string_equal(tokcache_get(c, "a.b.c", NOW)->sub, "bob");
-	tokcache_free(c);
 }
 
 static void
 test_exp(void **state)
 {
-	(void)state;
-	struct tokcache *c = tokcache_new(8, 1 << 20, test_key);
+	struct tokcache *c = *state;
 	struct token_claims in = claims("alice", NOW + 60, INT64_MIN);
 
 	assert_int_equal(tokcache_put(c, "a.b.c", &in), 0);
@@ -115,14 +126,12 @@ test_exp(void **state)
 	assert_null(tokcache_get(c, "a.b.c", NOW + 60));
 	assert_int_equal(tokcache_count(c), 0);
 	assert_null(tokcache_get(c, "a.b.c", NOW));
-	tokcache_free(c);
 }
 
 static void
 test_nbf(void **state)
 {
-	(void)state;
-	struct tokcache *c = tokcache_new(8, 1 << 20, test_key);
+	struct tokcache *c = *state;
 	struct token_claims in = claims("alice", NOW + 60, NOW + 10);
 
 	/* Kept at NOW + 10 and found before its nbf (a clock set back):
@@ -132,7 +141,6 @@ test_nbf(void **state)
 	assert_non_null(tokcache_get(c, "a.b.c", NOW + 9));
 	assert_null(tokcache_get(c, "a.b.c", NOW + 8));
 	assert_int_equal(tokcache_count(c), 0);
-	tokcache_free(c);
 }
 
 static void
@@ -190,8 +198,7 @@ test_eviction(void **state)
 static void
 test_clear(void **state)
 {
-	(void)state;
-	struct tokcache *c = tokcache_new(8, 1 << 20, test_key);
+	struct tokcache *c = *state;
 	struct token_claims in = claims("alice", NOW + 60, INT64_MIN);
 
 	assert_int_equal(tokcache_put(c, "a.b.c", &in), 0);
@@ -204,7 +211,6 @@ test_clear(void **state)
 	/* And it fills again. */
 	assert_int_equal(tokcache_put(c, "a.b.c", &in), 0);
 	assert_non_null(tokcache_get(c, "a.b.c", NOW));
-	tokcache_free(c);
 }
 
 /* Three tokens of one length in one bucket (of 4: the cache holds 4):
@@ -354,21 +360,32 @@ test_auth_reload(void **state)
 	auth_free(reloaded);
 }
 
+/* The keys of tests/keys, from the source tree (SRCDIR under make
+ * check, else the parent of the build directory). */
+static int
+find_keys(void **state)
+{
+	const char *srcdir = getenv("SRCDIR");
+
+	(void)state;
+	snprintf(keydir, sizeof keydir, "%s/tests/keys",
+	    srcdir != NULL ? srcdir : "..");
+	return 0;
+}
+
 int
 main(void)
 {
-	const char *srcdir = getenv("SRCDIR");
-	snprintf(keydir, sizeof keydir, "%s/tests/keys",
-	    srcdir != NULL ? srcdir : "..");
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hit),
-		cmocka_unit_test(test_exp),
-		cmocka_unit_test(test_nbf),
+		cmocka_unit_test_setup_teardown(test_hit, new_cache, free_cache),
+		cmocka_unit_test_setup_teardown(test_exp, new_cache, free_cache),
+		cmocka_unit_test_setup_teardown(test_nbf, new_cache, free_cache),
 		cmocka_unit_test(test_eviction),
-		cmocka_unit_test(test_clear),
+		cmocka_unit_test_setup_teardown(test_clear, new_cache,
+		    free_cache),
 		cmocka_unit_test(test_same_bucket),
 		cmocka_unit_test(test_auth_repeats),
 		cmocka_unit_test(test_auth_reload),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, find_keys, NULL);
 }
