@@ -31,6 +31,11 @@ struct auth *auth_load(const struct auth_config *cfg, char *err,
     size_t errlen);
 void auth_free(struct auth *a);
 
+/* Forgets every token verification remembered (auth_decide). A reload
+ * that reads new keys or rules makes a new struct auth, which starts
+ * with none. */
+void auth_forget_tokens(struct auth *a);
+
 /* What a request brings, kept by its stream so that a reload can judge
  * it again. Owned by the struct: credentials_free(). */
 struct credentials {
@@ -57,9 +62,11 @@ struct auth_decision {
 };
 
 /* Decides whether the credentials give right on every one of the n
- * streams at time now_s (Unix seconds). Returns 0 with *d filled, or -1
- * when memory runs out. */
-int auth_decide(const struct auth *a, const struct credentials *cr,
+ * streams at time now_s (Unix seconds). A token that verifies is
+ * remembered (at most 4096, the least recently used forgotten first) and
+ * not verified again while its "exp" and "nbf" allow it. Returns 0 with
+ * *d filled, or -1 when memory runs out. */
+int auth_decide(struct auth *a, const struct credentials *cr,
     enum access_right right, const char *const *streams, size_t n,
     int64_t now_s, struct auth_decision *d);
 

@@ -4,7 +4,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "siphash.h"
 
@@ -31,22 +30,6 @@ hash_name(const struct hub *h, const char *s)
 	return siphash24(h->key, s, strlen(s));
 }
 
-/* Fills key from the kernel's random source, which blocks only early in
- * boot, before its pool is seeded. Returns 0, or -1 with errno set. */
-static int
-random_key(unsigned char *key, size_t len)
-{
-	for (size_t got = 0; got < len; ) {
-		ssize_t n = getrandom(key + got, len - got, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
 struct hub *
 hub_new(void)
 {
@@ -55,7 +38,7 @@ hub_new(void)
 	if (h == NULL)
 		return NULL;
 	h->nbuckets = 64;
-	if (random_key(h->key, sizeof h->key) == -1 ||
+	if (siphash_random_key(h->key) == -1 ||
 	    (h->buckets = calloc(h->nbuckets, sizeof *h->buckets)) == NULL) {
 		int saved = errno;
 		free(h);

@@ -434,7 +434,9 @@ struct signals {
 };
 
 /* SIGHUP: reads the access control's files again; on any error the one
- * in use stays. */
+ * in use stays. Either way no token verification is remembered across
+ * it: a new struct auth starts with none, and the one that stays forgets
+ * them, so that "kill -HUP" always means "verify every token again". */
 static void
 reload(struct signals *s)
 {
@@ -445,6 +447,7 @@ reload(struct signals *s)
 		return;
 	}
 	if (load_auth(s->o, &auth) != 0) {
+		auth_forget_tokens(s->auth);
 		log_error("SIGHUP: keeping the access control in use");
 		return;
 	}

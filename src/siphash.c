@@ -1,5 +1,8 @@
 #include "siphash.h"
 
+#include <errno.h>
+#include <sys/random.h>
+
 #define ROTL(x, b) ((x) << (b) | (x) >> (64 - (b)))
 
 /* A macro over four locals: as a function over an array, gcc -O2 kept
@@ -55,4 +58,18 @@ siphash24(const unsigned char key[SIPHASH_KEY_LEN], const void *data,
 	SIPROUND;
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+int
+siphash_random_key(unsigned char key[SIPHASH_KEY_LEN])
+{
+	for (size_t got = 0; got < SIPHASH_KEY_LEN; ) {
+		ssize_t n = getrandom(key + got, SIPHASH_KEY_LEN - got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
 }

@@ -20,4 +20,8 @@
 uint64_t siphash24(const unsigned char key[SIPHASH_KEY_LEN],
     const void *data, size_t len);
 
+/* Fills key from the kernel's random source, which blocks only early in
+ * boot, before its pool is seeded. Returns 0, or -1 with errno set. */
+int siphash_random_key(unsigned char key[SIPHASH_KEY_LEN]);
+
 #endif

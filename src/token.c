@@ -304,28 +304,38 @@ copy_strings(json_t *array, char ***out, size_t *n)
 	return TOKEN_VALID;
 }
 
+enum token_status
+token_claims_in_force(const struct token_claims *c, int64_t now)
+{
+	if (now >= c->exp)
+		return TOKEN_EXPIRED;
+	if (now + NBF_LEEWAY < c->nbf)
+		return TOKEN_NOT_YET_VALID;
+	return TOKEN_VALID;
+}
+
 /* Checks the claims of a verified token and copies what we use. */
 static enum token_status
 read_claims(const struct token_keys *k, json_t *claims, int64_t now,
     struct token_claims *out)
 {
-	int64_t exp, nbf;
+	enum token_status s;
 	json_t *v;
 
 	if (!json_is_object(claims))
 		return TOKEN_MALFORMED;
 	if ((v = json_object_get(claims, "exp")) == NULL)
 		return TOKEN_NO_EXP;
-	if (!numeric_date(v, &exp))
+	if (!numeric_date(v, &out->exp))
 		return TOKEN_BAD_CLAIM;
-	if (now >= exp)
-		return TOKEN_EXPIRED;
-	if ((v = json_object_get(claims, "nbf")) != NULL) {
-		if (!numeric_date(v, &nbf))
-			return TOKEN_BAD_CLAIM;
-		if (now + NBF_LEEWAY < nbf)
-			return TOKEN_NOT_YET_VALID;
-	}
+	out->nbf = INT64_MIN;
+	/* An "nbf" of the wrong type in a token that has expired anyway
+	 * says "expired", as it always has. */
+	if ((v = json_object_get(claims, "nbf")) != NULL &&
+	    !numeric_date(v, &out->nbf))
+		return now >= out->exp ? TOKEN_EXPIRED : TOKEN_BAD_CLAIM;
+	if ((s = token_claims_in_force(out, now)) != TOKEN_VALID)
+		return s;
 	if (k->audience != NULL &&
 	    !audience_names(json_object_get(claims, "aud"), k->audience))
 		return TOKEN_BAD_AUDIENCE;
@@ -335,7 +345,6 @@ read_claims(const struct token_keys *k, json_t *claims, int64_t now,
 		    strcmp(json_string_value(v), k->issuer) != 0)
 			return TOKEN_BAD_ISSUER;
 	}
-	out->exp = exp;
 	if ((v = json_object_get(claims, "sub")) != NULL) {
 		if (!json_is_string(v))
 			return TOKEN_BAD_CLAIM;
@@ -347,7 +356,7 @@ read_claims(const struct token_keys *k, json_t *claims, int64_t now,
 		return TOKEN_VALID;
 	if (!json_is_object(grants))
 		return TOKEN_BAD_CLAIM;
-	enum token_status s = copy_strings(json_object_get(grants, "subscribe"),
+	s = copy_strings(json_object_get(grants, "subscribe"),
 	    &out->subscribe, &out->n_subscribe);
 	if (s != TOKEN_VALID)
 		return s;

@@ -18,6 +18,7 @@
 struct token_claims {
 	char *sub;		/* the principal, or NULL */
 	int64_t exp;		/* expiry, Unix time in seconds */
+	int64_t nbf;		/* not before, likewise; INT64_MIN: none */
 	char **subscribe;	/* "sselog": {"subscribe": [...]} */
 	size_t n_subscribe;
 	char **publish;		/* "sselog": {"publish": [...]} */
@@ -68,6 +69,13 @@ const char *token_status_reason(enum token_status s);
  * with token_claims_free(); on anything else *out is left empty. */
 enum token_status token_verify(const struct token_keys *k,
     const char *token, int64_t now, struct token_claims *out);
+
+/* Whether the claims of a token that verified are in force at now, as
+ * token_verify() judges it: TOKEN_VALID, TOKEN_EXPIRED at or after "exp",
+ * or TOKEN_NOT_YET_VALID before "nbf" (less the leeway). For whoever
+ * keeps claims to use them again (auth.c's cache of verifications). */
+enum token_status token_claims_in_force(const struct token_claims *c,
+    int64_t now);
 
 /* What `sselog token` signs. */
 struct token_mint {

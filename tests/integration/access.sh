@@ -3,7 +3,8 @@
 # stream, with the web server's users (REMOTE_USER from auth_basic, rules
 # in --access), tokens (Authorization: Bearer, the cookie, access_token=
 # with --jwt-query), 401 and 403 with one-line bodies, a stream that ends
-# at its token's exp, and kill -HUP re-reading the rules and the keys.
+# at its token's exp, and kill -HUP re-reading the rules and the keys (a
+# key replaced stops working at once, remembered verifications or not).
 . "$SRCDIR/tests/integration/lib.sh"
 
 PORT=$(free_port)
@@ -146,6 +147,20 @@ refused "... and she gets 403 from then on" 403 "$B/private/build/1" -u alice:pw
 b3=$(sselog publish build/1 "testing")
 arrives "carol's stream, granted by her token, goes on" carol "id: $b3"
 check "the responders still run after the reload" kill -0 "$PID_main" "$PID_private"
+# A token that verified is remembered, not verified again; a reload
+# forgets it: a key replaced (revoked) stops working at once.
+open_stream es "$B/events/build/1?lastEventId=0" -H "Authorization: Bearer $es"
+arrives "an ES256 token, already verified once, opens a stream" es "id: $b1"
+served "... and again, remembered" "$B/events/build/1?lastEventId=0" "$b1" \
+    -H "Authorization: Bearer $es"
+cp "$KEYS/other-es256-public.pem" "$RUNDIR/es256-public.pem"
+kill -HUP "$PID_main"
+end_stream es 5
+is "after kill -HUP with another ES256 key, that token's stream ends (curl exit 0)" \
+    "$CURL_RC" 0
+unauthorized "... and the token is refused at once" \
+    "$B/events/build/1?lastEventId=0" yes -H "Authorization: Bearer $es"
+check "... as its signature does not verify" t_body_has err "signature does not verify"
 printf 'alice oops build/**\n' >"$RULES"
 kill -HUP "$PID_main"
 b4=$(sselog publish build/1 "packaging")
