@@ -58,6 +58,11 @@
 #               WWW-Authenticate (with error="invalid_token" if yes).
 #   access_suite SERVER OPEN AUTH   the access checks every web server
 #               must pass (see there).
+#   access_expiry SERVER OPEN   a stream that ends at its token's exp.
+#   access_reload SERVER OPEN AUTH LOG PID...   kill -HUP re-reads the
+#               rules and the keys, ending the streams no longer allowed.
+#   ended_saying DESC NAME WHY   a stream that ended by itself, saying why,
+#               with a retry:.
 
 # shellcheck disable=SC2034 # variables for the scripts
 
@@ -1117,4 +1122,89 @@ access_suite() {
 	    "${t_o}status?lastEventId=0" yes \
 	    -H "Authorization: Bearer $(bad_signature "$t_tok")"
 	check "... the body says why" t_body_has err "signature does not verify"
+}
+
+# ended_saying DESC NAME WHY: stream NAME ended by itself (end_stream:
+# curl exit 0), its last lines a comment that says WHY and a retry: for
+# EventSource to come back after.
+ended_saying() {
+	t_tail=$(grep -v '^$' "$T_WORK/$2.b" | tail -n 2 | tr '\n' '|')
+	case $CURL_RC:$t_tail in
+	"0:: $3|retry: "[0-9]*) ok "$1" ;;
+	*) not_ok "$1" "want curl exit 0, then ': $3' and 'retry: MS'" \
+	    "got curl exit $CURL_RC, last lines: $t_tail" ;;
+	esac
+}
+
+# access_expiry SERVER OPEN: a stream whose token is valid for 3 s takes
+# live events, then ends by itself at its exp; the token then gets 401.
+# OPEN as in access_suite.
+access_expiry() {
+	t_srv=$1 t_o=$2
+	t_short=$(token --subscribe 'build/**' --ttl 3s)
+	t_e1=$(sselog publish build/1 "before exp")
+	open_stream exp "${t_o}build/1?lastEventId=0" \
+	    -H "Authorization: Bearer $t_short"
+	arrives "a token valid for 3 s opens the stream" exp "id: $t_e1"
+	t_e2=$(sselog publish build/1 "linking")
+	arrives "... which takes live events" exp "id: $t_e2"
+	end_stream exp 8
+	ended_saying "... and ends by itself at its exp, through $t_srv: curl exit 0, why and a retry:" \
+	    exp "the token has expired"
+	unauthorized "reconnecting with the expired token" \
+	    "${t_o}build/1?lastEventId=$t_e2" yes \
+	    -H "Authorization: Bearer $t_short"
+	check "... the body says it expired" t_body_has err "expired"
+}
+
+# access_reload SERVER OPEN AUTH LOG PID...: kill -HUP makes the
+# responders PID... read the rules and the keys again, ending the streams
+# they no longer allow: alice's (AUTH, REMOTE_USER) once her rule is
+# gone, carol's (OPEN, a token) once the HS256 secret changed; a rules
+# file with a mistake leaves the rules in use, and says so in LOG (the
+# responder's messages). OPEN and AUTH as in access_suite. It changes
+# $RULES and $RUNDIR/hs256.secret: the tokens signed before verify no
+# more, so it comes last.
+access_reload() {
+	t_srv=$1 t_o=$2 t_a=$3 t_log=$4
+	shift 4
+	t_r1=$(sselog publish build/1 "reload")
+	t_tok=$(token --sub carol --subscribe 'build/**')
+	open_stream alice "${t_a}build/1?lastEventId=0" -u alice:pw
+	arrives "alice, signed in by $t_srv, follows build/1" alice "id: $t_r1"
+	open_stream carol "${t_o}build/1?lastEventId=0" \
+	    -H "Authorization: Bearer $t_tok"
+	arrives "carol follows build/1 with her token" carol "id: $t_r1"
+	cat >"$RULES" <<'R'
+*            read            user/{user}/**
+anonymous    read            status
+R
+	kill -HUP "$@"
+	end_stream alice 5
+	ended_saying "after kill -HUP without alice's rule, her stream ends: curl exit 0, why and a retry:" \
+	    alice "no longer allowed"
+	refused "... and she gets 403 from then on" 403 "${t_a}build/1" -u alice:pw
+	t_r2=$(sselog publish build/1 "testing")
+	arrives "carol's stream, granted by her token, goes on" carol "id: $t_r2"
+	check "the responders still run after the reload" kill -0 "$@"
+
+	printf 'alice oops build/**\n' >"$RULES"
+	kill -HUP "$@"
+	t_r3=$(sselog publish build/1 "packaging")
+	arrives "a bad rules file on reload: the rules in use stay; carol goes on" \
+	    carol "id: $t_r3"
+	wait_until 5 grep -q 'rules:1: unknown access "oops"' "$t_log"
+	check "... and the reason, with its line, is in the responder's messages" \
+	    grep -q 'rules:1: unknown access "oops"' "$t_log"
+
+	# Another secret (48 characters, as long as the first).
+	printf '*  read  user/{user}/**\n' >"$RULES"
+	head -c 36 /dev/urandom | base64 >"$RUNDIR/hs256.secret" ||
+		bail "cannot write $RUNDIR/hs256.secret"
+	kill -HUP "$@"
+	end_stream carol 5
+	ended_saying "after kill -HUP with another HS256 secret, carol's stream ends: curl exit 0, why and a retry:" \
+	    carol "the token's signature does not verify"
+	unauthorized "... and her token gets 401 from then on" \
+	    "${t_o}build/1?lastEventId=0" yes -H "Authorization: Bearer $t_tok"
 }
