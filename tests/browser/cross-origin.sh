@@ -10,8 +10,7 @@
 # A second EventSource, for build/43, gets 403 and stops for good (one
 # request, no reconnect), and the page learns why with fetch; a CI job
 # streams its log into build/42 with one `curl -T -` and the page shows
-# it live (the median line within 100 ms of its being written, each
-# within a second); an expired token and no cookie at all get 401, which
+# it live (each line within 100 ms of its being written); an expired token and no cookie at all get 401, which
 # also stops EventSource for good.
 # (Chromium maps *.sselog.test to 127.0.0.1: DRIVE_HOST_RULES.)
 #
@@ -38,13 +37,11 @@ EV=$B_OUT/events.log
 ACCESS=$RUNDIR/events-access.log
 LINES=20		# the CI job's lines, ...
 PAUSE=0.2		# ... written this far apart (seconds)
-LIMIT_MS=100		# the median line is on the page within this long
-# Every line within LIVE_MS: a web server that buffered the upload would
-# hold the first line back for the whole upload (about 4 s), which this
-# catches; a line that waits a few hundred ms for a CPU on a machine
-# running other tests beside this one (as the test command itself does)
-# does not fail it. The TAP line gives the median, p95 and the largest.
-LIVE_MS=1000
+# Every line is on the page within this long of its being written. A line
+# that waits for a CPU while other tests run beside this one can take
+# longer: tests/run-all runs this test alone ($(solo_tests) in
+# Makefile.am). The TAP line gives the median, p95 and the largest.
+LIMIT_MS=100
 
 if ! cp "$SRCDIR/tests/keys/hs256.secret" "$RUNDIR/hs256.secret" ||
     ! chmod 644 "$RUNDIR/hs256.secret"; then
@@ -214,13 +211,10 @@ echo "# from written to shown on the page, ms: median $med, p95 $p95, max $max (
 within() {	# MS: every delay is within MS
 	awk -v l="$1" '$1 > l { bad = 1 } END { exit bad }' "$T_WORK/delays"
 }
-if [ "$n" -eq "$LINES" ] &&
-    within "$LIVE_MS" &&
-    awk -v m="$med" -v l="$LIMIT_MS" 'BEGIN { exit !(m <= l) }'
-then
-	ok "... live: the median line within $LIMIT_MS ms of its being written, each within $LIVE_MS ms: median $med, p95 $p95, max $max ms (load $load on $cpus CPUs)"
+if [ "$n" -eq "$LINES" ] && within "$LIMIT_MS"; then
+	ok "... live: each line within $LIMIT_MS ms of its being written: median $med, p95 $p95, max $max ms (load $load on $cpus CPUs)"
 else
-	not_ok "... live: the median line within $LIMIT_MS ms of its being written, each within $LIVE_MS ms: median $med, p95 $p95, max $max ms (load $load on $cpus CPUs)" \
+	not_ok "... live: each line within $LIMIT_MS ms of its being written: median $med, p95 $p95, max $max ms (load $load on $cpus CPUs)" \
 	    "line written received (ms since the epoch):" \
 	    "$(cat "$T_WORK/latency")"
 fi

@@ -14,7 +14,7 @@ set -u
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 bindir=${FUZZ_DIR:-$PWD/fuzz}
 seconds=${FUZZ_SECONDS:-8}
-targets="sse request url_decode number utf8 fcgi_record fcgi_head fcgi_input lines rules token"
+targets="sse request url_decode number utf8 fcgi_record fcgi_head fcgi_input lines rules token upload"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sselog-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM

@@ -4,7 +4,10 @@
 # mod_auth_basic and --access rules, tokens by header (which Apache passes
 # on only with CGIPassAuth On), cookie and access_token=, 403 on one of
 # several streams, and a Basic header where Apache asks for no password:
-# nobody. mod_fcgid (contrib/apache-fcgid.conf): tokens by header.
+# nobody. mod_fcgid (contrib/apache-fcgid.conf): tokens by header. Then,
+# through mod_proxy_fcgi, a stream that ends at its token's exp and kill
+# -HUP re-reading the rules and the keys, which ends the streams they no
+# longer allow: Apache passes each end on as the end of the response.
 . "$SRCDIR/tests/integration/lib.sh"
 
 PORT=$(free_port)
@@ -66,6 +69,11 @@ served "mod_fcgid (apache-fcgid.conf): a token in the header reaches the respond
 unauthorized "... and a Basic header there is nobody" \
     "$B/fcgid/build/2?lastEventId=0" no \
     -H "Authorization: Basic $(printf 'alice:pw' | base64)"
+
+# Last: the reload changes the rules and the key.
+access_expiry Apache "$B/events/"
+access_reload Apache "$B/events/" "$B/private/" "$RUNDIR/main.log" \
+    "$PID_private" "$PID_main"
 
 no_leftovers
 done_testing

@@ -115,40 +115,7 @@ unauthorized "an empty Bearer" "$B/events/status?lastEventId=0" yes \
 check "CORS preflight needs no credentials" sh -c \
     "curl -s -o /dev/null -w '%{http_code}' -X OPTIONS -H 'Origin: $ORIGIN' '$B/events/build/1' | grep -qx 204"
 
-# ---- a stream ends at its token's exp ----
-short=$(token --subscribe 'build/**' --ttl 3s)
-open_stream exp "$B/events/build/1?lastEventId=0" -H "Authorization: Bearer $short"
-arrives "a token valid for 3 s opens the stream" exp "id: $b1"
-b2=$(sselog publish build/1 "linking")
-arrives "... which takes live events" exp "id: $b2"
-end_stream exp 8
-is "... and ends by itself once the token has expired (curl exit 0)" \
-    "$CURL_RC" 0
-check "... saying why, with a retry:" sh -c \
-    "grep -q '^: the token has expired' '$T_WORK/exp.b' && grep -q '^retry: ' '$T_WORK/exp.b'"
-unauthorized "reconnecting with the expired token" \
-    "$B/events/build/1?lastEventId=$b2" yes -H "Authorization: Bearer $short"
-check "... the body says it expired" t_body_has err "expired"
-
-# ---- kill -HUP: the rules and keys read again ----
-open_stream alice "$B/private/build/1?lastEventId=0" -u alice:pw
-arrives "alice follows build/1" alice "id: $b1"
-open_stream carol "$B/events/build/1?lastEventId=0" -H "Authorization: Bearer $tok"
-arrives "carol follows build/1 with her token" carol "id: $b1"
-cat >"$RULES" <<'R'
-*            read            user/{user}/**
-anonymous    read            status
-R
-kill -HUP "$PID_private" "$PID_main"
-end_stream alice 5
-is "after kill -HUP without alice's rule, her stream ends (curl exit 0)" \
-    "$CURL_RC" 0
-refused "... and she gets 403 from then on" 403 "$B/private/build/1" -u alice:pw
-b3=$(sselog publish build/1 "testing")
-arrives "carol's stream, granted by her token, goes on" carol "id: $b3"
-check "the responders still run after the reload" kill -0 "$PID_main" "$PID_private"
-# A token that verified is remembered, not verified again; a reload
-# forgets it: a key replaced (revoked) stops working at once.
+# ---- a token that verified is remembered; a reload forgets it ----
 open_stream es "$B/events/build/1?lastEventId=0" -H "Authorization: Bearer $es"
 arrives "an ES256 token, already verified once, opens a stream" es "id: $b1"
 served "... and again, remembered" "$B/events/build/1?lastEventId=0" "$b1" \
@@ -161,13 +128,12 @@ is "after kill -HUP with another ES256 key, that token's stream ends (curl exit 
 unauthorized "... and the token is refused at once" \
     "$B/events/build/1?lastEventId=0" yes -H "Authorization: Bearer $es"
 check "... as its signature does not verify" t_body_has err "signature does not verify"
-printf 'alice oops build/**\n' >"$RULES"
-kill -HUP "$PID_main"
-b4=$(sselog publish build/1 "packaging")
-arrives "a bad rules file on reload: the rules in use stay; carol goes on" carol "id: $b4"
-wait_until 5 grep -q 'rules:1: unknown access "oops"' "$RUNDIR/main.log"
-check "... and the reason, with its line, is in the responder's messages" \
-    grep -q 'rules:1: unknown access "oops"' "$RUNDIR/main.log"
+
+# ---- a stream ends at its token's exp; kill -HUP: the rules and keys
+# read again ----
+access_expiry nginx "$B/events/"
+access_reload nginx "$B/events/" "$B/private/" "$RUNDIR/main.log" \
+    "$PID_private" "$PID_main"
 
 # ---- start-up refusals ----
 run_fcgi() {
@@ -178,9 +144,10 @@ run_fcgi() {
 	wait "$t_pid"
 	START_RC=$?
 }
-run_fcgi --access "$RULES"
+printf 'alice oops build/**\n' >"$RUNDIR/bad-rules"
+run_fcgi --access "$RUNDIR/bad-rules"
 is "a bad rules file at start: exit 2" "$START_RC" 2
-check "... naming the file and line" grep -q 'rules:1: unknown access "oops"' "$T_WORK/start.out"
+check "... naming the file and line" grep -q 'bad-rules:1: unknown access "oops"' "$T_WORK/start.out"
 run_fcgi --jwt-key "RS256:$RUNDIR/hs256.secret"
 is "an RS256 key that is not a PEM public key: exit 2" "$START_RC" 2
 run_fcgi --jwt-query

@@ -43,6 +43,9 @@
 #   publish_smoke NAME BASE   a token that may publish build/** in $AUTH
 #               (key tests/keys/hs256.secret), then a POST of one event
 #               to BASE/build/1 through web server NAME: 201, and logged.
+#   publish_suite SERVER BASE   every way to write and every refusal,
+#               through web server SERVER (see there); count, body and
+#               answers for the checks of writes.
 #   no_leftovers     check that no process of this test is left running.
 #
 # Access control (access.sh and one script for each web server):
@@ -58,6 +61,11 @@
 #               WWW-Authenticate (with error="invalid_token" if yes).
 #   access_suite SERVER OPEN AUTH   the access checks every web server
 #               must pass (see there).
+#   access_expiry SERVER OPEN   a stream that ends at its token's exp.
+#   access_reload SERVER OPEN AUTH LOG PID...   kill -HUP re-reads the
+#               rules and the keys, ending the streams no longer allowed.
+#   ended_saying DESC NAME WHY   a stream that ended by itself, saying why,
+#               with a retry:.
 
 # shellcheck disable=SC2034 # variables for the scripts
 
@@ -907,6 +915,211 @@ publish_smoke() {
 WHERE id = '$(cat "$T_WORK/smoke.b")'")" hello
 }
 
+# The events of stream NAME in the log.
+count() { sql "SELECT count(*) FROM events WHERE stream = '$1'"; }
+# The body of fetch NAME.
+body() { cat "$T_WORK/$1.b"; }
+
+# answers DESC STATUS BODY NAME: the status and the one-line body.
+answers() {
+	if [ "$CODE" = "$2" ] && [ "$(body "$4")" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "want $2 '$3'" "got $CODE '$(head -c 300 \
+		    "$T_WORK/$4.b")' (curl exit $CURL_RC)"
+	fi
+}
+
+# publish_suite SERVER BASE: every way to write, and every answer to a
+# write refused, through web server SERVER: BASE (ending in /events/) is
+# a responder with --publish, --jwt-key HS256:tests/keys/hs256.secret,
+# --max-event-size $MAX and --cors-origin $ORIGIN. POST of one event,
+# Idempotency-Key twice, each refusal (400, 401, 403, 405, 409, 413)
+# with nothing appended, ?lines by POST and PUT, DELETE, OPTIONS, and a
+# locked log (503). Leaves the publishing token in $AUTH.
+publish_suite() {
+	t_srv=$1 B=$2
+	t_key=$SRCDIR/tests/keys/hs256.secret
+	t_tok=$("$SSELOG" token --key "$t_key" --alg HS256 --sub ci \
+	    --publish 'build/**' --subscribe 'build/**') ||
+		bail "sselog token failed"
+	t_rtok=$("$SSELOG" token --key "$t_key" --alg HS256 --sub reader \
+	    --subscribe 'build/**') || bail "sselog token failed"
+	AUTH="Authorization: Bearer $t_tok"
+
+	# -- POST: one event, the body verbatim --
+	printf 'hello\nworld\n' >"$T_WORK/two-lines"
+	fetch p1 "${B}build/1" -H "$AUTH" --data-binary "@$T_WORK/two-lines"
+	is_code "POST /events/build/1 with a token through $t_srv: 201" 201 p1
+	t_id1=$(body p1)
+	is "... the body is the new id" "$(sql "SELECT max(id) FROM events \
+WHERE stream = 'build/1'")" "$t_id1"
+	is "... the data is the body, its newlines included" \
+	    "$(sql "SELECT hex(data) FROM events WHERE id = $t_id1")" \
+	    "$(printf 'hello\nworld\n' | od -An -tx1 | tr -d ' \n' |
+	    tr '[:lower:]' '[:upper:]')"
+	fetch p2 "${B}build/1?event=step&retry=1500" -H "$AUTH" -d 'compiling'
+	is_code "POST ?event=step&retry=1500: 201" 201 p2
+	is "... stored with its type and retry" "$(sql "SELECT event, retry, \
+data FROM events WHERE id = $(body p2)")" "step|1500|compiling"
+	fetch p3 "${B}build/1" -H "$AUTH" --data-binary ''
+	is_code "POST of an empty body: 201, an event with empty data" 201 p3
+	is "... empty data" "$(sql "SELECT length(data) FROM events WHERE \
+id = $(body p3)")" 0
+
+	# -- Idempotency-Key --
+	fetch k1 "${B}build/1" -H "$AUTH" -H "Idempotency-Key: job-7/step-1" \
+	    -d 'once'
+	is_code "POST with Idempotency-Key: 201" 201 k1
+	fetch k2 "${B}build/1" -H "$AUTH" -H "Idempotency-Key: job-7/step-1" \
+	    -d 'once'
+	answers "the same key again: 200 with the same id" 200 "$(body k1)" k2
+	is "... one event with that key" "$(sql "SELECT count(*) FROM events \
+WHERE idem = 'job-7/step-1'")" 1
+
+	# -- errors: nothing appended --
+	t_n=$(count build/1)
+	fetch e1 "${B}build/1" -H "$AUTH" -H "Idempotency-Key: a key" -d x
+	is_code "a key with a space: 400" 400 e1
+	fetch e2 "${B}build/1?stream=build/2" -H "$AUTH" -d x
+	answers "stream= on a write: 400" 400 \
+	    "stream= is not for writes: the stream is the path" e2
+	fetch e3 "${B}build/%20x" -H "$AUTH" -d x
+	is_code "a bad stream name: 400" 400 e3
+	fetch e4 "${B}build/1?event=sselog.gap" -H "$AUTH" -d x
+	is_code "a reserved type: 400" 400 e4
+	fetch e5 "${B}build/1?event=sselog.close" -H "$AUTH" -d x
+	is_code "event=sselog.close: 400 (DELETE closes)" 400 e5
+	fetch e6 "${B}build/1?retry=-1" -H "$AUTH" -d x
+	is_code "retry=-1: 400" 400 e6
+	printf 'caf\351' >"$T_WORK/latin1"
+	fetch e7 "${B}build/1" -H "$AUTH" --data-binary "@$T_WORK/latin1"
+	answers "a body that is not UTF-8: 400, not repaired" 400 \
+	    "invalid data: it is not valid UTF-8" e7
+	printf 'a\000b' >"$T_WORK/nul"
+	fetch e8 "${B}build/1" -H "$AUTH" --data-binary "@$T_WORK/nul"
+	answers "a body with NUL: 400" 400 \
+	    "invalid data: it contains a NUL byte" e8
+	head -c $((MAX + 1)) /dev/zero | tr '\0' x >"$T_WORK/big"
+	fetch e9 "${B}build/1" -H "$AUTH" --data-binary "@$T_WORK/big"
+	is_code "a body one byte over --max-event-size: 413" 413 e9
+	head -c "$MAX" /dev/zero | tr '\0' x >"$T_WORK/max"
+	fetch e10 "${B}build/1" -H "$AUTH" --data-binary "@$T_WORK/max"
+	is_code "... exactly --max-event-size: 201" 201 e10
+	head -c 3000000 /dev/zero | tr '\0' x >"$T_WORK/huge"
+	fetch e11 "${B}build/1" -H "$AUTH" --data-binary "@$T_WORK/huge"
+	is_code "3 MB: 413, the whole body read ($t_srv passes the answer)" \
+	    413 e11
+	fetch e12 "${B}build/1" -H "$AUTH" -X PUT -d x
+	is_code "PUT without ?lines: 400" 400 e12
+	fetch e13 "${B}build/1?lines" -H "$AUTH" -H "Idempotency-Key: k" -d x
+	is_code "Idempotency-Key on ?lines: 400" 400 e13
+	fetch e14 "${B}build/1" -H "$AUTH" -X PATCH -d x
+	is_code "PATCH: 405" 405 e14
+	is "... Allow names the writes" "$(header e14 Allow)" \
+	    "GET, HEAD, OPTIONS, POST, PUT, DELETE"
+	is "nothing was appended by any of them" "$(count build/1)" \
+	    "$((t_n + 1))"
+
+	# -- access: 401, 403, the cookie --
+	t_n=$(count build/1)
+	fetch a1 "${B}build/1" -d x
+	is_code "no credentials: 401" 401 a1
+	is "... with WWW-Authenticate" "$(header a1 WWW-Authenticate)" \
+	    'Bearer realm="sselog"'
+	fetch a2 "${B}build/1" -H "Authorization: Bearer $t_rtok" -d x
+	answers "a token that may only subscribe: 403" 403 \
+	    "not allowed to publish to build/1" a2
+	fetch a3 "${B}build/1" -H "Cookie: sselog_token=$t_tok" -d x
+	is_code "the publishing token in the cookie: 403 (a cookie never writes)" \
+	    403 a3
+	fetch a4 "${B}build/1" -H "Authorization: Bearer x.y.z" -d x
+	is_code "a bad token: 401" 401 a4
+	fetch a5 "${B}other/1" -H "$AUTH" -d x
+	is_code "a stream outside the token's publish patterns: 403" 403 a5
+	fetch a6 "${B}build/1" --data-binary "@$T_WORK/huge"
+	is_code "3 MB without credentials: 401, the body read to its end" \
+	    401 a6
+	is "nothing was appended by any of them" "$(count build/1)" "$t_n"
+
+	# -- ?lines --
+	printf 'one\r\ntwo\n\n\nbad \377 byte\nlast' >"$T_WORK/lines"
+	fetch l1 "${B}build/2?lines&event=log" -H "$AUTH" \
+	    --data-binary "@$T_WORK/lines"
+	is_code "POST ?lines: 201" 201 l1
+	is "... FIRST LAST, empty lines skipped" "$(body l1)" \
+	    "$(sql "SELECT min(id) || ' ' || max(id) FROM events WHERE \
+stream = 'build/2'")"
+	is "... one event per line, CRLF too, bytes not UTF-8 as U+FFFD" \
+	    "$(sql "SELECT group_concat(data, '|') FROM (SELECT data FROM \
+events WHERE stream = 'build/2' AND event = 'log' ORDER BY id)")" \
+	    "one|two|bad � byte|last"
+	fetch l2 "${B}build/2?lines" -H "$AUTH" -X PUT --data-binary ''
+	answers "PUT ?lines with no lines: 201 '0 0'" 201 "0 0" l2
+	t_n=$(count build/2)
+	{ printf 'short\n'; head -c $((MAX + 1)) /dev/zero | tr '\0' y;
+	  printf '\nafter\n'; } >"$T_WORK/long-line"
+	fetch l3 "${B}build/2?lines" -H "$AUTH" -T "$T_WORK/long-line"
+	is_code "PUT ?lines with a line over --max-event-size: 413" 413 l3
+	is "... the line before it stays, nothing after" "$(count build/2)" \
+	    "$((t_n + 1))"
+
+	# -- DELETE --
+	sselog publish build/del "to close" >/dev/null
+	open_stream closing "${B}build/del" -H "$AUTH"
+	fetch d1 "${B}build/del" -H "$AUTH" -X DELETE
+	is_code "DELETE: 200" 200 d1
+	is "... the body is the close event's id" "$(body d1)" "$(sql "SELECT \
+id FROM events WHERE stream = 'build/del' AND event = 'sselog.close'")"
+	end_stream closing 5
+	is "... which ends a subscriber's stream (curl exit 0)" "$CURL_RC" 0
+	fetch d2 "${B}build/del" -H "$AUTH" -X DELETE
+	answers "DELETE of a closed stream: 409" 409 "stream is closed" d2
+	t_n=$(count build/del)
+	fetch d3 "${B}build/del" -H "$AUTH" -d x
+	answers "POST to a closed stream: 409" 409 "stream is closed" d3
+	fetch d4 "${B}build/del?lines" -H "$AUTH" -d x
+	answers "?lines to a closed stream: 409" 409 "stream is closed" d4
+	is "nothing was appended" "$(count build/del)" "$t_n"
+	fetch d5 "${B}build/1" -H "$AUTH" -H "Idempotency-Key: close-1" \
+	    -X DELETE
+	fetch d6 "${B}build/1" -H "$AUTH" -H "Idempotency-Key: close-1" \
+	    -X DELETE
+	answers "DELETE again with the same Idempotency-Key: 200, the same id" \
+	    200 "$(body d5)" d6
+
+	# -- OPTIONS --
+	fetch o1 "${B}build/1" -X OPTIONS -H "Origin: $ORIGIN"
+	is "with --publish, OPTIONS: Allow names the writes" \
+	    "$(header o1 Allow)" "GET, HEAD, OPTIONS, POST, PUT, DELETE"
+	is "... and so does the preflight's Access-Control-Allow-Methods" \
+	    "$(header o1 Access-Control-Allow-Methods)" \
+	    "GET, HEAD, OPTIONS, POST, PUT, DELETE"
+
+	# -- a locked log: 503 with Retry-After after the busy timeout --
+	printf 'BEGIN IMMEDIATE;\n.shell sleep 8\nCOMMIT;\n' |
+	    sqlite3 "$DB" >/dev/null 2>&1 &
+	t_lock=$!
+	sleep 0.5
+	t_n=$(count build/4)
+	t_t0=$(t_now_ms)
+	fetch b1 "${B}build/4" -H "$AUTH" -d x
+	t_t1=$(t_now_ms)
+	is_code "the log locked for longer than 5 s: 503" 503 b1
+	is "... with Retry-After" "$(header b1 Retry-After)" 1
+	check "... after about 5 s ($((t_t1 - t_t0)) ms)" \
+	    test $((t_t1 - t_t0)) -ge 4500 -a $((t_t1 - t_t0)) -lt 8000
+	wait "$t_lock"
+	is "... nothing appended" "$(count build/4)" "$t_n"
+	printf 'BEGIN IMMEDIATE;\n.shell sleep 1\nCOMMIT;\n' |
+	    sqlite3 "$DB" >/dev/null 2>&1 &
+	t_lock=$!
+	sleep 0.3
+	fetch b2 "${B}build/4" -H "$AUTH" -d x
+	is_code "locked for 1 s: the write waits, then 201" 201 b2
+	wait "$t_lock"
+}
+
 # ---- nginx ----
 
 # nginx_conf PORT SNIPPET [WORKER_CONNECTIONS [HTTP_LINES]]: writes
@@ -1117,4 +1330,89 @@ access_suite() {
 	    "${t_o}status?lastEventId=0" yes \
 	    -H "Authorization: Bearer $(bad_signature "$t_tok")"
 	check "... the body says why" t_body_has err "signature does not verify"
+}
+
+# ended_saying DESC NAME WHY: stream NAME ended by itself (end_stream:
+# curl exit 0), its last lines a comment that says WHY and a retry: for
+# EventSource to come back after.
+ended_saying() {
+	t_tail=$(grep -v '^$' "$T_WORK/$2.b" | tail -n 2 | tr '\n' '|')
+	case $CURL_RC:$t_tail in
+	"0:: $3|retry: "[0-9]*) ok "$1" ;;
+	*) not_ok "$1" "want curl exit 0, then ': $3' and 'retry: MS'" \
+	    "got curl exit $CURL_RC, last lines: $t_tail" ;;
+	esac
+}
+
+# access_expiry SERVER OPEN: a stream whose token is valid for 3 s takes
+# live events, then ends by itself at its exp; the token then gets 401.
+# OPEN as in access_suite.
+access_expiry() {
+	t_srv=$1 t_o=$2
+	t_short=$(token --subscribe 'build/**' --ttl 3s)
+	t_e1=$(sselog publish build/1 "before exp")
+	open_stream exp "${t_o}build/1?lastEventId=0" \
+	    -H "Authorization: Bearer $t_short"
+	arrives "a token valid for 3 s opens the stream" exp "id: $t_e1"
+	t_e2=$(sselog publish build/1 "linking")
+	arrives "... which takes live events" exp "id: $t_e2"
+	end_stream exp 8
+	ended_saying "... and ends by itself at its exp, through $t_srv: curl exit 0, why and a retry:" \
+	    exp "the token has expired"
+	unauthorized "reconnecting with the expired token" \
+	    "${t_o}build/1?lastEventId=$t_e2" yes \
+	    -H "Authorization: Bearer $t_short"
+	check "... the body says it expired" t_body_has err "expired"
+}
+
+# access_reload SERVER OPEN AUTH LOG PID...: kill -HUP makes the
+# responders PID... read the rules and the keys again, ending the streams
+# they no longer allow: alice's (AUTH, REMOTE_USER) once her rule is
+# gone, carol's (OPEN, a token) once the HS256 secret changed; a rules
+# file with a mistake leaves the rules in use, and says so in LOG (the
+# responder's messages). OPEN and AUTH as in access_suite. It changes
+# $RULES and $RUNDIR/hs256.secret: the tokens signed before verify no
+# more, so it comes last.
+access_reload() {
+	t_srv=$1 t_o=$2 t_a=$3 t_log=$4
+	shift 4
+	t_r1=$(sselog publish build/1 "reload")
+	t_tok=$(token --sub carol --subscribe 'build/**')
+	open_stream alice "${t_a}build/1?lastEventId=0" -u alice:pw
+	arrives "alice, signed in by $t_srv, follows build/1" alice "id: $t_r1"
+	open_stream carol "${t_o}build/1?lastEventId=0" \
+	    -H "Authorization: Bearer $t_tok"
+	arrives "carol follows build/1 with her token" carol "id: $t_r1"
+	cat >"$RULES" <<'R'
+*            read            user/{user}/**
+anonymous    read            status
+R
+	kill -HUP "$@"
+	end_stream alice 5
+	ended_saying "after kill -HUP without alice's rule, her stream ends: curl exit 0, why and a retry:" \
+	    alice "no longer allowed"
+	refused "... and she gets 403 from then on" 403 "${t_a}build/1" -u alice:pw
+	t_r2=$(sselog publish build/1 "testing")
+	arrives "carol's stream, granted by her token, goes on" carol "id: $t_r2"
+	check "the responders still run after the reload" kill -0 "$@"
+
+	printf 'alice oops build/**\n' >"$RULES"
+	kill -HUP "$@"
+	t_r3=$(sselog publish build/1 "packaging")
+	arrives "a bad rules file on reload: the rules in use stay; carol goes on" \
+	    carol "id: $t_r3"
+	wait_until 5 grep -q 'rules:1: unknown access "oops"' "$t_log"
+	check "... and the reason, with its line, is in the responder's messages" \
+	    grep -q 'rules:1: unknown access "oops"' "$t_log"
+
+	# Another secret (48 characters, as long as the first).
+	printf '*  read  user/{user}/**\n' >"$RULES"
+	head -c 36 /dev/urandom | base64 >"$RUNDIR/hs256.secret" ||
+		bail "cannot write $RUNDIR/hs256.secret"
+	kill -HUP "$@"
+	end_stream carol 5
+	ended_saying "after kill -HUP with another HS256 secret, carol's stream ends: curl exit 0, why and a retry:" \
+	    carol "the token's signature does not verify"
+	unauthorized "... and her token gets 401 from then on" \
+	    "${t_o}build/1?lastEventId=0" yes -H "Authorization: Bearer $t_tok"
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Publishing behind lighttpd mod_fastcgi (contrib/lighttpd.conf, which
-# starts the responder itself, with --publish): one event, an upload of
-# lines with a length and a chunked one (curl -T -), a close. By default
+# starts the responder itself, with --publish): every way to write and
+# every refusal (publish_suite in lib.sh), an upload of lines with a
+# length and a chunked one (curl -T -). By default
 # lighttpd reads the whole body first (a chunked one too) and passes it
 # on with a Content-Length: an upload of lines is appended, but only at
 # its end, not live. With server.stream-request-body = 2 it passes a body
@@ -12,7 +13,8 @@
 
 PORT=$(free_port)
 KEY=$SRCDIR/tests/keys/hs256.secret
-RESPONDER_ARGS="$RESPONDER_ARGS --publish --jwt-key HS256:$KEY"
+MAX=64			# --max-event-size: small, to reach it
+RESPONDER_ARGS="$RESPONDER_ARGS --publish --jwt-key HS256:$KEY --max-event-size $MAX"
 
 template lighttpd.conf "$RUNDIR/sselog.conf"
 grep -q -- "--publish" "$RUNDIR/sselog.conf" ||
@@ -20,16 +22,16 @@ grep -q -- "--publish" "$RUNDIR/sselog.conf" ||
 lighttpd_start "$PORT" "$RUNDIR/sselog.conf"
 
 B=http://127.0.0.1:$PORT/events/
-publish_smoke lighttpd "$B"
+publish_suite lighttpd "$B"
 printf 'one\ntwo\n' >"$T_WORK/lines"
-fetch l1 "${B}build/1?lines" -H "$AUTH" --data-binary "@$T_WORK/lines"
+fetch l1 "${B}build/6?lines" -H "$AUTH" --data-binary "@$T_WORK/lines"
 is "POST ?lines with a Content-Length: 201" "$CODE" 201
-fetch l2 "${B}build/1?lines" -H "$AUTH" -T - <"$T_WORK/lines"
+fetch l2 "${B}build/6?lines" -H "$AUTH" -T - <"$T_WORK/lines"
 is "a chunked upload (buffered by lighttpd): 201" "$CODE" 201
-fetch d1 "${B}build/1" -H "$AUTH" -X DELETE
-is "DELETE through lighttpd: 200" "$CODE" 200
-is "... six events in all" "$(sql "SELECT count(*) FROM events WHERE \
-stream = 'build/1'")" 6
+is "... four events in all" "$(count build/6)" 4
+fetch l3 "${B}build/6" -H "$AUTH" -X POST
+is "a POST with no body and no Content-Length: lighttpd's own 411" \
+    "$CODE" 411
 
 # server.stream-request-body = 2: lighttpd passes the body on as it comes.
 # shellcheck disable=SC2154 # start_daemon sets PID_lighttpd
