@@ -4,11 +4,11 @@
 -- at build time and `sselog init` runs it. Every statement is idempotent, so
 -- running it again on a database created by an older version upgrades the
 -- indexes and triggers in place; table changes, when a later version needs
--- them, go in a migration step in src/store.c keyed on PRAGMA user_version.
+-- them, go in a migration step in src/store_sqlite.c keyed on PRAGMA user_version.
 --
 -- The settings stored in the file, WAL mode and auto_vacuum = INCREMENTAL
 -- (which only a file without tables takes), are made by `sselog init`
--- (src/store.c) before this runs.
+-- (src/store_sqlite.c) before this runs.
 --
 -- The rules live here, not only in the programs, so that anything writing
 -- with plain SQL gets the same clear errors as `sselog publish`.
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS events (
         DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)),
     -- The Idempotency-Key of the request that appended the event, or
     -- NULL: a retried request finds its event instead of appending it
-    -- twice. Added in version 2 (src/store.c adds it to older logs).
+    -- twice. Added in version 2 (src/store_sqlite.c adds it to older logs).
     idem    TEXT
 );
 

@@ -1,4 +1,5 @@
-/* The event log in SQLite: the only part of sselog that includes sqlite3.h.
+/* The event log, whichever database holds it (store.c picks the backend:
+ * store_sqlite.c for a file); the rest of sselog sees only this.
  *
  * Every function that can fail returns 0 (or a documented non-negative
  * value) on success and -1 on failure, after which store_error() holds one
