@@ -393,14 +393,16 @@ publish_commit(struct publisher *pr)
 	}
 }
 
-/* Takes what a full batch left unread, now that the batch is out. */
-static void
+/* Takes what a full batch left unread, now that the batch is out.
+ * Returns the bytes taken. */
+static size_t
 take_rest(struct publish *p)
 {
 	size_t used = upload_feed(&p->up, p->raw, p->rawlen);
 
 	memmove(p->raw, p->raw + used, p->rawlen - used);
 	p->rawlen -= used;
+	return used;
 }
 
 /* Moves the write on as far as it can go now: appends a batch that is
@@ -430,19 +432,23 @@ advance(struct publish *p)
 			    u->kind != UPLOAD_LINES ||
 			    u->state == UPLOAD_ENDED ||
 			    now - p->batch_since_ms >= BATCH_MS;
-			if (!due || write_lines(p) == 1)
+			if (due && write_lines(p) == 1)
 				return;	/* the ticks come back to it */
-			continue;
+			if (due)
+				continue;
+			/* Not due: the body is read on meanwhile (the batch
+			 * has room, or the rest below fills it). */
 		}
 		if (p->rawlen > 0) {
-			take_rest(p);
-			if (p->rawlen > 0 && u->nbatch == 0)
+			if (take_rest(p) == 0 && u->state != UPLOAD_BROKEN)
 				return;	/* cannot happen: a feed takes bytes
-					 * while the batch is empty */
+					 * while the batch has room */
 			continue;
 		}
 		break;
 	}
+	/* Nothing is held back: the body flows again, whether or not a
+	 * batch waits for its BATCH_MS. */
 	pause_input(p, false);
 	if (u->state != UPLOAD_ENDED)
 		return;

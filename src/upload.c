@@ -5,19 +5,13 @@
 
 #include "validate.h"
 
-/* A batch of lines is appended at this many lines or bytes, whichever
- * comes first (or sooner: the caller also appends on a timer): a few
- * multi-row INSERTs, and a bounded amount of memory per upload. */
-#define BATCH_LINES 1024
-#define BATCH_BYTES (256 * 1024)
-
 void
 upload_init(struct upload *u, enum upload_kind kind, bool fcgi,
     unsigned request_id, int64_t content_length, size_t max)
 {
 	*u = (struct upload){ .kind = kind, .fcgi = fcgi, .max = max,
-	    .data = BUF_INIT, .batch_lines = BATCH_LINES,
-	    .batch_bytes = BATCH_BYTES };
+	    .data = BUF_INIT, .batch_lines = UPLOAD_BATCH_LINES,
+	    .batch_bytes = UPLOAD_BATCH_BYTES };
 	if (fcgi)
 		fcgi_input_init(&u->in, request_id);
 	else if ((u->cgi_left = content_length) <= 0)

@@ -10,6 +10,7 @@
  * under test can be made to fail.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <setjmp.h>
@@ -32,6 +33,7 @@
 #include "server.h"
 #include "store.h"
 #include "templog.h"
+#include "upload.h"
 
 /* ---- failing allocations ---- */
 
@@ -820,6 +822,117 @@ test_allocation_failures(void **state)
 	fixture_stop(&fx);
 }
 
+/* ---- an upload of lines ---- */
+
+/* A FastCGI record of type on request 1 with len bytes of content,
+ * appended to b. */
+static void
+fcgi_record(struct buf *b, unsigned type, const char *content, size_t len)
+{
+	unsigned char h[8] = { 1, (unsigned char)type, 0, 1,
+	    (unsigned char)(len >> 8), (unsigned char)len, 0, 0 };
+
+	assert_int_equal(buf_append(b, h, sizeof h), 0);
+	assert_int_equal(buf_append(b, content, len), 0);
+}
+
+/* An upload of lines much larger than a batch, all of it waiting on the
+ * connection, goes in at the speed of the log: each full batch is
+ * appended and the rest of the body is read on. The responder used to
+ * stop reading after each full batch until the lines that the batch left
+ * over were BATCH_MS (20 ms, src/publish.c) old, one 20 ms wait per
+ * batch: at most 256 KiB of lines each 20 ms, however fast the log. The
+ * log is on a tmpfs, so that its fsync()s do not count. */
+static void
+test_upload_of_lines_is_not_held(void **state)
+{
+	enum { BATCHES = 64, LINE = 4001, WAIT_MS = 20 };
+	char dir[] = "/dev/shm/sselog-unit-XXXXXX";
+	char path[300], rules[300], err[256];
+	struct buf body = BUF_INIT, got = BUF_INIT;
+	char line[LINE];
+	bool eof = false;
+	int sv[2];
+
+	(void)state;
+	if (mkdtemp(dir) == NULL)
+		skip();		/* no tmpfs to put the log on */
+	snprintf(path, sizeof path, "%s/events.db", dir);
+	snprintf(rules, sizeof rules, "%s/access", dir);
+	FILE *f = fopen(rules, "w");
+	assert_non_null(f);
+	fputs("anonymous publish **\n", f);
+	assert_int_equal(fclose(f), 0);
+	struct store *w = templog_open(path, STORE_CREATE);
+	assert_int_equal(store_init(w), 0);
+	struct auth_config ac = { .access_file = rules, .cookie = "token" };
+	struct auth *auth = auth_load(&ac, err, sizeof err);
+	if (auth == NULL)
+		fail_msg("auth_load: %s", err);
+	struct server_config cfg = {
+		.db_path = path,
+		.request = { .max_streams = 8, .publish = true },
+		.max_event_size = 64 * 1024,
+		.heartbeat_s = 15, .retry_ms = -1, .poll_interval_ms = 1000,
+		.max_clients = 100, .max_pending = 1024 * 1024,
+		.write_timeout_s = 10, .auth = auth,
+	};
+	struct server *srv = server_new(&cfg, err, sizeof err);
+	if (srv == NULL)
+		fail_msg("server_new: %s", err);
+
+	/* Lines of 4,000 bytes (an odd length: a batch never ends with a
+	 * read), in records of 8 KiB as nginx sends them. */
+	memset(line, 'x', LINE - 1);
+	line[LINE - 1] = '\n';
+	size_t nlines = BATCHES * (UPLOAD_BATCH_BYTES / LINE + 1);
+	struct buf lines = BUF_INIT;
+	for (size_t i = 0; i < nlines; i++)
+		assert_int_equal(buf_append(&lines, line, LINE), 0);
+	for (size_t off = 0; off < lines.len; off += 8192)
+		fcgi_record(&body, 5, lines.data + off,
+		    lines.len - off < 8192 ? lines.len - off : 8192);
+	fcgi_record(&body, 5, "", 0);
+	buf_free(&lines);
+
+	struct request_params params = { .method = "POST",
+	    .query_string = "lines", .path_info = "/up" };
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+	int64_t start = loop_now_ms();
+	server_accept(srv, sv[0], TRANSPORT_FCGI, 1, &params);
+	size_t sent = 0;
+	while (!eof && loop_now_ms() - start < 10000) {
+		ssize_t n = sent < body.len ? write(sv[1], body.data + sent,
+		    body.len - sent) : 0;
+		if (n > 0)
+			sent += (size_t)n;
+		assert_int_equal(server_turn(srv, false), 0);
+		take(sv[1], &got, &eof);
+	}
+	int64_t took = loop_now_ms() - start;
+	if (count(&got, "Status: 201") != 1)
+		fail_msg("the upload was not answered 201 (%zu bytes came, "
+		    "%s)", got.len, eof ? "then the end" : "no end");
+	if (took >= BATCHES * WAIT_MS / 2)
+		fail_msg("%zu lines (%d batches) took %" PRId64 " ms: the "
+		    "body waited between batches", nlines, BATCHES, took);
+	close(sv[1]);
+	buf_free(&body);
+	buf_free(&got);
+	server_free(srv);
+	auth_free(auth);
+	store_close(w);
+	char file[320];
+	const char *suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(file, sizeof file, "%s%s", path, suffix[i]);
+		unlink(file);
+	}
+	unlink(rules);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -833,6 +946,7 @@ main(void)
 		cmocka_unit_test(test_forget_and_rerun),
 		cmocka_unit_test(test_vacuum_under_clients),
 		cmocka_unit_test(test_allocation_failures),
+		cmocka_unit_test(test_upload_of_lines_is_not_held),
 	};
 
 	return cmocka_run_group_tests(tests, templog_setup, templog_teardown);
