@@ -144,11 +144,19 @@ INSERT INTO events_lock (last_gone)
 -- rules with the same words before anything reaches the database.
 CREATE OR REPLACE FUNCTION events_check_insert() RETURNS trigger
     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    -- What this transaction knows under the append lock: "xid next_id
+    -- open_stream" (see below), or NULL before its first append.
+    mark text := current_setting('sselog.append', true);
+    parts text[];
 BEGIN
     -- With a / added at each end, an empty, . or .. segment is a //, /./
-    -- or /../ somewhere. The range in the class is by code point.
+    -- or /../ somewhere. The range in the class is by code point. (No
+    -- {1,200} in the pattern: PostgreSQL's regex engine unrolls a bounded
+    -- repeat, which costs more than the rest of the append.)
     IF NEW.stream IS NULL
-       OR NEW.stream !~ '^[A-Za-z0-9._:/@-]{1,200}$'
+       OR length(NEW.stream) NOT BETWEEN 1 AND 200
+       OR NEW.stream ~ '[^A-Za-z0-9._:/@-]'
        OR strpos('/' || NEW.stream || '/', '//') > 0
        OR strpos('/' || NEW.stream || '/', '/./') > 0
        OR strpos('/' || NEW.stream || '/', '/../') > 0 THEN
@@ -167,7 +175,7 @@ BEGIN
     IF NEW.retry < 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'invalid retry: it must be a non-negative integer (milliseconds)';
     END IF;
-    IF NEW.idem !~ '^[!-~]{1,128}$' THEN
+    IF length(NEW.idem) NOT BETWEEN 1 AND 128 OR NEW.idem ~ '[^!-~]' THEN
         RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'invalid idempotency key: use 1-128 visible ASCII characters';
     END IF;
 
@@ -176,32 +184,47 @@ BEGIN
     -- REPEATABLE READ writer fail when another one committed since its
     -- snapshot. Not at every row: each update is a new version of the
     -- row, which the next has to walk past, and a big insert would take
-    -- quadratic time. The mark is a setting that names the transaction;
-    -- rolling back to a savepoint undoes both it and the lock taken there.
-    IF current_setting('sselog.append_xact', true)
-       IS DISTINCT FROM pg_current_xact_id()::text THEN
+    -- quadratic time. The mark is a setting local to the transaction;
+    -- rolling back to a savepoint undoes both it and the lock taken
+    -- there. It also carries the next id and the last stream found open,
+    -- so that an append after the first in a transaction costs no query
+    -- but for a stream not seen yet: nobody else appends while the lock
+    -- is held, so neither can change but through this transaction (whose
+    -- own close clears the stream, below).
+    parts := string_to_array(mark, ' ');
+    IF mark IS NULL OR parts[1] IS DISTINCT FROM pg_current_xact_id()::text
+    THEN
         UPDATE events_lock SET last_gone = last_gone;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'the events_lock row is missing: run sselog init';
         END IF;
-        -- Not local (SET LOCAL would end with this function).
-        PERFORM set_config('sselog.append_xact', pg_current_xact_id()::text,
-                           false);
+        -- Under the lock, READ COMMITTED reads anew at each statement:
+        -- every id committed before is seen.
+        parts := ARRAY[pg_current_xact_id()::text,
+                       (greatest((SELECT last_gone FROM events_lock),
+                                 (SELECT max(id) FROM events), 0) + 1)::text,
+                       ''];
     END IF;
-
-    -- Under the lock, READ COMMITTED reads anew at each statement: every
-    -- id committed before is seen, with the events inserted so far by
-    -- this transaction (this statement's earlier rows included). An id
-    -- given by the writer is ignored.
-    NEW.id := greatest((SELECT last_gone FROM events_lock),
-                       (SELECT max(id) FROM events)) + 1;
 
     -- Checked under the lock: a close committed while this waited is
     -- seen, and a close and an append cannot both pass.
-    IF EXISTS (SELECT 1 FROM events
-               WHERE stream = NEW.stream AND event = 'sselog.close') THEN
-        RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'stream is closed';
+    IF parts[3] IS DISTINCT FROM NEW.stream THEN
+        IF EXISTS (SELECT 1 FROM events
+                   WHERE stream = NEW.stream AND event = 'sselog.close') THEN
+            RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'stream is closed';
+        END IF;
+        parts[3] := NEW.stream;
     END IF;
+    IF NEW.event = 'sselog.close' THEN
+        parts[3] := '';
+    END IF;
+
+    -- An id given by the writer is ignored.
+    NEW.id := parts[2]::bigint;
+    parts[2] := (NEW.id + 1)::text;
+    -- Local: it ends with the transaction (a later one in this session
+    -- takes the lock anew), and a savepoint rolled back restores it.
+    PERFORM set_config('sselog.append', array_to_string(parts, ' '), true);
     RETURN NEW;
 END $$;
 

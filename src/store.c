@@ -6,13 +6,21 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-/* The backend for a log named path. */
+/* The backend for a log named path: a PostgreSQL connection URI, or an
+ * SQLite file. */
 static const struct store_backend *
 backend_for(const char *path)
 {
-	(void)path;
-	return &store_sqlite;
+	return store_is_postgresql(path) ? &store_pg : &store_sqlite;
+}
+
+bool
+store_is_postgresql(const char *path)
+{
+	return strncmp(path, "postgresql://", 13) == 0 ||
+	    strncmp(path, "postgres://", 11) == 0;
 }
 
 struct store *

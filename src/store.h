@@ -1,5 +1,6 @@
 /* The event log, whichever database holds it (store.c picks the backend:
- * store_sqlite.c for a file); the rest of sselog sees only this.
+ * store_sqlite.c for a file, store_pg.c for a postgresql:// URI); the rest
+ * of sselog sees only this.
  *
  * Every function that can fail returns 0 (or a documented non-negative
  * value) on success and -1 on failure, after which store_error() holds one
@@ -62,6 +63,10 @@ struct store_stream_summary {
 
 struct store;
 struct store_cursor;
+
+/* True when path names a PostgreSQL log (a postgresql:// or postgres://
+ * connection URI) rather than an SQLite file. */
+bool store_is_postgresql(const char *path);
 
 /* Opens the log at path. Apart from STORE_CREATE, the file must exist and
  * carry this version's schema. Returns the handle, or NULL with the reason

@@ -79,6 +79,8 @@ struct store_backend {
 
 /* The log in an SQLite file (store_sqlite.c). */
 extern const struct store_backend store_sqlite;
+/* The log in PostgreSQL (store_pg.c). */
+extern const struct store_backend store_pg;
 
 /* Records a failure: one line, neither busy nor refused (set those after
  * it where they apply). */

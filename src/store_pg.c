@@ -1,0 +1,986 @@
+/* The event log in PostgreSQL: the only file of sselog that includes
+ * libpq-fe.h. store.c forwards the calls of store.h here for a log named
+ * by a postgresql:// or postgres:// URI. sql/postgresql.sql is the schema;
+ * it keeps the rules, the order of ids and the pruned bookkeeping, so
+ * that this file only asks and reads.
+ */
+#include "store_backend.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "buf.h"
+
+/* The text of sql/postgresql.sql, generated at build time. */
+extern const char store_pg_schema_sql[];
+
+/* The SQLSTATE of every refusal by a rule of the schema
+ * (sql/postgresql.sql), and PostgreSQL's own ones that are refusals of
+ * what was asked too: a second event with one idempotency key in a
+ * stream, bytes that are not UTF-8. */
+#define SQLSTATE_REFUSED "SL001"
+#define SQLSTATE_UNIQUE "23505"
+#define SQLSTATE_BAD_BYTES "22021"
+/* Not an sselog log: the table sselog_schema is not there. */
+#define SQLSTATE_NO_TABLE "42P01"
+
+/* Rows per page of a cursor: a replay of a long stream holds this many
+ * events in memory at a time, not the whole stream. */
+#define PAGE_ROWS 1000
+
+#define EVENT_COLUMNS "id, stream, event, data, retry, created"
+
+struct pg_store {
+	struct store base;	/* first: what every backend has */
+	PGconn *conn;
+	char *name;		/* the log as shown in messages: no password */
+	int64_t last_appended;
+	int64_t notifications;	/* NOTIFY sselog received (data_version) */
+	bool listening;
+};
+
+struct pg_cursor {
+	struct store_cursor base;
+	struct pg_store *st;
+	char *streams;		/* a text[] literal, or NULL for all */
+	int64_t after;		/* the last id returned */
+	PGresult *page;
+	int row, rows;
+	bool last_page;		/* fewer than PAGE_ROWS: no page after it */
+};
+
+static void
+set_error(struct pg_store *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_error(struct pg_store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	store_vset_error(&st->base, fmt, ap);
+	va_end(ap);
+}
+
+/* The first line of a libpq message (they end with a newline and may go
+ * on with DETAIL lines). */
+static void
+first_line(char *out, size_t outlen, const char *message)
+{
+	size_t n = strcspn(message, "\n");
+
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, message, n);
+	out[n] = '\0';
+}
+
+/* Records the failure of res (NULL: of the connection): a refusal in the
+ * schema's own words, anything else with what we were doing. A lost
+ * connection is busy: worth trying again later. */
+static void
+set_pg_error(struct pg_store *st, const PGresult *res, const char *doing)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) :
+	    NULL;
+	const char *primary = res ? PQresultErrorField(res,
+	    PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char line[400];
+
+	first_line(line, sizeof line, primary != NULL ? primary :
+	    PQerrorMessage(st->conn));
+	if (state != NULL && strcmp(state, SQLSTATE_REFUSED) == 0) {
+		set_error(st, "%s", line);
+		st->base.refused = true;
+		return;
+	}
+	if (state != NULL && strcmp(state, SQLSTATE_BAD_BYTES) == 0) {
+		set_error(st, "invalid data: it is not valid UTF-8");
+		st->base.refused = true;
+		return;
+	}
+	set_error(st, "%s: %s: %s", st->name, doing, line);
+	st->base.busy = PQstatus(st->conn) != CONNECTION_OK;
+}
+
+/* True when res is what a command that worked returns. */
+static bool
+worked(const PGresult *res)
+{
+	ExecStatusType s = PQresultStatus(res);
+
+	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+/* Runs sql with the n parameters params (text, NULL for SQL NULL).
+ * Returns the result, which the caller clears, or NULL after recording
+ * the failure. */
+static PGresult *
+run(struct pg_store *st, const char *doing, const char *sql, int n,
+    const char *const *params)
+{
+	PGresult *res = PQexecParams(st->conn, sql, n, NULL, params, NULL,
+	    NULL, 0);
+
+	st->base.statements++;
+	if (res != NULL && worked(res))
+		return res;
+	set_pg_error(st, res, doing);
+	PQclear(res);
+	return NULL;
+}
+
+/* Runs a command and forgets its result. */
+static int
+exec(struct pg_store *st, const char *doing, const char *sql)
+{
+	PGresult *res = run(st, doing, sql, 0, NULL);
+
+	PQclear(res);
+	return res != NULL ? 0 : -1;
+}
+
+/* Reads an integer column (NULL: 0). */
+static int64_t
+int_at(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 :
+	    strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Runs a query of one integer (NULL or no row: 0) into *out. */
+static int
+query_int(struct pg_store *st, const char *doing, const char *sql, int n,
+    const char *const *params, int64_t *out)
+{
+	PGresult *res = run(st, doing, sql, n, params);
+
+	if (res == NULL)
+		return -1;
+	*out = PQntuples(res) > 0 ? int_at(res, 0, 0) : 0;
+	PQclear(res);
+	return 0;
+}
+
+/* "postgresql://user@host:port/db" from the connection, never the
+ * password that the URI may carry. */
+static char *
+display_name(PGconn *conn)
+{
+	const char *host = PQhost(conn), *port = PQport(conn),
+	    *db = PQdb(conn), *user = PQuser(conn);
+	size_t len = strlen(host) + strlen(port) + strlen(db) + strlen(user) +
+	    32;
+	char *name = malloc(len);
+
+	if (name != NULL)
+		snprintf(name, len, "postgresql://%s@%s%s%s/%s", user,
+		    host[0] == '/' ? "" : host, port[0] ? ":" : "", port, db);
+	return name;
+}
+
+static int
+check_version(struct pg_store *st)
+{
+	PGresult *res = PQexec(st->conn, "SELECT version FROM sselog_schema");
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) :
+	    NULL;
+	int64_t v;
+
+	st->base.statements++;
+	if (state != NULL && strcmp(state, SQLSTATE_NO_TABLE) == 0) {
+		set_error(st, "%s is not an sselog log: run 'sselog -d URI init' "
+		    "first", st->name);
+		PQclear(res);
+		return -1;
+	}
+	if (res == NULL || !worked(res)) {
+		set_pg_error(st, res, "cannot read the schema version");
+		PQclear(res);
+		return -1;
+	}
+	v = PQntuples(res) > 0 ? int_at(res, 0, 0) : 0;
+	PQclear(res);
+	if (v == STORE_SCHEMA_VERSION)
+		return 0;
+	if (v < STORE_SCHEMA_VERSION)
+		set_error(st, "%s has schema version %" PRId64 ", older than "
+		    "this sselog's %d: run 'sselog -d URI init' to upgrade it",
+		    st->name, v, STORE_SCHEMA_VERSION);
+	else
+		set_error(st, "%s has schema version %" PRId64 ", newer than "
+		    "this sselog's %d: upgrade sselog", st->name, v,
+		    STORE_SCHEMA_VERSION);
+	return -1;
+}
+
+static void pg_close(struct store *base);
+
+static struct store *
+pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
+{
+	struct pg_store *st = calloc(1, sizeof *st);
+
+	if (st == NULL || (st->base.path = strdup(path)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(st);
+		return NULL;
+	}
+	st->base.nowait = mode == STORE_READ_NOWAIT ||
+	    mode == STORE_WRITE_NOWAIT;
+	st->conn = PQconnectdb(path);
+	if (st->conn == NULL) {
+		snprintf(err, errlen, "cannot connect to the PostgreSQL log: "
+		    "out of memory");
+		goto fail;
+	}
+	if (PQstatus(st->conn) != CONNECTION_OK) {
+		char line[400];
+		first_line(line, sizeof line, PQerrorMessage(st->conn));
+		/* libpq's message names the host; the URI may hold a
+		 * password, so it is not repeated. */
+		snprintf(err, errlen, "cannot connect to the PostgreSQL log: "
+		    "%s", line);
+		goto fail;
+	}
+	if ((st->name = display_name(st->conn)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* The words of the schema's refusals are ours, in English: the
+	 * server's own messages stay in the server's language. Notices
+	 * (an init run again) are not for the user. */
+	if (exec(st, "cannot set up the connection",
+	    "SET client_min_messages = warning") == -1 ||
+	    (mode != STORE_CREATE && check_version(st) == -1)) {
+		snprintf(err, errlen, "%s", st->base.err);
+		goto fail;
+	}
+	return &st->base;
+fail:
+	pg_close(&st->base);
+	return NULL;
+}
+
+static void
+pg_close(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	if (st == NULL)
+		return;
+	PQfinish(st->conn);
+	free(st->name);
+	free(st->base.path);
+	free(st);
+}
+
+static int
+pg_init(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	/* The file is one transaction of several statements: the simple
+	 * query protocol runs it whole. */
+	PGresult *res = PQexec(st->conn, store_pg_schema_sql);
+
+	st->base.statements++;
+	if (res == NULL || !worked(res)) {
+		set_pg_error(st, res, "cannot create the schema");
+		st->base.refused = false;
+		PQclear(res);
+		exec(st, "cannot end a failed init", "ROLLBACK");
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_begin(struct store *base)
+{
+	return exec((struct pg_store *)base, "cannot start a write "
+	    "transaction", "BEGIN");
+}
+
+static int
+pg_commit(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	if (exec(st, "cannot commit", "COMMIT") == -1) {
+		exec(st, "cannot roll back", "ROLLBACK");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+pg_rollback(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+		PGresult *res = PQexec(st->conn, "ROLLBACK");
+		PQclear(res);
+	}
+}
+
+/* The text of a retry for a parameter: NULL when there is none. */
+static const char *
+retry_text(char *buf, size_t len, int64_t retry)
+{
+	if (retry < 0)
+		return NULL;
+	snprintf(buf, len, "%" PRId64, retry);
+	return buf;
+}
+
+static int
+pg_append(struct store *base, const struct store_new_event *ev, int64_t *id)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	char retry[24], *data = NULL;
+	const char *params[5];
+	PGresult *res;
+
+	/* Text parameters end at a NUL: a NUL in the data is refused as
+	 * the SQLite schema refuses it. */
+	if (memchr(ev->data, '\0', ev->data_len) != NULL) {
+		set_error(st, "invalid data: it contains a NUL byte");
+		st->base.refused = true;
+		return -1;
+	}
+	if ((data = strndup(ev->data, ev->data_len)) == NULL) {
+		set_error(st, "%s: out of memory appending an event", st->name);
+		return -1;
+	}
+	params[0] = ev->stream;
+	params[1] = ev->type;
+	params[2] = data;
+	params[3] = retry_text(retry, sizeof retry, ev->retry);
+	params[4] = ev->idem;
+	res = run(st, "cannot append an event", "INSERT INTO events "
+	    "(stream, event, data, retry, idem) VALUES ($1, $2, $3, $4, $5) "
+	    "RETURNING id", 5, params);
+	free(data);
+	if (res == NULL)
+		return -1;
+	*id = st->last_appended = int_at(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* Adds text to b as a field of COPY's text format: backslash, newline,
+ * carriage return and tab escaped; NULL as \N. */
+static int
+copy_field(struct buf *b, const char *text, size_t len)
+{
+	if (text == NULL)
+		return buf_append(b, "\\N", 2);
+	for (size_t i = 0; i < len; i++) {
+		const char *esc = text[i] == '\\' ? "\\\\" : text[i] == '\n' ?
+		    "\\n" : text[i] == '\r' ? "\\r" : text[i] == '\t' ? "\\t" :
+		    NULL;
+		if (esc != NULL ? buf_append(b, esc, 2) :
+		    buf_append(b, text + i, 1))
+			return -1;
+	}
+	return 0;
+}
+
+/* Appends n events with one COPY: the rows go through the schema's
+ * triggers as INSERTs do, at a fraction of the round trips. */
+static int
+pg_append_batch(struct store *base, const struct store_new_event *evs,
+    size_t n)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	struct buf rows = BUF_INIT;
+	PGresult *res;
+	char retry[24];
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_new_event *ev = &evs[i];
+		const char *r = retry_text(retry, sizeof retry, ev->retry);
+		if (memchr(ev->data, '\0', ev->data_len) != NULL) {
+			set_error(st, "invalid data: it contains a NUL byte");
+			st->base.refused = true;
+			goto out;
+		}
+		if (copy_field(&rows, ev->stream, strlen(ev->stream)) ||
+		    buf_append(&rows, "\t", 1) ||
+		    copy_field(&rows, ev->type, ev->type ? strlen(ev->type) :
+		    0) || buf_append(&rows, "\t", 1) ||
+		    copy_field(&rows, ev->data, ev->data_len) ||
+		    buf_append(&rows, "\t", 1) ||
+		    copy_field(&rows, r, r ? strlen(r) : 0) ||
+		    buf_append(&rows, "\t", 1) ||
+		    copy_field(&rows, ev->idem, ev->idem ? strlen(ev->idem) :
+		    0) || buf_append(&rows, "\n", 1)) {
+			set_error(st, "%s: out of memory appending events",
+			    st->name);
+			goto out;
+		}
+	}
+	res = PQexec(st->conn, "COPY events (stream, event, data, retry, idem)"
+	    " FROM STDIN");
+	st->base.statements++;
+	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+		set_pg_error(st, res, "cannot append events");
+		PQclear(res);
+		goto out;
+	}
+	PQclear(res);
+	if (PQputCopyData(st->conn, rows.data, (int)rows.len) != 1 ||
+	    PQputCopyEnd(st->conn, NULL) != 1) {
+		set_pg_error(st, NULL, "cannot append events");
+		goto drain;
+	}
+	res = PQgetResult(st->conn);
+	if (res == NULL || !worked(res)) {
+		set_pg_error(st, res, "cannot append events");
+		PQclear(res);
+		goto drain;
+	}
+	PQclear(res);
+	/* The transaction holds the append lock: the highest id is its
+	 * own last. */
+	if (query_int(st, "cannot append events", "SELECT max(id) FROM events",
+	    0, NULL, &st->last_appended) == -1)
+		goto out;
+	rc = 0;
+	goto out;
+drain:
+	while ((res = PQgetResult(st->conn)) != NULL)
+		PQclear(res);
+out:
+	buf_free(&rows);
+	return rc;
+}
+
+static int64_t
+pg_last_appended(const struct store *base)
+{
+	return ((const struct pg_store *)base)->last_appended;
+}
+
+/* The id of the event of stream with key idem into *id: 1 when there is
+ * one, 0 when not, -1 on failure. */
+static int
+find_idem(struct pg_store *st, const char *stream, const char *idem,
+    int64_t *id)
+{
+	const char *params[] = { stream, idem };
+	PGresult *res = run(st, "cannot look up an idempotency key",
+	    "SELECT id FROM events WHERE stream = $1 AND idem = $2", 2,
+	    params);
+	int found;
+
+	if (res == NULL)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found)
+		*id = int_at(res, 0, 0);
+	PQclear(res);
+	return found;
+}
+
+/* Inside the transaction the caller began; a refused append undoes
+ * itself alone (a savepoint: PostgreSQL would otherwise refuse every
+ * later statement of the transaction). */
+static int
+pg_publish_in(struct store *base, const struct store_new_event *ev,
+    int64_t *id, bool *existed)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	int found = 0;
+
+	if (existed != NULL)
+		*existed = false;
+	/* The key is looked for first: a retry of a request that did append
+	 * gets that event's id, even once the stream is closed. */
+	if (ev->idem != NULL &&
+	    (found = find_idem(st, ev->stream, ev->idem, id)) == -1)
+		return -1;
+	if (found == 0) {
+		if (exec(st, "cannot append an event",
+		    "SAVEPOINT sselog_publish") == -1)
+			return -1;
+		if (pg_append(base, ev, id) == 0)
+			return exec(st, "cannot append an event",
+			    "RELEASE SAVEPOINT sselog_publish");
+		/* Keep what went wrong over what undoing it says. */
+		struct store saved = st->base;
+		bool unique = ev->idem != NULL && !saved.refused &&
+		    !saved.busy && PQstatus(st->conn) == CONNECTION_OK;
+		if (exec(st, "cannot undo an append",
+		    "ROLLBACK TO SAVEPOINT sselog_publish") == -1)
+			return -1;
+		st->base = saved;
+		/* Another frontend appended the key meanwhile (it held the
+		 * append lock, then committed): that event is the one. */
+		if (!unique || find_idem(st, ev->stream, ev->idem, id) != 1)
+			return -1;
+		found = 1;
+	}
+	if (found == 1 && existed != NULL)
+		*existed = true;
+	return 0;
+}
+
+/* The names of the streams (n of them, or every stream with events when
+ * n is 0) as a text[] literal; NULL when memory runs out. Stream names
+ * are checked before they get here, but are quoted all the same. */
+static char *
+array_literal(const char *const *names, size_t n)
+{
+	struct buf b = BUF_INIT;
+	bool ok = buf_append(&b, "{", 1) == 0;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		ok = (i == 0 || buf_append(&b, ",", 1) == 0) &&
+		    buf_append(&b, "\"", 1) == 0;
+		for (const char *p = names[i]; ok && *p; p++)
+			ok = (*p != '"' && *p != '\\' ? 0 :
+			    buf_append(&b, "\\", 1)) == 0 &&
+			    buf_append(&b, p, 1) == 0;
+		ok = ok && buf_append(&b, "\"", 1) == 0;
+	}
+	if (!ok || buf_append(&b, "}", 2) == -1) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* Runs sql with the streams (as $1, a text[]; all when n is 0, which
+ * the statement must allow with "$1::text[] = '{}'") and two
+ * integers. */
+static PGresult *
+run_streams(struct pg_store *st, const char *doing, const char *sql,
+    const char *const *streams, size_t n, int64_t a, int64_t b)
+{
+	char *names = array_literal(streams, n);
+	char ta[24], tb[24];
+	const char *params[] = { names, ta, tb };
+	PGresult *res;
+
+	if (names == NULL) {
+		set_error(st, "%s: %s: out of memory", st->name, doing);
+		return NULL;
+	}
+	snprintf(ta, sizeof ta, "%" PRId64, a);
+	snprintf(tb, sizeof tb, "%" PRId64, b);
+	res = run(st, doing, sql, 3, params);
+	free(names);
+	return res;
+}
+
+/* Inside the current transaction: deletes from each of the n streams
+ * (all when n is 0) what store_prune() says; adds the count to
+ * *deleted. The cut-off time is the server's clock, as created is. */
+static int
+prune_streams(struct pg_store *st, const char *const *streams, size_t n,
+    int64_t keep, int64_t older_than_ms, int64_t *deleted)
+{
+	/* $2 and $3 switch each condition off when negative. Per stream,
+	 * the events past the newest keep are those ranked below it. */
+	static const char sql[] =
+	    "WITH ranked AS (SELECT id, created, row_number() OVER"
+	    " (PARTITION BY stream ORDER BY id DESC) AS rank FROM events"
+	    " WHERE ($1::text[] = '{}' OR stream = ANY ($1::text[]))"
+	    " AND event IS DISTINCT FROM 'sselog.close')"
+	    " DELETE FROM events WHERE id IN (SELECT id FROM ranked"
+	    " WHERE ($2::bigint < 0 OR rank > $2::bigint) AND"
+	    " ($3::bigint < 0 OR created < floor(extract(epoch FROM"
+	    " clock_timestamp()) * 1000) - $3::bigint))";
+	PGresult *res;
+
+	res = run_streams(st, "cannot prune", sql, streams, n, keep,
+	    older_than_ms);
+	if (res == NULL)
+		return -1;
+	*deleted += strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+/* Inside the current transaction: forgets the n streams (or, with
+ * closed_for_ms >= 0, those of them closed that long ago or longer; all
+ * closed ones when n is 0): their events, then the record of what was
+ * pruned from them, which deleting the events has just brought up to
+ * date (so not in the same statement). */
+static int
+forget_streams(struct pg_store *st, const char *const *streams, size_t n,
+    int64_t closed_for_ms, int64_t *forgotten, int64_t *deleted)
+{
+	char *names = array_literal(streams, n);
+	const char *params[2] = { names, NULL };
+	PGresult *closed = NULL, *res = NULL;
+	char ms[24];
+	int rc = -1;
+
+	if (names == NULL) {
+		set_error(st, "%s: out of memory forgetting streams", st->name);
+		return -1;
+	}
+	if (closed_for_ms >= 0) {
+		snprintf(ms, sizeof ms, "%" PRId64, closed_for_ms);
+		params[1] = ms;
+		closed = run(st, "cannot list the closed streams",
+		    "SELECT coalesce(array_agg(stream), '{}') FROM events"
+		    " WHERE event = 'sselog.close' AND ($1::text[] = '{}' OR"
+		    " stream = ANY ($1::text[])) AND created <= floor(extract("
+		    "epoch FROM clock_timestamp()) * 1000) - $2::bigint", 2,
+		    params);
+		if (closed == NULL)
+			goto out;
+		params[0] = PQgetvalue(closed, 0, 0);
+	}
+	if ((res = run(st, "cannot forget streams", "SELECT count(*) FROM"
+	    " (SELECT stream FROM events WHERE stream = ANY ($1::text[])"
+	    " UNION SELECT stream FROM pruned WHERE stream = ANY"
+	    " ($1::text[])) AS had", 1, params)) == NULL)
+		goto out;
+	*forgotten += int_at(res, 0, 0);
+	PQclear(res);
+	if ((res = run(st, "cannot forget streams", "DELETE FROM events"
+	    " WHERE stream = ANY ($1::text[])", 1, params)) == NULL)
+		goto out;
+	*deleted += strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	if ((res = run(st, "cannot forget streams", "DELETE FROM pruned"
+	    " WHERE stream = ANY ($1::text[])", 1, params)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	PQclear(res);
+	PQclear(closed);
+	free(names);
+	return rc;
+}
+
+/* Ends the transaction of a step that returned rc_of_fn: commits it, or
+ * rolls it back when the step failed. */
+static int
+end_transaction(struct pg_store *st, int rc_of_fn)
+{
+	if (rc_of_fn == -1) {
+		pg_rollback(&st->base);
+		return -1;
+	}
+	return pg_commit(&st->base);
+}
+
+static int
+pg_prune(struct store *base, const char *const *streams, size_t n,
+    int64_t keep, int64_t older_than_ms, int64_t *deleted)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	*deleted = 0;
+	if (pg_begin(base) == -1)
+		return -1;
+	if (end_transaction(st, prune_streams(st, streams, n, keep,
+	    older_than_ms, deleted)) == -1) {
+		*deleted = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pg_prune_forget(struct store *base, const char *const *streams, size_t n,
+    const struct store_prune_rule *rule, int64_t *deleted,
+    int64_t *forgotten)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	*deleted = 0;
+	*forgotten = 0;
+	if (pg_begin(base) == -1)
+		return -1;
+	/* Forgetting first spares the prune the streams that go whole. */
+	if (end_transaction(st, (rule->forget_closed_ms >= 0 &&
+	    forget_streams(st, streams, n, rule->forget_closed_ms, forgotten,
+	    deleted) == -1) || ((rule->keep >= 0 || rule->older_than_ms >= 0)
+	    && prune_streams(st, streams, n, rule->keep, rule->older_than_ms,
+	    deleted) == -1) ? -1 : 0) == -1) {
+		*deleted = *forgotten = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+pg_forget(struct store *base, const char *const *streams, size_t n,
+    int64_t *forgotten, int64_t *deleted)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	*forgotten = *deleted = 0;
+	if (n == 0)
+		return 0;
+	if (pg_begin(base) == -1)
+		return -1;
+	if (end_transaction(st, forget_streams(st, streams, n, -1, forgotten,
+	    deleted)) == -1) {
+		*forgotten = *deleted = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* PostgreSQL's autovacuum reuses the space of deleted rows: nothing to
+ * give back by hand. */
+static int
+pg_shrink(struct store *base, int64_t *free_bytes)
+{
+	(void)base;
+	*free_bytes = 0;
+	return 0;
+}
+
+static int
+pg_vacuum(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	return exec(st, "cannot vacuum", "VACUUM events") == -1 ||
+	    exec(st, "cannot vacuum", "VACUUM pruned") == -1 ? -1 : 0;
+}
+
+/* One snapshot for several reads. */
+static int
+pg_read_begin(struct store *base)
+{
+	return exec((struct pg_store *)base, "cannot start a read",
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+}
+
+static void
+pg_read_end(struct store *base)
+{
+	pg_rollback(base);
+}
+
+static int
+pg_last_id(struct store *base, int64_t *id)
+{
+	return query_int((struct pg_store *)base, "cannot read the last id",
+	    "SELECT greatest((SELECT max(id) FROM events),"
+	    " (SELECT last_gone FROM events_lock), 0)", 0, NULL, id);
+}
+
+static int
+pg_first_id(struct store *base, int64_t *id)
+{
+	return query_int((struct pg_store *)base, "cannot read the first id",
+	    "SELECT coalesce(min(id), 0) FROM events", 0, NULL, id);
+}
+
+static int
+pg_stream_state(struct store *base, const char *stream, int64_t *close_id,
+    int64_t *pruned_id)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	const char *params[] = { stream };
+	PGresult *res = run(st, "cannot read a stream's state",
+	    "SELECT (SELECT id FROM events WHERE stream = $1 AND"
+	    " event = 'sselog.close' LIMIT 1),"
+	    " (SELECT last_id FROM pruned WHERE stream = $1)", 1, params);
+
+	if (res == NULL)
+		return -1;
+	*close_id = int_at(res, 0, 0);
+	*pruned_id = int_at(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
+static int
+pg_list_streams(struct store *base,
+    int (*fn)(void *ctx, const struct store_stream_summary *s), void *ctx)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	PGresult *res = run(st, "cannot list streams",
+	    "SELECT stream, count(*), min(id), max(id),"
+	    " bool_or(event = 'sselog.close') FROM events"
+	    " GROUP BY stream ORDER BY stream COLLATE \"C\"", 0, NULL);
+	int rc = 0;
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		struct store_stream_summary s = {
+			.name = PQgetvalue(res, i, 0),
+			.events = int_at(res, i, 1),
+			.first_id = int_at(res, i, 2),
+			.last_id = int_at(res, i, 3),
+			.closed = strcmp(PQgetvalue(res, i, 4), "t") == 0,
+		};
+		rc = fn(ctx, &s);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The notifications received on the log's channel: a new value means
+ * something was appended. The first call starts listening. */
+static int
+pg_data_version(struct store *base, int64_t *version)
+{
+	struct pg_store *st = (struct pg_store *)base;
+	PGnotify *n;
+
+	if (!st->listening) {
+		if (exec(st, "cannot listen for appends", "LISTEN sselog") ==
+		    -1)
+			return -1;
+		st->listening = true;
+	}
+	if (PQconsumeInput(st->conn) != 1) {
+		set_pg_error(st, NULL, "cannot read notifications");
+		return -1;
+	}
+	while ((n = PQnotifies(st->conn)) != NULL) {
+		st->notifications++;
+		PQfreemem(n);
+	}
+	*version = st->notifications;
+	return 0;
+}
+
+/* Reads the next page of c's events, past the last one returned. */
+static int
+next_page(struct pg_cursor *c)
+{
+	static const char sql[] =
+	    "SELECT " EVENT_COLUMNS " FROM events WHERE ($1::text[] = '{}'"
+	    " OR stream = ANY ($1::text[])) AND id > $2::bigint ORDER BY id"
+	    " LIMIT $3::integer";
+	char after[24], limit[24];
+	const char *params[] = { c->streams ? c->streams : "{}", after,
+	    limit };
+
+	PQclear(c->page);
+	snprintf(after, sizeof after, "%" PRId64, c->after);
+	snprintf(limit, sizeof limit, "%d", PAGE_ROWS);
+	c->page = run(c->st, "cannot read events", sql, 3, params);
+	c->st->base.event_queries++;
+	if (c->page == NULL)
+		return -1;
+	c->row = 0;
+	c->rows = PQntuples(c->page);
+	c->last_page = c->rows < PAGE_ROWS;
+	return 0;
+}
+
+/* Pages of events past after_id, in id order; streams NULL: all.
+ * Pages read later may hold events committed after the first: ids
+ * become visible in id order (sql/postgresql.sql), so none is
+ * skipped. */
+static struct store_cursor *
+cursor_new(struct pg_store *st, const char *const *streams, size_t n,
+    int64_t after_id)
+{
+	struct pg_cursor *c = calloc(1, sizeof *c);
+
+	if (c == NULL || (streams != NULL &&
+	    (c->streams = array_literal(streams, n)) == NULL)) {
+		set_error(st, "%s: out of memory reading events", st->name);
+		free(c);
+		return NULL;
+	}
+	c->st = st;
+	c->after = after_id;
+	if (next_page(c) == -1) {
+		free(c->streams);
+		free(c);
+		return NULL;
+	}
+	return &c->base;
+}
+
+static struct store_cursor *
+pg_cursor_open(struct store *base, const char *const *streams, size_t n,
+    int64_t after_id)
+{
+	return cursor_new((struct pg_store *)base, streams, n, after_id);
+}
+
+static struct store_cursor *
+pg_cursor_open_all(struct store *base, int64_t after_id)
+{
+	return cursor_new((struct pg_store *)base, NULL, 0, after_id);
+}
+
+static int
+pg_cursor_next(struct store_cursor *base, struct store_event *ev)
+{
+	struct pg_cursor *c = (struct pg_cursor *)base;
+	PGresult *p;
+	int r;
+
+	if (c->row == c->rows && (c->last_page || next_page(c) == -1 ||
+	    c->rows == 0))
+		return c->page == NULL ? -1 : 0;
+	p = c->page;
+	r = c->row++;
+	ev->id = c->after = int_at(p, r, 0);
+	ev->stream = PQgetvalue(p, r, 1);
+	ev->type = PQgetisnull(p, r, 2) ? NULL : PQgetvalue(p, r, 2);
+	ev->data = PQgetvalue(p, r, 3);
+	ev->data_len = (size_t)PQgetlength(p, r, 3);
+	ev->retry = PQgetisnull(p, r, 4) ? -1 : int_at(p, r, 4);
+	ev->created = int_at(p, r, 5);
+	return 1;
+}
+
+static void
+pg_cursor_close(struct store_cursor *base)
+{
+	struct pg_cursor *c = (struct pg_cursor *)base;
+
+	PQclear(c->page);
+	free(c->streams);
+	free(c);
+}
+
+const struct store_backend store_pg = {
+	.open = pg_open,
+	.close = pg_close,
+	.init = pg_init,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.append = pg_append,
+	.append_batch = pg_append_batch,
+	.last_appended = pg_last_appended,
+	.publish_in = pg_publish_in,
+	.prune = pg_prune,
+	.prune_forget = pg_prune_forget,
+	.forget = pg_forget,
+	.shrink = pg_shrink,
+	.vacuum = pg_vacuum,
+	.read_begin = pg_read_begin,
+	.read_end = pg_read_end,
+	.last_id = pg_last_id,
+	.first_id = pg_first_id,
+	.stream_state = pg_stream_state,
+	.list_streams = pg_list_streams,
+	.data_version = pg_data_version,
+	.cursor_open = pg_cursor_open,
+	.cursor_open_all = pg_cursor_open_all,
+	.cursor_next = pg_cursor_next,
+	.cursor_close = pg_cursor_close,
+};
