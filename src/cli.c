@@ -827,12 +827,19 @@ static int
 watch_live(struct store *st, struct watcher *w, const char *db)
 {
 	char err[256];
-	struct logfile *changes;
+	struct logfile *changes = NULL;
 	int64_t version, seen;
 	int status = EXIT_RUNTIME;
+	/* PostgreSQL notifies on the connection; an SQLite file is watched
+	 * from outside. */
+	int notify_fd = store_change_fd(st);
 
-	if ((changes = logfile_open(db, WATCH_POLL_MS, err, sizeof err)) ==
-	    NULL) {
+	if (notify_fd == -1 && store_error(st)[0] != '\0') {
+		log_error("%s", store_error(st));
+		return EXIT_RUNTIME;
+	}
+	if (notify_fd == -1 && (changes = logfile_open(db, WATCH_POLL_MS, err,
+	    sizeof err)) == NULL) {
 		log_error("%s", err);
 		return EXIT_RUNTIME;
 	}
@@ -845,16 +852,17 @@ watch_live(struct store *st, struct watcher *w, const char *db)
 	if (watch_read(st, w) == -1)
 		goto out;
 	while (w->f.open > 0 && stop_signal == 0) {
-		struct pollfd pfd = { .fd = logfile_fd(changes),
-		    .events = POLLIN };
-		int64_t us = logfile_next_check_us(changes);
+		struct pollfd pfd = { .fd = changes ? logfile_fd(changes) :
+		    notify_fd, .events = POLLIN };
+		int64_t us = changes ? logfile_next_check_us(changes) :
+		    WATCH_POLL_MS * 1000LL;
 		struct timespec ts = { us / 1000000, us % 1000000 * 1000 };
 		int ready = ppoll(&pfd, 1, &ts, NULL);
 		if (ready == -1 && errno != EINTR) {
 			log_error("ppoll: %s", strerror(errno));
 			goto out;
 		}
-		if (ready > 0 && logfile_drain(changes) == -1) {
+		if (ready > 0 && changes && logfile_drain(changes) == -1) {
 			log_error("inotify: %s", strerror(errno));
 			goto out;
 		}

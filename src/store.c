@@ -222,6 +222,13 @@ store_data_version(struct store *st, int64_t *version)
 	return st->backend->data_version(st, version);
 }
 
+int
+store_change_fd(struct store *st)
+{
+	st->err[0] = '\0';
+	return st->backend->change_fd ? st->backend->change_fd(st) : -1;
+}
+
 struct store_cursor *
 store_cursor_open(struct store *st, const char *const *streams, size_t n,
     int64_t after_id)

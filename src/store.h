@@ -209,8 +209,16 @@ uint64_t store_statements(const struct store *st);
 /* Of those, the queries that read events (one per stream a cursor reads). */
 uint64_t store_event_queries(const struct store *st);
 
-/* PRAGMA data_version: changes when another connection commits. */
+/* Changes when another connection commits (SQLite: PRAGMA data_version;
+ * PostgreSQL: the notifications received, see store_change_fd()). */
 int store_data_version(struct store *st, int64_t *version);
+
+/* A descriptor that becomes readable when something may have been
+ * appended: PostgreSQL's connection, listening for the log's
+ * notifications from this call on. -1 when the backend has none (an
+ * SQLite file is watched from outside: logfile.h) or on failure, which
+ * leaves store_error() set (it is empty otherwise). */
+int store_change_fd(struct store *st);
 
 /* Reads the events of n distinct streams with id > after_id, in id order.
  * Opens a read transaction unless one is already open, so that the streams

@@ -195,8 +195,8 @@ check_version(struct pg_store *st)
 
 	st->base.statements++;
 	if (state != NULL && strcmp(state, SQLSTATE_NO_TABLE) == 0) {
-		set_error(st, "%s is not an sselog log: run 'sselog -d URI init' "
-		    "first", st->name);
+		set_error(st, "%s is not an sselog log: run 'sselog -d %s init' "
+		    "first", st->name, st->name);
 		PQclear(res);
 		return -1;
 	}
@@ -211,8 +211,8 @@ check_version(struct pg_store *st)
 		return 0;
 	if (v < STORE_SCHEMA_VERSION)
 		set_error(st, "%s has schema version %" PRId64 ", older than "
-		    "this sselog's %d: run 'sselog -d URI init' to upgrade it",
-		    st->name, v, STORE_SCHEMA_VERSION);
+		    "this sselog's %d: run 'sselog -d %s init' to upgrade it",
+		    st->name, v, STORE_SCHEMA_VERSION, st->name);
 	else
 		set_error(st, "%s has schema version %" PRId64 ", newer than "
 		    "this sselog's %d: upgrade sselog", st->name, v,
@@ -247,6 +247,14 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		 * password, so it is not repeated. */
 		snprintf(err, errlen, "cannot connect to the PostgreSQL log: "
 		    "%s", line);
+		goto fail;
+	}
+	/* Events are UTF-8 whatever the client's locale says. */
+	if (PQsetClientEncoding(st->conn, "UTF8") != 0) {
+		char line[400];
+		first_line(line, sizeof line, PQerrorMessage(st->conn));
+		snprintf(err, errlen, "cannot use UTF-8 with the PostgreSQL "
+		    "log: %s", line);
 		goto fail;
 	}
 	if ((st->name = display_name(st->conn)) == NULL) {
@@ -834,6 +842,26 @@ pg_list_streams(struct store *base,
 	return rc;
 }
 
+/* Starts listening on the log's channel, once. */
+static int
+listen_once(struct pg_store *st)
+{
+	if (st->listening)
+		return 0;
+	if (exec(st, "cannot listen for appends", "LISTEN sselog") == -1)
+		return -1;
+	st->listening = true;
+	return 0;
+}
+
+static int
+pg_change_fd(struct store *base)
+{
+	struct pg_store *st = (struct pg_store *)base;
+
+	return listen_once(st) == -1 ? -1 : PQsocket(st->conn);
+}
+
 /* The notifications received on the log's channel: a new value means
  * something was appended. The first call starts listening. */
 static int
@@ -842,12 +870,8 @@ pg_data_version(struct store *base, int64_t *version)
 	struct pg_store *st = (struct pg_store *)base;
 	PGnotify *n;
 
-	if (!st->listening) {
-		if (exec(st, "cannot listen for appends", "LISTEN sselog") ==
-		    -1)
-			return -1;
-		st->listening = true;
-	}
+	if (listen_once(st) == -1)
+		return -1;
 	if (PQconsumeInput(st->conn) != 1) {
 		set_pg_error(st, NULL, "cannot read notifications");
 		return -1;
@@ -979,6 +1003,7 @@ const struct store_backend store_pg = {
 	.stream_state = pg_stream_state,
 	.list_streams = pg_list_streams,
 	.data_version = pg_data_version,
+	.change_fd = pg_change_fd,
 	.cursor_open = pg_cursor_open,
 	.cursor_open_all = pg_cursor_open_all,
 	.cursor_next = pg_cursor_next,
