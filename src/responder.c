@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "number.h"
 #include "server.h"
+#include "store.h"
 
 #define MAX_CORS_ORIGINS 64
 #define MAX_JWT_KEYS 16
@@ -599,7 +600,9 @@ check(const struct options *o)
 		return 1;
 	}
 	server_free(srv);
-	log_info("ok: %s", o->cfg.db_path);
+	char shown[512];
+	store_display_path(o->cfg.db_path, shown, sizeof shown);
+	log_info("ok: %s", shown);
 	return 0;
 }
 
@@ -705,8 +708,10 @@ main(int argc, char **argv)
 			server_free(srv);
 			return 1;
 		}
+		char shown[512];
+		store_display_path(o.cfg.db_path, shown, sizeof shown);
 		log_info("%s started: serving %s over FastCGI", PACKAGE_STRING,
-		    o.cfg.db_path);
+		    shown);
 		rc = server_run(srv);
 		/* The accepting threads still wait for connections; exit()
 		 * ends them with the process. */

@@ -61,8 +61,13 @@ struct server {
 	struct store *store;
 	struct store *writer;	/* --publish: the handle that appends */
 	struct publisher publisher;	/* what writes need (publish.h) */
-	struct logfile *logfile;
+	struct logfile *logfile;	/* an SQLite file, watched from outside */
 	struct loop_io logfile_io;
+	/* PostgreSQL: the reading connection, which LISTENs for the log's
+	 * notifications (store_change_fd()); a new connection, after one was
+	 * lost, has another socket. */
+	struct loop_io notify_io;
+	bool notify_watched;
 	struct loop_timer poll_timer;
 	struct loop_timer tick_timer;
 	struct hub *hub;
@@ -284,6 +289,8 @@ check_log_file(struct server *srv)
 	char err[512];
 	int why = 0;
 
+	if (srv->logfile == NULL)
+		return;		/* not a file: PostgreSQL */
 	switch (logfile_check(srv->logfile, &why)) {
 	case LOGFILE_MISSING:
 		if (!srv->log_missing)
@@ -437,6 +444,15 @@ run_work(struct server *srv)
 			r = handout_replay(&srv->handout, srv->store, c);
 		else
 			continue;
+		if (r == HANDOUT_BUSY && c->state == CLIENT_STARTING &&
+		    store_down(srv->store)) {
+			/* Waiting for a database out of reach helps nobody:
+			 * come back later. */
+			answer_transient(srv, c, 503, "the event log cannot be "
+			    "reached: try again later", 1000, 5000);
+			log_busy(srv);
+			continue;
+		}
 		if (r == HANDOUT_BUSY) {
 			client_requeue_first(c);
 			log_busy(srv);
@@ -453,6 +469,10 @@ run_work(struct server *srv)
 				client_end_response(c);
 		}
 	} while (c != last && loop_now_us() < until);
+	/* PostgreSQL: a notification that came while a replay read took
+	 * the connection's input is waiting in libpq, not on the socket. */
+	if (srv->logfile == NULL)
+		poll_log(srv);
 	clients_flush(cs);
 }
 
@@ -749,12 +769,64 @@ on_log_change(struct loop_io *io, uint32_t events)
 	}
 }
 
+static void on_notification(struct loop_io *io, uint32_t events);
+
+/* PostgreSQL: puts the reading connection's socket in the loop, anew:
+ * after a lost connection it is another one, which may even have the
+ * same number (a closed descriptor leaves epoll by itself). */
+static void
+watch_connection(struct server *srv)
+{
+	int fd;
+
+	if (srv->notify_watched) {
+		loop_remove(srv->loop, &srv->notify_io);
+		srv->notify_watched = false;
+	}
+	if (srv->store == NULL || (fd = store_change_fd(srv->store)) == -1)
+		return;		/* out of reach: the poll timer tries again */
+	srv->notify_io.fd = fd;
+	srv->notify_io.fn = on_notification;
+	if (loop_add(srv->loop, &srv->notify_io, EPOLLIN) == 0)
+		srv->notify_watched = true;
+	else
+		log_error("epoll: %s", strerror(errno));
+}
+
+/* PostgreSQL: a notification (or the connection's end) came. */
+static void
+on_notification(struct loop_io *io, uint32_t events)
+{
+	struct server *srv = container_of(io, struct server, notify_io);
+
+	(void)events;
+	poll_log(srv);
+	/* A connection that ended stays readable: out of the loop until
+	 * the next one. (While the log waits, nothing consumed what came:
+	 * the poll timer reads it.) */
+	if (log_waiting(srv) || srv->store_failing) {
+		loop_remove(srv->loop, &srv->notify_io);
+		srv->notify_watched = false;
+	}
+}
+
 static void
 on_poll_timer(struct loop_timer *t)
 {
 	struct server *srv = container_of(t, struct server, poll_timer);
 
 	check_log_file(srv);
+	if (srv->logfile == NULL) {
+		/* PostgreSQL: read whatever is new, notified or not
+		 * (notifications sent while there was no connection are
+		 * lost), and watch the connection there is now. */
+		srv->handout.data_version = -1;
+		poll_log(srv);
+		watch_connection(srv);
+		if (!log_waiting(srv))
+			loop_next_in_us(t, srv->cfg.poll_interval_ms * 1000LL);
+		return;
+	}
 	poll_log(srv);
 	if (!log_waiting(srv))
 		loop_next_in_us(t, logfile_next_check_us(srv->logfile));
@@ -853,7 +925,9 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 	    .clients = &srv->clients, .writer = &srv->writer,
 	    .scratch = &srv->scratch, .max_event_size = cfg->max_event_size,
 	    .write_timeout_s = cfg->write_timeout_s };
-	if ((srv->logfile = logfile_open(cfg->db_path, cfg->poll_interval_ms,
+	/* A PostgreSQL log notifies on its connection; a file is watched. */
+	if (!store_is_postgresql(cfg->db_path) &&
+	    (srv->logfile = logfile_open(cfg->db_path, cfg->poll_interval_ms,
 	    err, errlen)) == NULL)
 		goto fail;
 	if (open_log(srv, STORE_READ_NOWAIT, &srv->store, &srv->handout.pos,
@@ -863,7 +937,9 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 	if (cfg->request.publish && open_log(srv, STORE_WRITE_NOWAIT,
 	    &srv->writer, NULL, err, errlen) == -1)
 		goto fail;
-	if (logfile_fd(srv->logfile) != -1) {
+	if (srv->logfile == NULL)
+		watch_connection(srv);
+	else if (logfile_fd(srv->logfile) != -1) {
 		srv->logfile_io.fd = logfile_fd(srv->logfile);
 		srv->logfile_io.fn = on_log_change;
 		if (loop_add(srv->loop, &srv->logfile_io, EPOLLIN) == -1) {

@@ -23,6 +23,28 @@ store_is_postgresql(const char *path)
 	    strncmp(path, "postgres://", 11) == 0;
 }
 
+void
+store_display_path(const char *path, char *out, size_t len)
+{
+	const char *auth, *end, *at, *colon;
+
+	if (!store_is_postgresql(path)) {
+		snprintf(out, len, "%s", path);
+		return;
+	}
+	auth = strstr(path, "://") + 3;
+	end = auth + strcspn(auth, "/?");
+	at = memchr(auth, '@', (size_t)(end - auth));
+	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	/* scheme://user[:password]@host/db[?query] */
+	if (colon != NULL)
+		snprintf(out, len, "%.*s%.*s", (int)(colon - path), path,
+		    (int)strcspn(at, "?"), at);
+	else
+		snprintf(out, len, "%.*s", (int)strcspn(path + (auth - path),
+		    "?") + (int)(auth - path), path);
+}
+
 struct store *
 store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 {
@@ -47,6 +69,7 @@ store_vset_error(struct store *st, const char *fmt, va_list ap)
 	vsnprintf(st->err, sizeof st->err, fmt, ap);
 	st->busy = false;
 	st->refused = false;
+	st->down = false;
 }
 
 const char *
@@ -59,6 +82,12 @@ bool
 store_busy(const struct store *st)
 {
 	return st->busy;
+}
+
+bool
+store_down(const struct store *st)
+{
+	return st->down;
 }
 
 bool

@@ -68,6 +68,11 @@ struct store_cursor;
  * connection URI) rather than an SQLite file. */
 bool store_is_postgresql(const char *path);
 
+/* The log's name as messages show it, into out (len bytes): a file's
+ * path as it is; a URI without its password and query (which may hold
+ * one). */
+void store_display_path(const char *path, char *out, size_t len);
+
 /* Opens the log at path. Apart from STORE_CREATE, the file must exist and
  * carry this version's schema. Returns the handle, or NULL with the reason
  * in err (errlen bytes). Free it with store_close(). */
@@ -81,6 +86,11 @@ const char *store_error(const struct store *st);
  * in exclusive locking mode): worth trying again soon, not worth an error
  * in the log. */
 bool store_busy(const struct store *st);
+
+/* True when the last failure was the database being out of reach (a
+ * PostgreSQL log whose connection was lost and cannot be made again
+ * yet): busy too, but not worth waiting for. */
+bool store_down(const struct store *st);
 
 /* True when the last failure was a rule of the schema refusing an append
  * (a bad name, "stream is closed"): store_error() then holds the rule's

@@ -23,6 +23,8 @@ struct store {
 	bool nowait;		/* STORE_*_NOWAIT */
 	bool busy;		/* the last failure: the log was locked */
 	bool refused;		/* the last failure: a rule of the schema */
+	bool down;		/* the last failure: the database is out of
+				 * reach (busy too) */
 	uint64_t statements;	/* statements run, for store_statements() */
 	uint64_t event_queries;	/* of which reads of events */
 	char err[512];
@@ -83,8 +85,8 @@ extern const struct store_backend store_sqlite;
 /* The log in PostgreSQL (store_pg.c). */
 extern const struct store_backend store_pg;
 
-/* Records a failure: one line, neither busy nor refused (set those after
- * it where they apply). */
+/* Records a failure: one line, neither busy, refused nor down (set those
+ * after it where they apply). */
 void store_vset_error(struct store *st, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 

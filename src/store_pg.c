@@ -6,11 +6,14 @@
  */
 #include "store_backend.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -28,6 +31,18 @@ extern const char store_pg_schema_sql[];
 #define SQLSTATE_BAD_BYTES "22021"
 /* Not an sselog log: the table sselog_schema is not there. */
 #define SQLSTATE_NO_TABLE "42P01"
+/* FOR UPDATE NOWAIT found the append lock taken. */
+#define SQLSTATE_LOCKED "55P03"
+
+/* The responder's handles (STORE_*_NOWAIT) serve an event loop that must
+ * not stop: a query waits at most ANSWER_WAIT_MS for its answer, after
+ * which the connection is given up (the server ends the query when the
+ * connection goes); and a new connection is made a slice of at most
+ * CONNECT_SLICE_MS per call, the calls that come while it is under way
+ * being told that the log is busy. A writer does not wait for another
+ * one's append lock either: it finds it taken (NOWAIT) and is busy. */
+#define ANSWER_WAIT_MS 1000
+#define CONNECT_SLICE_MS 100
 
 /* Rows per page of a cursor: a replay of a long stream holds this many
  * events in memory at a time, not the whole stream. */
@@ -37,10 +52,15 @@ extern const char store_pg_schema_sql[];
 
 struct pg_store {
 	struct store base;	/* first: what every backend has */
-	PGconn *conn;
+	PGconn *conn;		/* NULL while a NOWAIT handle has none */
+	PostgresPollingStatusType connecting;	/* PGRES_POLLING_OK: not */
+	bool writer;		/* STORE_WRITE_NOWAIT: take the append lock
+				 * without waiting */
 	char *name;		/* the log as shown in messages: no password */
 	int64_t last_appended;
-	int64_t notifications;	/* NOTIFY sselog received (data_version) */
+	int64_t notifications;	/* NOTIFY sselog received (data_version),
+				 * and one per new connection: notifications
+				 * sent while there was none are lost */
 	bool listening;
 };
 
@@ -94,7 +114,7 @@ set_pg_error(struct pg_store *st, const PGresult *res, const char *doing)
 	char line[400];
 
 	first_line(line, sizeof line, primary != NULL ? primary :
-	    PQerrorMessage(st->conn));
+	    st->conn != NULL ? PQerrorMessage(st->conn) : "no connection");
 	if (state != NULL && strcmp(state, SQLSTATE_REFUSED) == 0) {
 		set_error(st, "%s", line);
 		st->base.refused = true;
@@ -106,7 +126,9 @@ set_pg_error(struct pg_store *st, const PGresult *res, const char *doing)
 		return;
 	}
 	set_error(st, "%s: %s: %s", st->name, doing, line);
-	st->base.busy = PQstatus(st->conn) != CONNECTION_OK;
+	st->base.down = PQstatus(st->conn) != CONNECTION_OK;
+	st->base.busy = st->base.down ||
+	    (state != NULL && strcmp(state, SQLSTATE_LOCKED) == 0);
 }
 
 /* True when res is what a command that worked returns. */
@@ -118,6 +140,152 @@ worked(const PGresult *res)
 	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until the connection's socket is ready for events, at most
+ * timeout_ms (negative: for ever). Returns 1 when ready, 0 when the time
+ * ran out. */
+static int
+wait_socket(PGconn *conn, short events, int64_t timeout_ms)
+{
+	struct pollfd pfd = { .fd = PQsocket(conn), .events = events };
+	int rc;
+
+	do
+		rc = poll(&pfd, 1, timeout_ms < 0 ? -1 : (int)timeout_ms);
+	while (rc == -1 && errno == EINTR);
+	return rc != 0;		/* an error: let libpq find it */
+}
+
+/* Gives a NOWAIT handle's connection up, with why as the error: busy,
+ * and the next call makes a new one. */
+static void
+drop_connection(struct pg_store *st, const char *why)
+{
+	set_error(st, "%s: %s", st->name, why);
+	st->base.busy = true;
+	st->base.down = true;
+	PQfinish(st->conn);
+	st->conn = NULL;
+	st->connecting = PGRES_POLLING_OK;
+}
+
+static int setup_connection(struct pg_store *st);
+
+/* A NOWAIT handle's connection, made anew when it was lost, a slice of
+ * CONNECT_SLICE_MS at a time. Returns 0 when it is there, -1 (busy)
+ * while it is not. */
+static int
+connection(struct pg_store *st)
+{
+	static const char *const keys[] = { "dbname", "client_encoding",
+	    NULL };
+	const char *values[] = { st->base.path, "UTF8", NULL };
+	int64_t until = now_ms() + CONNECT_SLICE_MS;
+
+	if (st->conn != NULL && st->connecting == PGRES_POLLING_OK) {
+		if (PQstatus(st->conn) == CONNECTION_OK)
+			return 0;
+		drop_connection(st, "the connection to the database was "
+		    "lost");
+		if (!st->base.nowait)
+			return -1;
+	}
+	if (st->conn == NULL) {
+		/* Polled from the start as if it had asked to write. */
+		st->conn = PQconnectStartParams(keys, values, 1);
+		st->connecting = PGRES_POLLING_WRITING;
+		if (st->conn == NULL || PQstatus(st->conn) == CONNECTION_BAD) {
+			drop_connection(st, "cannot connect: out of memory");
+			return -1;
+		}
+	}
+	while (st->connecting != PGRES_POLLING_OK) {
+		int64_t left = until - now_ms();
+		if (st->connecting == PGRES_POLLING_FAILED) {
+			char line[400];
+			first_line(line, sizeof line, PQerrorMessage(st->conn));
+			drop_connection(st, "cannot connect");
+			set_error(st, "%s: cannot connect: %s", st->name, line);
+			st->base.busy = st->base.down = true;
+			return -1;
+		}
+		if (left <= 0 || !wait_socket(st->conn,
+		    st->connecting == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+		    left)) {
+			set_error(st, "%s: connecting to the database",
+			    st->name);
+			st->base.busy = st->base.down = true;
+			return -1;
+		}
+		st->connecting = PQconnectPoll(st->conn);
+	}
+	st->notifications++;	/* read again: some may have been missed */
+	return setup_connection(st) == -1 ? -1 : 0;
+}
+
+/* The first result of the query sent, once it has come (a NOWAIT
+ * handle waits at most ANSWER_WAIT_MS, then gives the connection up);
+ * any other results are read and dropped, but a COPY's, which goes on.
+ * NULL when there is none (the failure recorded). */
+static PGresult *
+answer(struct pg_store *st, const char *doing)
+{
+	int64_t until = now_ms() + ANSWER_WAIT_MS;
+	PGresult *res, *more;
+
+	while (PQisBusy(st->conn)) {
+		int64_t left = st->base.nowait ? until - now_ms() : -1;
+		if (st->base.nowait && (left <= 0 ||
+		    !wait_socket(st->conn, POLLIN, left))) {
+			char why[160];
+			snprintf(why, sizeof why, "%s: the database did not "
+			    "answer within %d ms", doing, ANSWER_WAIT_MS);
+			drop_connection(st, why);
+			return NULL;
+		}
+		if (!st->base.nowait)
+			wait_socket(st->conn, POLLIN, -1);
+		if (PQconsumeInput(st->conn) == 0) {
+			set_pg_error(st, NULL, doing);
+			return NULL;
+		}
+	}
+	res = PQgetResult(st->conn);
+	if (res != NULL && PQresultStatus(res) == PGRES_COPY_IN)
+		return res;
+	while ((more = PQgetResult(st->conn)) != NULL)
+		PQclear(more);
+	if (res == NULL)
+		set_pg_error(st, NULL, doing);
+	return res;
+}
+
+/* Sends sql with the n parameters params (text, NULL for SQL NULL) and
+ * returns its result, whatever it is, or NULL when none came (the
+ * failure recorded). */
+static PGresult *
+ask(struct pg_store *st, const char *doing, const char *sql, int n,
+    const char *const *params)
+{
+	if (connection(st) == -1)
+		return NULL;
+	st->base.statements++;
+	if (PQsendQueryParams(st->conn, sql, n, NULL, params, NULL, NULL,
+	    0) == 0) {
+		set_pg_error(st, NULL, doing);
+		return NULL;
+	}
+	return answer(st, doing);
+}
+
 /* Runs sql with the n parameters params (text, NULL for SQL NULL).
  * Returns the result, which the caller clears, or NULL after recording
  * the failure. */
@@ -125,13 +293,12 @@ static PGresult *
 run(struct pg_store *st, const char *doing, const char *sql, int n,
     const char *const *params)
 {
-	PGresult *res = PQexecParams(st->conn, sql, n, NULL, params, NULL,
-	    NULL, 0);
+	PGresult *res = ask(st, doing, sql, n, params);
 
-	st->base.statements++;
 	if (res != NULL && worked(res))
 		return res;
-	set_pg_error(st, res, doing);
+	if (res != NULL)
+		set_pg_error(st, res, doing);
 	PQclear(res);
 	return NULL;
 }
@@ -188,12 +355,12 @@ display_name(PGconn *conn)
 static int
 check_version(struct pg_store *st)
 {
-	PGresult *res = PQexec(st->conn, "SELECT version FROM sselog_schema");
+	PGresult *res = ask(st, "cannot read the schema version",
+	    "SELECT version FROM sselog_schema", 0, NULL);
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) :
 	    NULL;
 	int64_t v;
 
-	st->base.statements++;
 	if (state != NULL && strcmp(state, SQLSTATE_NO_TABLE) == 0) {
 		set_error(st, "%s is not an sselog log: run 'sselog -d %s init' "
 		    "first", st->name, st->name);
@@ -220,6 +387,33 @@ check_version(struct pg_store *st)
 	return -1;
 }
 
+/* libpq prints the server's notices and the reason a connection ended on
+ * standard error by default: the failures that matter reach the user
+ * through store_error() instead. */
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* What each new connection needs. The words of the schema's refusals
+ * are ours, in English: the server's own messages stay in the server's
+ * language. */
+static int
+setup_connection(struct pg_store *st)
+{
+	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
+	/* Notices (an init run again) are not for the user. */
+	if (exec(st, "cannot set up the connection",
+	    "SET client_min_messages = warning") == -1)
+		return -1;
+	if (st->listening && exec(st, "cannot listen for appends",
+	    "LISTEN sselog") == -1)
+		return -1;
+	return 0;
+}
+
 static void pg_close(struct store *base);
 
 static struct store *
@@ -232,9 +426,15 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		free(st);
 		return NULL;
 	}
+	static const char *const keys[] = { "dbname", "client_encoding",
+	    NULL };
+	/* Events are UTF-8 whatever the client's locale says. */
+	const char *values[] = { path, "UTF8", NULL };
+
 	st->base.nowait = mode == STORE_READ_NOWAIT ||
 	    mode == STORE_WRITE_NOWAIT;
-	st->conn = PQconnectdb(path);
+	st->writer = mode == STORE_WRITE_NOWAIT;
+	st->conn = PQconnectdbParams(keys, values, 1);
 	if (st->conn == NULL) {
 		snprintf(err, errlen, "cannot connect to the PostgreSQL log: "
 		    "out of memory");
@@ -249,23 +449,12 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		    "%s", line);
 		goto fail;
 	}
-	/* Events are UTF-8 whatever the client's locale says. */
-	if (PQsetClientEncoding(st->conn, "UTF8") != 0) {
-		char line[400];
-		first_line(line, sizeof line, PQerrorMessage(st->conn));
-		snprintf(err, errlen, "cannot use UTF-8 with the PostgreSQL "
-		    "log: %s", line);
-		goto fail;
-	}
+	st->connecting = PGRES_POLLING_OK;
 	if ((st->name = display_name(st->conn)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	/* The words of the schema's refusals are ours, in English: the
-	 * server's own messages stay in the server's language. Notices
-	 * (an init run again) are not for the user. */
-	if (exec(st, "cannot set up the connection",
-	    "SET client_min_messages = warning") == -1 ||
+	if (setup_connection(st) == -1 ||
 	    (mode != STORE_CREATE && check_version(st) == -1)) {
 		snprintf(err, errlen, "%s", st->base.err);
 		goto fail;
@@ -309,11 +498,26 @@ pg_init(struct store *base)
 	return 0;
 }
 
+static void pg_rollback(struct store *base);
+
+/* A NOWAIT writer takes the append lock (sql/postgresql.sql) at once or
+ * not at all: taken by another writer's transaction, the log is busy,
+ * as a locked SQLite file is. */
 static int
 pg_begin(struct store *base)
 {
-	return exec((struct pg_store *)base, "cannot start a write "
-	    "transaction", "BEGIN");
+	struct pg_store *st = (struct pg_store *)base;
+
+	if (exec(st, "cannot start a write transaction", "BEGIN") == -1)
+		return -1;
+	if (st->writer && exec(st, "cannot start a write transaction",
+	    "SELECT FROM events_lock FOR UPDATE NOWAIT") == -1) {
+		struct store saved = st->base;
+		pg_rollback(base);
+		st->base = saved;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -333,10 +537,9 @@ pg_rollback(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
 
-	if (PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
-		PGresult *res = PQexec(st->conn, "ROLLBACK");
-		PQclear(res);
-	}
+	if (st->conn != NULL && st->connecting == PGRES_POLLING_OK &&
+	    PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+		PQclear(ask(st, "cannot roll back", "ROLLBACK", 0, NULL));
 }
 
 /* The text of a retry for a parameter: NULL when there is none. */
@@ -439,11 +642,11 @@ pg_append_batch(struct store *base, const struct store_new_event *evs,
 			goto out;
 		}
 	}
-	res = PQexec(st->conn, "COPY events (stream, event, data, retry, idem)"
-	    " FROM STDIN");
-	st->base.statements++;
+	res = ask(st, "cannot append events", "COPY events (stream, event,"
+	    " data, retry, idem) FROM STDIN", 0, NULL);
 	if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
-		set_pg_error(st, res, "cannot append events");
+		if (res != NULL)
+			set_pg_error(st, res, "cannot append events");
 		PQclear(res);
 		goto out;
 	}
@@ -453,11 +656,12 @@ pg_append_batch(struct store *base, const struct store_new_event *evs,
 		set_pg_error(st, NULL, "cannot append events");
 		goto drain;
 	}
-	res = PQgetResult(st->conn);
+	res = answer(st, "cannot append events");
 	if (res == NULL || !worked(res)) {
-		set_pg_error(st, res, "cannot append events");
+		if (res != NULL)
+			set_pg_error(st, res, "cannot append events");
 		PQclear(res);
-		goto drain;
+		goto out;
 	}
 	PQclear(res);
 	/* The transaction holds the append lock: the highest id is its
@@ -859,7 +1063,8 @@ pg_change_fd(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
 
-	return listen_once(st) == -1 ? -1 : PQsocket(st->conn);
+	return connection(st) == -1 || listen_once(st) == -1 ? -1 :
+	    PQsocket(st->conn);
 }
 
 /* The notifications received on the log's channel: a new value means
@@ -870,7 +1075,7 @@ pg_data_version(struct store *base, int64_t *version)
 	struct pg_store *st = (struct pg_store *)base;
 	PGnotify *n;
 
-	if (listen_once(st) == -1)
+	if (connection(st) == -1 || listen_once(st) == -1)
 		return -1;
 	if (PQconsumeInput(st->conn) != 1) {
 		set_pg_error(st, NULL, "cannot read notifications");
