@@ -34,7 +34,8 @@
 -- takes that lock first, and the transaction holds it until it commits or
 -- rolls back. The id is then one more than the highest id there is or
 -- ever was, so ids commit in id order, and a rollback gives its ids back
--- (no gaps). This holds for every writer, sselog or plain SQL
+-- (no gaps, but where an INSERT ... ON CONFLICT DO NOTHING skipped a row
+-- after its trigger ran). This holds for every writer, sselog or plain SQL
 -- (`INSERT INTO events (stream, event, data) VALUES (...)`); an id given
 -- by the writer is ignored. One appending transaction at a time: keep
 -- them short.
@@ -190,7 +191,9 @@ BEGIN
     -- so that an append after the first in a transaction costs no query
     -- but for a stream not seen yet: nobody else appends while the lock
     -- is held, so neither can change but through this transaction (whose
-    -- own close clears the stream, below).
+    -- own close clears the stream, below). The setting is sselog's: a
+    -- writer that sets it itself can get past these checks, as one that
+    -- may write the table can delete from it; writers are trusted.
     parts := string_to_array(mark, ' ');
     IF mark IS NULL OR parts[1] IS DISTINCT FROM pg_current_xact_id()::text
     THEN

@@ -832,7 +832,8 @@ watch_live(struct store *st, struct watcher *w, const char *db)
 	int status = EXIT_RUNTIME;
 	/* PostgreSQL notifies on the connection; an SQLite file is watched
 	 * from outside. */
-	int notify_fd = store_change_fd(st);
+	uint64_t generation;
+	int notify_fd = store_change_fd(st, &generation);
 
 	if (notify_fd == -1 && store_error(st)[0] != '\0') {
 		log_error("%s", store_error(st));

@@ -201,6 +201,14 @@ write_failed(struct publish *p, const char *doing)
 	struct store *st = *pr->writer;
 	int64_t now = loop_now_ms();
 
+	if (st != NULL && store_down(st)) {
+		/* A database out of reach (PostgreSQL) is not waited for:
+		 * each try would cost the loop a connection attempt. */
+		log_warn("%s: %s: answered 503", p->stream, store_error(st));
+		answer(p, 503, "the event log cannot be reached: try again "
+		    "later", 1);
+		return 0;
+	}
 	if (st == NULL || store_busy(st)) {
 		if (p->busy_since_ms == 0)
 			p->busy_since_ms = now;

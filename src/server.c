@@ -68,6 +68,7 @@ struct server {
 	 * lost, has another socket. */
 	struct loop_io notify_io;
 	bool notify_watched;
+	uint64_t notify_generation;	/* of the connection in the loop */
 	struct loop_timer poll_timer;
 	struct loop_timer tick_timer;
 	struct hub *hub;
@@ -257,21 +258,36 @@ end_rewound(struct server *srv)
 			    500, 500 + drain_spread_ms(srv));
 }
 
+/* PostgreSQL: whether notifications came while the last read ran (libpq
+ * read them with its answer: the socket will not say so again). */
+static bool
+notified_since(struct server *srv)
+{
+	int64_t version;
+
+	return srv->logfile == NULL &&
+	    store_data_version(srv->store, &version) == 0 &&
+	    version != srv->handout.data_version;
+}
+
 static void
 poll_log(struct server *srv)
 {
-	if (log_waiting(srv))
-		return;
-	switch (handout_poll(&srv->handout, srv->store)) {
-	case HANDOUT_DONE:
-		log_readable(srv);
-		break;
-	case HANDOUT_BUSY:
-		log_busy(srv);
-		break;
-	case HANDOUT_FAILED:
-		log_failed(srv);
-		break;
+	/* A few reads at most: a log appended to without a pause is read
+	 * on at the next turn. */
+	for (int reads = 0; reads < 4; reads++) {
+		if (log_waiting(srv))
+			break;
+		enum handout_result r = handout_poll(&srv->handout,
+		    srv->store);
+		if (r == HANDOUT_DONE)
+			log_readable(srv);
+		else if (r == HANDOUT_BUSY)
+			log_busy(srv);
+		else
+			log_failed(srv);
+		if (r != HANDOUT_DONE || !notified_since(srv))
+			break;
 	}
 	end_rewound(srv);
 	clients_flush(&srv->clients);
@@ -771,43 +787,53 @@ on_log_change(struct loop_io *io, uint32_t events)
 
 static void on_notification(struct loop_io *io, uint32_t events);
 
-/* PostgreSQL: puts the reading connection's socket in the loop, anew:
- * after a lost connection it is another one, which may even have the
- * same number (a closed descriptor leaves epoll by itself). */
+/* PostgreSQL: puts the reading connection's socket in the loop, once
+ * per connection. A connection given up took its socket out of the loop
+ * when it closed it, and the number may already be another's (a new
+ * client's): it is never removed by number. */
 static void
 watch_connection(struct server *srv)
 {
+	uint64_t generation;
 	int fd;
 
-	if (srv->notify_watched) {
-		loop_remove(srv->loop, &srv->notify_io);
-		srv->notify_watched = false;
-	}
-	if (srv->store == NULL || (fd = store_change_fd(srv->store)) == -1)
+	if (srv->store == NULL)
+		return;
+	fd = store_change_fd(srv->store, &generation);
+	if (srv->notify_watched && generation == srv->notify_generation)
+		return;		/* the same connection, in the loop */
+	srv->notify_watched = false;
+	if (fd == -1)
 		return;		/* out of reach: the poll timer tries again */
 	srv->notify_io.fd = fd;
 	srv->notify_io.fn = on_notification;
-	if (loop_add(srv->loop, &srv->notify_io, EPOLLIN) == 0)
-		srv->notify_watched = true;
-	else
+	if (loop_add(srv->loop, &srv->notify_io, EPOLLIN) == -1) {
 		log_error("epoll: %s", strerror(errno));
+		return;
+	}
+	srv->notify_watched = true;
+	srv->notify_generation = generation;
 }
 
-/* PostgreSQL: a notification (or the connection's end) came. */
+/* PostgreSQL: a notification came, or the connection's end (which
+ * poll_log() finds: the connection is given up and its socket closed,
+ * so nothing readable is left behind). */
 static void
 on_notification(struct loop_io *io, uint32_t events)
 {
 	struct server *srv = container_of(io, struct server, notify_io);
 
 	(void)events;
-	poll_log(srv);
-	/* A connection that ended stays readable: out of the loop until
-	 * the next one. (While the log waits, nothing consumed what came:
-	 * the poll timer reads it.) */
-	if (log_waiting(srv) || srv->store_failing) {
-		loop_remove(srv->loop, &srv->notify_io);
-		srv->notify_watched = false;
+	if (log_waiting(srv)) {
+		/* Read what came, so that the socket is not readable for
+		 * ever; the poll timer reads the log after the back-off. */
+		int64_t version;
+		if (store_data_version(srv->store, &version) == -1)
+			srv->notify_watched = false;
+		return;
 	}
+	poll_log(srv);
+	watch_connection(srv);
 }
 
 static void

@@ -33,8 +33,12 @@ store_display_path(const char *path, char *out, size_t len)
 		return;
 	}
 	auth = strstr(path, "://") + 3;
-	end = auth + strcspn(auth, "/?");
-	at = memchr(auth, '@', (size_t)(end - auth));
+	end = auth + strcspn(auth, "?");
+	/* The last @ ends the user part: a password may hold a / or @. */
+	at = NULL;
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
 	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
 	/* scheme://user[:password]@host/db[?query] */
 	if (colon != NULL)
@@ -252,10 +256,12 @@ store_data_version(struct store *st, int64_t *version)
 }
 
 int
-store_change_fd(struct store *st)
+store_change_fd(struct store *st, uint64_t *generation)
 {
 	st->err[0] = '\0';
-	return st->backend->change_fd ? st->backend->change_fd(st) : -1;
+	*generation = 0;
+	return st->backend->change_fd ? st->backend->change_fd(st,
+	    generation) : -1;
 }
 
 struct store_cursor *

@@ -227,8 +227,11 @@ int store_data_version(struct store *st, int64_t *version);
  * appended: PostgreSQL's connection, listening for the log's
  * notifications from this call on. -1 when the backend has none (an
  * SQLite file is watched from outside: logfile.h) or on failure, which
- * leaves store_error() set (it is empty otherwise). */
-int store_change_fd(struct store *st);
+ * leaves store_error() set (it is empty otherwise). *generation changes
+ * whenever the connection was given up: the descriptor that went with
+ * the old value is closed (and so out of any epoll set), even if the
+ * new one has the same number. */
+int store_change_fd(struct store *st, uint64_t *generation);
 
 /* Reads the events of n distinct streams with id > after_id, in id order.
  * Opens a read transaction unless one is already open, so that the streams

@@ -71,7 +71,7 @@ struct store_backend {
 	    int (*fn)(void *ctx, const struct store_stream_summary *s),
 	    void *ctx);
 	int (*data_version)(struct store *st, int64_t *version);
-	int (*change_fd)(struct store *st);	/* NULL: none */
+	int (*change_fd)(struct store *st, uint64_t *generation); /* or NULL */
 	struct store_cursor *(*cursor_open)(struct store *st,
 	    const char *const *streams, size_t n, int64_t after_id);
 	struct store_cursor *(*cursor_open_all)(struct store *st,

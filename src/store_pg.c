@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,8 +32,11 @@ extern const char store_pg_schema_sql[];
 #define SQLSTATE_BAD_BYTES "22021"
 /* Not an sselog log: the table sselog_schema is not there. */
 #define SQLSTATE_NO_TABLE "42P01"
-/* FOR UPDATE NOWAIT found the append lock taken. */
+/* FOR UPDATE NOWAIT found the append lock taken; a deadlock broken, a
+ * REPEATABLE READ writer behind another: all worth trying again. */
 #define SQLSTATE_LOCKED "55P03"
+#define SQLSTATE_DEADLOCK "40P01"
+#define SQLSTATE_SERIALIZATION "40001"
 
 /* The responder's handles (STORE_*_NOWAIT) serve an event loop that must
  * not stop: a query waits at most ANSWER_WAIT_MS for its answer, after
@@ -43,6 +47,11 @@ extern const char store_pg_schema_sql[];
  * one's append lock either: it finds it taken (NOWAIT) and is busy. */
 #define ANSWER_WAIT_MS 1000
 #define CONNECT_SLICE_MS 100
+/* A connection that could not be made is tried again after this long,
+ * twice as long each time up to the most (a database out of reach then
+ * costs the loop one slice a second, not one a turn). */
+#define RECONNECT_FIRST_MS 100
+#define RECONNECT_MAX_MS 1000
 
 /* Rows per page of a cursor: a replay of a long stream holds this many
  * events in memory at a time, not the whole stream. */
@@ -54,6 +63,14 @@ struct pg_store {
 	struct store base;	/* first: what every backend has */
 	PGconn *conn;		/* NULL while a NOWAIT handle has none */
 	PostgresPollingStatusType connecting;	/* PGRES_POLLING_OK: not */
+	uint64_t generation;	/* one more for each connection given up */
+	int64_t next_try_ms;	/* no new connection before then */
+	int64_t backoff_ms;	/* the wait after the last that failed */
+	bool in_tx;		/* a transaction is open: a lost connection is
+				 * not made again until it ends */
+	char xid[24];		/* a NOWAIT writer's transaction, to learn
+				 * whether a commit cut short went through */
+	char sqlstate[6];	/* of the last failure, "" when none */
 	bool writer;		/* STORE_WRITE_NOWAIT: take the append lock
 				 * without waiting */
 	char *name;		/* the log as shown in messages: no password */
@@ -101,9 +118,21 @@ first_line(char *out, size_t outlen, const char *message)
 	out[n] = '\0';
 }
 
+static void lose_connection(struct pg_store *st);
+
+/* True when the SQLSTATE is one of the two given. */
+static bool
+state_is(const char *state, const char *a, const char *b)
+{
+	return state != NULL && (strcmp(state, a) == 0 ||
+	    (b != NULL && strcmp(state, b) == 0));
+}
+
 /* Records the failure of res (NULL: of the connection): a refusal in the
  * schema's own words, anything else with what we were doing. A lost
- * connection is busy: worth trying again later. */
+ * connection is given up (its socket closed: nothing waits on a dead
+ * one) and is down; a lock or a conflict is busy: worth trying again
+ * later. */
 static void
 set_pg_error(struct pg_store *st, const PGresult *res, const char *doing)
 {
@@ -111,24 +140,27 @@ set_pg_error(struct pg_store *st, const PGresult *res, const char *doing)
 	    NULL;
 	const char *primary = res ? PQresultErrorField(res,
 	    PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	bool lost = st->conn == NULL || PQstatus(st->conn) != CONNECTION_OK;
 	char line[400];
 
 	first_line(line, sizeof line, primary != NULL ? primary :
 	    st->conn != NULL ? PQerrorMessage(st->conn) : "no connection");
-	if (state != NULL && strcmp(state, SQLSTATE_REFUSED) == 0) {
+	if (state_is(state, SQLSTATE_REFUSED, NULL)) {
 		set_error(st, "%s", line);
 		st->base.refused = true;
-		return;
-	}
-	if (state != NULL && strcmp(state, SQLSTATE_BAD_BYTES) == 0) {
-		set_error(st, "invalid data: it is not valid UTF-8");
+	} else if (state_is(state, SQLSTATE_BAD_BYTES, NULL)) {
+		set_error(st, "invalid text: it is not valid UTF-8");
 		st->base.refused = true;
-		return;
+	} else {
+		set_error(st, "%s: %s: %s", st->name, doing, line);
+		st->base.down = lost;
+		st->base.busy = lost || state_is(state, SQLSTATE_LOCKED,
+		    NULL) || state_is(state, SQLSTATE_DEADLOCK,
+		    SQLSTATE_SERIALIZATION);
 	}
-	set_error(st, "%s: %s: %s", st->name, doing, line);
-	st->base.down = PQstatus(st->conn) != CONNECTION_OK;
-	st->base.busy = st->base.down ||
-	    (state != NULL && strcmp(state, SQLSTATE_LOCKED) == 0);
+	snprintf(st->sqlstate, sizeof st->sqlstate, "%s", state ? state : "");
+	if (lost)
+		lose_connection(st);
 }
 
 /* True when res is what a command that worked returns. */
@@ -164,24 +196,48 @@ wait_socket(PGconn *conn, short events, int64_t timeout_ms)
 	return rc != 0;		/* an error: let libpq find it */
 }
 
-/* Gives a NOWAIT handle's connection up, with why as the error: busy,
- * and the next call makes a new one. */
+/* Closes the connection (a new one is made on the next call, for a
+ * NOWAIT handle outside a transaction). */
+static void
+lose_connection(struct pg_store *st)
+{
+	if (st->conn == NULL)
+		return;
+	PQfinish(st->conn);
+	st->conn = NULL;
+	st->connecting = PGRES_POLLING_OK;
+	st->generation++;
+}
+
+/* Gives the connection up, with why as the error: busy and down. */
 static void
 drop_connection(struct pg_store *st, const char *why)
 {
 	set_error(st, "%s: %s", st->name, why);
-	st->base.busy = true;
-	st->base.down = true;
-	PQfinish(st->conn);
-	st->conn = NULL;
-	st->connecting = PGRES_POLLING_OK;
+	st->base.busy = st->base.down = true;
+	st->sqlstate[0] = '\0';
+	lose_connection(st);
 }
 
 static int setup_connection(struct pg_store *st);
 
-/* A NOWAIT handle's connection, made anew when it was lost, a slice of
- * CONNECT_SLICE_MS at a time. Returns 0 when it is there, -1 (busy)
- * while it is not. */
+/* The database is out of reach: busy and down, and the next connection
+ * is tried after the back-off. */
+static int
+unreachable(struct pg_store *st)
+{
+	st->backoff_ms = st->backoff_ms == 0 ? RECONNECT_FIRST_MS :
+	    st->backoff_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS :
+	    st->backoff_ms * 2;
+	st->next_try_ms = now_ms() + st->backoff_ms;
+	st->base.busy = st->base.down = true;
+	return -1;
+}
+
+/* The connection, made anew for a NOWAIT handle when it was lost (not
+ * inside a transaction: its statements would go on outside it), a slice
+ * of CONNECT_SLICE_MS at a time. Returns 0 when it is there, -1 (busy,
+ * down) while it is not. */
 static int
 connection(struct pg_store *st)
 {
@@ -195,16 +251,26 @@ connection(struct pg_store *st)
 			return 0;
 		drop_connection(st, "the connection to the database was "
 		    "lost");
-		if (!st->base.nowait)
-			return -1;
+	}
+	if (st->conn == NULL && (!st->base.nowait || st->in_tx)) {
+		set_error(st, "%s: the connection to the database was lost%s",
+		    st->name, st->in_tx ? " during a transaction" : "");
+		st->base.busy = st->base.down = true;
+		return -1;
 	}
 	if (st->conn == NULL) {
+		if (now_ms() < st->next_try_ms) {
+			set_error(st, "%s: the database cannot be reached: "
+			    "trying again", st->name);
+			st->base.busy = st->base.down = true;
+			return -1;
+		}
 		/* Polled from the start as if it had asked to write. */
 		st->conn = PQconnectStartParams(keys, values, 1);
 		st->connecting = PGRES_POLLING_WRITING;
 		if (st->conn == NULL || PQstatus(st->conn) == CONNECTION_BAD) {
 			drop_connection(st, "cannot connect: out of memory");
-			return -1;
+			return unreachable(st);
 		}
 	}
 	while (st->connecting != PGRES_POLLING_OK) {
@@ -212,10 +278,9 @@ connection(struct pg_store *st)
 		if (st->connecting == PGRES_POLLING_FAILED) {
 			char line[400];
 			first_line(line, sizeof line, PQerrorMessage(st->conn));
-			drop_connection(st, "cannot connect");
+			lose_connection(st);
 			set_error(st, "%s: cannot connect: %s", st->name, line);
-			st->base.busy = st->base.down = true;
-			return -1;
+			return unreachable(st);
 		}
 		if (left <= 0 || !wait_socket(st->conn,
 		    st->connecting == PGRES_POLLING_READING ? POLLIN : POLLOUT,
@@ -227,8 +292,63 @@ connection(struct pg_store *st)
 		}
 		st->connecting = PQconnectPoll(st->conn);
 	}
+	st->backoff_ms = 0;
+	st->next_try_ms = 0;
+	/* Sends that cannot go at once wait in libpq, under the deadline
+	 * (flush()), instead of blocking. */
+	if (PQsetnonblocking(st->conn, 1) != 0) {
+		drop_connection(st, "cannot make the connection non-blocking");
+		return unreachable(st);
+	}
 	st->notifications++;	/* read again: some may have been missed */
 	return setup_connection(st) == -1 ? -1 : 0;
+}
+
+/* Counts the notifications that came with what was read. */
+static void
+count_notifications(struct pg_store *st)
+{
+	PGnotify *n;
+
+	while ((n = PQnotifies(st->conn)) != NULL) {
+		st->notifications++;
+		PQfreemem(n);
+	}
+}
+
+/* Waits until libpq has what it needs: everything sent (flush) or a
+ * result read (!PQisBusy), a NOWAIT handle until `until` at most, after
+ * which the connection is given up. Returns 0, or -1 (recorded). */
+static int
+settle(struct pg_store *st, bool flush, int64_t until, const char *doing)
+{
+	for (;;) {
+		int pending = flush ? PQflush(st->conn) : PQisBusy(st->conn);
+		if (pending == 0)
+			return 0;
+		if (pending == -1) {
+			set_pg_error(st, NULL, doing);
+			return -1;
+		}
+		int64_t left = st->base.nowait ? until - now_ms() : -1;
+		/* Reading while sending: the server may wait for us to read
+		 * before it reads more. */
+		if (st->base.nowait && (left <= 0 || !wait_socket(st->conn,
+		    flush ? POLLIN | POLLOUT : POLLIN, left))) {
+			char why[160];
+			snprintf(why, sizeof why, "%s: the database did not "
+			    "answer within %d ms", doing, ANSWER_WAIT_MS);
+			drop_connection(st, why);
+			return -1;
+		}
+		if (!st->base.nowait)
+			wait_socket(st->conn, flush ? POLLIN | POLLOUT : POLLIN,
+			    -1);
+		if (PQconsumeInput(st->conn) == 0) {
+			set_pg_error(st, NULL, doing);
+			return -1;
+		}
+	}
 }
 
 /* The first result of the query sent, once it has come (a NOWAIT
@@ -241,28 +361,22 @@ answer(struct pg_store *st, const char *doing)
 	int64_t until = now_ms() + ANSWER_WAIT_MS;
 	PGresult *res, *more;
 
-	while (PQisBusy(st->conn)) {
-		int64_t left = st->base.nowait ? until - now_ms() : -1;
-		if (st->base.nowait && (left <= 0 ||
-		    !wait_socket(st->conn, POLLIN, left))) {
-			char why[160];
-			snprintf(why, sizeof why, "%s: the database did not "
-			    "answer within %d ms", doing, ANSWER_WAIT_MS);
-			drop_connection(st, why);
-			return NULL;
-		}
-		if (!st->base.nowait)
-			wait_socket(st->conn, POLLIN, -1);
-		if (PQconsumeInput(st->conn) == 0) {
-			set_pg_error(st, NULL, doing);
-			return NULL;
-		}
-	}
+	if (settle(st, true, until, doing) == -1 ||
+	    settle(st, false, until, doing) == -1)
+		return NULL;
 	res = PQgetResult(st->conn);
 	if (res != NULL && PQresultStatus(res) == PGRES_COPY_IN)
 		return res;
-	while ((more = PQgetResult(st->conn)) != NULL)
+	for (;;) {
+		if (settle(st, false, until, doing) == -1) {
+			PQclear(res);
+			return NULL;
+		}
+		if ((more = PQgetResult(st->conn)) == NULL)
+			break;
 		PQclear(more);
+	}
+	count_notifications(st);
 	if (res == NULL)
 		set_pg_error(st, NULL, doing);
 	return res;
@@ -431,6 +545,20 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	/* Events are UTF-8 whatever the client's locale says. */
 	const char *values[] = { path, "UTF8", NULL };
 
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(path, &why);
+
+	/* libpq's reasons for a URI it cannot read quote the URI, and with
+	 * it any password: say which part is wrong in our words. */
+	if (opts == NULL) {
+		char shown[512];
+		store_display_path(path, shown, sizeof shown);
+		snprintf(err, errlen, "%s: not a valid PostgreSQL connection "
+		    "URI (see libpq's \"Connection URIs\")", shown);
+		PQfreemem(why);
+		goto fail;
+	}
+	PQconninfoFree(opts);
 	st->base.nowait = mode == STORE_READ_NOWAIT ||
 	    mode == STORE_WRITE_NOWAIT;
 	st->writer = mode == STORE_WRITE_NOWAIT;
@@ -450,6 +578,11 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		goto fail;
 	}
 	st->connecting = PGRES_POLLING_OK;
+	if (st->base.nowait && PQsetnonblocking(st->conn, 1) != 0) {
+		snprintf(err, errlen, "cannot use the PostgreSQL connection "
+		    "without blocking");
+		goto fail;
+	}
 	if ((st->name = display_name(st->conn)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -502,22 +635,62 @@ static void pg_rollback(struct store *base);
 
 /* A NOWAIT writer takes the append lock (sql/postgresql.sql) at once or
  * not at all: taken by another writer's transaction, the log is busy,
- * as a locked SQLite file is. */
+ * as a locked SQLite file is. It keeps its transaction's id, to learn
+ * whether a commit whose answer never came went through. */
 static int
 pg_begin(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
+	PGresult *res;
 
+	st->xid[0] = '\0';
 	if (exec(st, "cannot start a write transaction", "BEGIN") == -1)
 		return -1;
-	if (st->writer && exec(st, "cannot start a write transaction",
-	    "SELECT FROM events_lock FOR UPDATE NOWAIT") == -1) {
+	st->in_tx = true;
+	if (!st->writer)
+		return 0;
+	res = run(st, "cannot start a write transaction", "SELECT "
+	    "pg_current_xact_id()::text FROM events_lock FOR UPDATE NOWAIT",
+	    0, NULL);
+	if (res == NULL || PQntuples(res) != 1) {
 		struct store saved = st->base;
+		PQclear(res);
 		pg_rollback(base);
 		st->base = saved;
 		return -1;
 	}
+	snprintf(st->xid, sizeof st->xid, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
 	return 0;
+}
+
+/* A COMMIT whose answer never came (the connection lost or too slow)
+ * may have gone through: a new connection asks. Returns 0 when it did,
+ * -1 when it did not (busy, as the failure was: trying again is safe) or
+ * when nobody can tell (a failure, not busy: trying again could append
+ * twice). */
+static int
+commit_outcome(struct pg_store *st)
+{
+	struct store lost = st->base;
+	const char *params[] = { st->xid };
+	PGresult *res = run(st, "cannot learn a commit's outcome",
+	    "SELECT pg_xact_status($1::xid8)", 1, params);
+	const char *status = res != NULL && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+	int rc = strcmp(status, "committed") == 0 ? 0 :
+	    strcmp(status, "aborted") == 0 ? -1 : -2;
+
+	PQclear(res);
+	if (rc == -1)
+		st->base = lost;
+	if (rc == -2) {
+		set_error(st, "%s: the connection was lost during a commit, "
+		    "which may or may not have gone through (%s)", st->name,
+		    lost.err);
+		rc = -1;
+	}
+	return rc;
 }
 
 static int
@@ -525,19 +698,31 @@ pg_commit(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
 
-	if (exec(st, "cannot commit", "COMMIT") == -1) {
-		exec(st, "cannot roll back", "ROLLBACK");
+	if (exec(st, "cannot commit", "COMMIT") == 0) {
+		st->in_tx = false;
+		return 0;
+	}
+	st->in_tx = false;
+	if (st->conn != NULL) {
+		/* Refused (a deferred rule): the transaction is over. */
+		struct store saved = st->base;
+		pg_rollback(base);
+		st->base = saved;
 		return -1;
 	}
-	return 0;
+	return st->xid[0] != '\0' ? commit_outcome(st) : -1;
 }
 
+/* Ends the transaction, if any, without what it did; on a lost
+ * connection there is nothing to end (the server ended it). */
 static void
 pg_rollback(struct store *base)
 {
 	struct pg_store *st = (struct pg_store *)base;
 
+	st->in_tx = false;
 	if (st->conn != NULL && st->connecting == PGRES_POLLING_OK &&
+	    PQstatus(st->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(st->conn) != PQTRANS_IDLE)
 		PQclear(ask(st, "cannot roll back", "ROLLBACK", 0, NULL));
 }
@@ -605,6 +790,34 @@ copy_field(struct buf *b, const char *text, size_t len)
 	return 0;
 }
 
+/* Sends the rows of a COPY and its end, which wait in libpq while the
+ * socket is full (a NOWAIT handle under the deadline). A failure gives
+ * the connection up: the COPY, and the transaction, cannot go on. */
+static int
+send_copy(struct pg_store *st, const struct buf *rows)
+{
+	static const char doing[] = "cannot append events";
+	int64_t until = now_ms() + ANSWER_WAIT_MS;
+	int r;
+
+	if (rows->len > INT_MAX) {
+		drop_connection(st, "cannot append events: too many at once");
+		return -1;
+	}
+	while ((r = PQputCopyData(st->conn, rows->data, (int)rows->len)) == 0)
+		if (settle(st, true, until, doing) == -1)
+			return -1;
+	while (r == 1 && (r = PQputCopyEnd(st->conn, NULL)) == 0)
+		if (settle(st, true, until, doing) == -1)
+			return -1;
+	if (r != 1) {
+		drop_connection(st, "cannot append events: the connection "
+		    "failed");
+		return -1;
+	}
+	return 0;
+}
+
 /* Appends n events with one COPY: the rows go through the schema's
  * triggers as INSERTs do, at a fraction of the round trips. */
 static int
@@ -651,11 +864,8 @@ pg_append_batch(struct store *base, const struct store_new_event *evs,
 		goto out;
 	}
 	PQclear(res);
-	if (PQputCopyData(st->conn, rows.data, (int)rows.len) != 1 ||
-	    PQputCopyEnd(st->conn, NULL) != 1) {
-		set_pg_error(st, NULL, "cannot append events");
-		goto drain;
-	}
+	if (send_copy(st, &rows) == -1)
+		goto out;
 	res = answer(st, "cannot append events");
 	if (res == NULL || !worked(res)) {
 		if (res != NULL)
@@ -670,10 +880,6 @@ pg_append_batch(struct store *base, const struct store_new_event *evs,
 	    0, NULL, &st->last_appended) == -1)
 		goto out;
 	rc = 0;
-	goto out;
-drain:
-	while ((res = PQgetResult(st->conn)) != NULL)
-		PQclear(res);
 out:
 	buf_free(&rows);
 	return rc;
@@ -730,17 +936,23 @@ pg_publish_in(struct store *base, const struct store_new_event *ev,
 		if (pg_append(base, ev, id) == 0)
 			return exec(st, "cannot append an event",
 			    "RELEASE SAVEPOINT sselog_publish");
-		/* Keep what went wrong over what undoing it says. */
+		/* Keep what went wrong over what undoing it says. A lost
+		 * connection took the transaction with it: nothing to
+		 * undo. */
 		struct store saved = st->base;
-		bool unique = ev->idem != NULL && !saved.refused &&
-		    !saved.busy && PQstatus(st->conn) == CONNECTION_OK;
+		bool unique = strcmp(st->sqlstate, SQLSTATE_UNIQUE) == 0;
+		if (st->conn == NULL)
+			return -1;
 		if (exec(st, "cannot undo an append",
 		    "ROLLBACK TO SAVEPOINT sselog_publish") == -1)
 			return -1;
 		st->base = saved;
-		/* Another frontend appended the key meanwhile (it held the
-		 * append lock, then committed): that event is the one. */
-		if (!unique || find_idem(st, ev->stream, ev->idem, id) != 1)
+		/* Another writer appended the key meanwhile (it held the
+		 * append lock, then committed): that event is the one. (The
+		 * responder's writer holds the lock from its BEGIN on: only
+		 * the command line's can meet this.) */
+		if (!unique || ev->idem == NULL ||
+		    find_idem(st, ev->stream, ev->idem, id) != 1)
 			return -1;
 		found = 1;
 	}
@@ -975,8 +1187,13 @@ pg_vacuum(struct store *base)
 static int
 pg_read_begin(struct store *base)
 {
-	return exec((struct pg_store *)base, "cannot start a read",
-	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	struct pg_store *st = (struct pg_store *)base;
+
+	if (exec(st, "cannot start a read",
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") == -1)
+		return -1;
+	st->in_tx = true;
+	return 0;
 }
 
 static void
@@ -1059,12 +1276,14 @@ listen_once(struct pg_store *st)
 }
 
 static int
-pg_change_fd(struct store *base)
+pg_change_fd(struct store *base, uint64_t *generation)
 {
 	struct pg_store *st = (struct pg_store *)base;
-
-	return connection(st) == -1 || listen_once(st) == -1 ? -1 :
+	int fd = connection(st) == -1 || listen_once(st) == -1 ? -1 :
 	    PQsocket(st->conn);
+
+	*generation = st->generation;
+	return fd;
 }
 
 /* The notifications received on the log's channel: a new value means
@@ -1073,7 +1292,6 @@ static int
 pg_data_version(struct store *base, int64_t *version)
 {
 	struct pg_store *st = (struct pg_store *)base;
-	PGnotify *n;
 
 	if (connection(st) == -1 || listen_once(st) == -1)
 		return -1;
@@ -1081,10 +1299,7 @@ pg_data_version(struct store *base, int64_t *version)
 		set_pg_error(st, NULL, "cannot read notifications");
 		return -1;
 	}
-	while ((n = PQnotifies(st->conn)) != NULL) {
-		st->notifications++;
-		PQfreemem(n);
-	}
+	count_notifications(st);
 	*version = st->notifications;
 	return 0;
 }

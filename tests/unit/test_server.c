@@ -914,7 +914,10 @@ test_upload_of_lines_is_not_held(void **state)
 	if (count(&got, "Status: 201") != 1)
 		fail_msg("the upload was not answered 201 (%zu bytes came, "
 		    "%s)", got.len, eof ? "then the end" : "no end");
-	if (took >= BATCHES * WAIT_MS / 2)
+	/* Waiting between batches costs at least WAIT_MS each: the whole
+	 * of that is the bound, which a loaded machine does not reach
+	 * (about 130 ms here, against 1,500 with the wait). */
+	if (took >= BATCHES * WAIT_MS)
 		fail_msg("%zu lines (%d batches) took %" PRId64 " ms: the "
 		    "body waited between batches", nlines, BATCHES, took);
 	close(sv[1]);
