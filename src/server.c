@@ -258,6 +258,15 @@ end_rewound(struct server *srv)
 }
 
 static void
+answer_unreachable(struct server *srv, struct client *c)
+{
+	/* Waiting for a database out of reach helps nobody: come back
+	 * later. */
+	answer_transient(srv, c, 503, "the event log cannot be reached: try "
+	    "again later", 1000, 5000);
+}
+
+static void
 poll_log(struct server *srv)
 {
 	if (log_waiting(srv))
@@ -268,6 +277,16 @@ poll_log(struct server *srv)
 		break;
 	case HANDOUT_BUSY:
 		log_busy(srv);
+		/* PostgreSQL out of reach: every try fails and backs off
+		 * again, so run_work() never gets a turn to fail the starts
+		 * of new requests, which would hang until START_WAIT_MS.
+		 * They get this try's answer; the replaying ones keep their
+		 * place. */
+		if (store_down(srv->store))
+			for (struct client *c = srv->clients.all; c != NULL;
+			    c = c->next)
+				if (c->state == CLIENT_STARTING)
+					answer_unreachable(srv, c);
 		break;
 	case HANDOUT_FAILED:
 		log_failed(srv);
@@ -446,10 +465,7 @@ run_work(struct server *srv)
 			continue;
 		if (r == HANDOUT_BUSY && c->state == CLIENT_STARTING &&
 		    store_down(srv->store)) {
-			/* Waiting for a database out of reach helps nobody:
-			 * come back later. */
-			answer_transient(srv, c, 503, "the event log cannot be "
-			    "reached: try again later", 1000, 5000);
+			answer_unreachable(srv, c);
 			log_busy(srv);
 			continue;
 		}
