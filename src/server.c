@@ -271,6 +271,15 @@ notified_since(struct server *srv)
 }
 
 static void
+answer_unreachable(struct server *srv, struct client *c)
+{
+	/* Waiting for a database out of reach helps nobody: come back
+	 * later. */
+	answer_transient(srv, c, 503, "the event log cannot be reached: try "
+	    "again later", 1000, 5000);
+}
+
+static void
 poll_log(struct server *srv)
 {
 	/* A few reads at most: a log appended to without a pause is read
@@ -286,6 +295,16 @@ poll_log(struct server *srv)
 			log_busy(srv);
 		else
 			log_failed(srv);
+		/* PostgreSQL out of reach: every try fails and backs off
+		 * again, so run_work() never gets a turn to fail the starts
+		 * of new requests, which would hang until START_WAIT_MS.
+		 * They get this try's answer; the replaying ones keep their
+		 * place. */
+		if (r == HANDOUT_BUSY && store_down(srv->store))
+			for (struct client *c = srv->clients.all; c != NULL;
+			    c = c->next)
+				if (c->state == CLIENT_STARTING)
+					answer_unreachable(srv, c);
 		if (r != HANDOUT_DONE || !notified_since(srv))
 			break;
 	}
@@ -462,10 +481,7 @@ run_work(struct server *srv)
 			continue;
 		if (r == HANDOUT_BUSY && c->state == CLIENT_STARTING &&
 		    store_down(srv->store)) {
-			/* Waiting for a database out of reach helps nobody:
-			 * come back later. */
-			answer_transient(srv, c, 503, "the event log cannot be "
-			    "reached: try again later", 1000, 5000);
+			answer_unreachable(srv, c);
 			log_busy(srv);
 			continue;
 		}
