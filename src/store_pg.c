@@ -389,15 +389,31 @@ static PGresult *
 ask(struct pg_store *st, const char *doing, const char *sql, int n,
     const char *const *params)
 {
-	if (connection(st) == -1)
-		return NULL;
-	st->base.statements++;
-	if (PQsendQueryParams(st->conn, sql, n, NULL, params, NULL, NULL,
-	    0) == 0) {
-		set_pg_error(st, NULL, doing);
-		return NULL;
+	PGresult *res = NULL;
+
+	/* A connection that the server ended (a restart, an administrator)
+	 * looks fine until it is used: outside a transaction, where the
+	 * statement can go again without doing anything twice, one new
+	 * connection is tried at once before the log is called down. */
+	for (int tries = 0; tries < 2; tries++) {
+		uint64_t generation = st->generation;
+		int64_t start = now_ms();
+		if (connection(st) == -1)
+			return NULL;
+		st->base.statements++;
+		if (PQsendQueryParams(st->conn, sql, n, NULL, params, NULL,
+		    NULL, 0) == 0)
+			set_pg_error(st, NULL, doing);
+		else if ((res = answer(st, doing)) != NULL)
+			return res;
+		/* Not after a wait: a server that does not answer is not
+		 * asked again at once. */
+		if (!st->base.nowait || st->in_tx || st->conn != NULL ||
+		    st->generation == generation ||
+		    now_ms() - start >= CONNECT_SLICE_MS)
+			break;
 	}
-	return answer(st, doing);
+	return res;
 }
 
 /* Runs sql with the n parameters params (text, NULL for SQL NULL).

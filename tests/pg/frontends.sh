@@ -380,6 +380,15 @@ for f in A B; do
 	check "... promptly ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 2000
 done
 pg_start
+# Each responder makes its connection again within its back-off (at most
+# a second after the last try); a client before that is told to come
+# back, as above.
+serving() {	# BASE: a new stream is served (200), not sent away (503)
+	fetch serving "${1}six" --max-time 1
+	[ "$CODE" = 200 ]
+}
+check "the server back: B serves new streams within 5 s" wait_until 5 serving "$B"
+check "... and A" wait_until 5 serving "$A"
 open_stream s6c "${B}six" -H "Last-Event-ID: $last6"
 open_stream s6d "${A}six" -H "Last-Event-ID: $last6"
 id=$(sselog publish six "after the start")
