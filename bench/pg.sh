@@ -274,6 +274,8 @@ statements() {
 	done
 	put "$sg.resp" "$(awk -v a="$r0" -v b="$r1" -v s=$((t1 - t0)) \
 	    'BEGIN { printf "%.0f", (b - a) / (s / 1e9) }')"
+	# What the publisher kept up: a loaded machine lets it fall behind.
+	put "$sg.rate" "$(field rate "$(cat "$dir/$sg.pub")" | cut -d . -f 1)"
 }
 
 # ---- statements against subscribers and against frontends ----
@@ -373,6 +375,9 @@ sub_run
 fe_run
 lat_run
 pipe_replay
+# Where a pipe's time goes on the server: "BATCHES LINES MS" of its COPYs.
+copies=$(pg_admin "SELECT calls || ' ' || rows || ' ' || round(total_exec_time)
+    FROM pg_stat_statements WHERE query LIKE 'COPY events%'")
 t_end=$(date +%s)
 
 # ---- the table ----
@@ -384,20 +389,26 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 {
 	echo "Statements on PostgreSQL while $RATE events/s are POSTed through a frontend of their own (${SECS} s; medians of the 1-second counts of \`pg_stat_statements\`):"
 	echo
-	echo "| subscribers on one frontend | statements/s, all | of which queries for events/s | the reading responder's statements/s | against 1 subscriber (all) | failed connections |"
-	echo "|--:|--:|--:|--:|--:|--:|"
-	first=
+	echo "| subscribers on one frontend | events published/s | statements/s, all | of which queries for events/s | the reading responder's statements/s | all, against 1 subscriber | failed connections |"
+	echo "|--:|--:|--:|--:|--:|--:|--:|"
+	first= most=
 	for n in $SUBS; do
 		a=$(get "subs$n.all")
 		[ -n "$first" ] || first=$a
-		echo "| $n | $a | $(get "subs$n.reads") | $(get "subs$n.resp") | $(pct "$first" "$a") % | $(get "subs$n.failed") |"
+		d=$(pct "$first" "$a")
+		most=$(awk -v m="${most:-$d}" -v d="$d" 'BEGIN { print (d > m ? d : m) }')
+		echo "| $n | $(get "subs$n.rate") | $a | $(get "subs$n.reads") | $(get "subs$n.resp") | $d % | $(get "subs$n.failed") |"
 	done
 	echo
-	echo "| reading frontends of $FE_SUBS subscribers | statements/s, all | of which queries for events/s | the reading responders' statements/s | the same per reading frontend |"
-	echo "|--:|--:|--:|--:|--:|"
+	echo "Target: flat, within 10 % (not growing with the subscribers): the most above the figure at 1 subscriber is $most %, $(awk -v m="$most" 'BEGIN { print (m <= 10 ? "met" : "not met") }')."
+	echo
+	echo "| reading frontends of $FE_SUBS subscribers | events published/s | statements/s, all | of which queries for events/s | the reading responders' statements/s | against 1 frontend | per reading frontend |"
+	echo "|--:|--:|--:|--:|--:|--:|--:|"
+	first=
 	for k in $FRONTENDS; do
 		r=$(get "fe$k.resp")
-		echo "| $k | $(get "fe$k.all") | $(get "fe$k.reads") | $r | $(awk -v r="$r" -v k="$k" 'BEGIN { printf "%.1f", r / k }') |"
+		[ -n "$first" ] || first=$r
+		echo "| $k | $(get "fe$k.rate") | $(get "fe$k.all") | $(get "fe$k.reads") | $r | $(ratio "$r" "$first") × | $(awk -v r="$r" -v k="$k" 'BEGIN { printf "%.1f", r / k }') |"
 	done
 	echo
 	echo "Publish (POST to one frontend) to receive (through another), $RATE events/s for $SECS s:"
@@ -423,6 +434,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 	echo "| \`sselog pipe\`, lines/s | $p | $s | $(ratio "$p" "$s") |"
 	p=$(get replay.pg) s=$(get replay.sqlite)
 	echo "| replay from Last-Event-ID 0, events/s | $p | $s | $(ratio "$p" "$s") |"
+	# shellcheck disable=SC2086
+	set -- $copies
+	echo
+	echo "PostgreSQL's own time in the pipes' COPYs (all runs): $1 transactions of $(($2 / $1)) lines on average, $(awk -v n="$2" -v ms="$3" 'BEGIN { printf "%.1f", ms * 1000 / n }') µs a line (the insert trigger's rules), $(awk -v c="$1" -v ms="$3" 'BEGIN { printf "%.1f", ms / c }') ms a transaction."
 	echo
 	echo "- machine: $(bench_machine), at most $(ulimit -Hn) open files per process"
 	echo "- PostgreSQL $(pg_admin 'SHOW server_version' | cut -d ' ' -f 1) (fsync on, full_page_writes on, synchronous_commit on; on the same machine, over TCP on 127.0.0.1), SQLite $(sqlite3 --version 2>/dev/null | cut -d ' ' -f 1) (WAL, synchronous FULL), nginx $(nginx -v 2>&1 | sed 's|.*nginx/||')"
