@@ -39,21 +39,13 @@ while IFS= read -r row; do
 				print "cell " i - 1 ": " v
 		}
 	}')
-	if [ -z "$bad" ]; then
-		ok "figures: $row"
-	else
-		not_ok "figures: $row" "$bad"
-	fi
+	is "figures, each a number where one belongs: $row" "$bad" ""
 done <rows
 check "the tables have figures ($rows rows)" test "$rows" -ge 8
 check "the report says every load run delivered everything" \
     grep -q 'every load run delivered every event once' report
 
-if [ "$status" -eq 0 ]; then
-	ok "bench/pg.sh --quick ended with status 0"
-else
-	not_ok "bench/pg.sh --quick ended with status 0" \
-	    "status $status; its last lines:" "$(tail -n 15 progress)"
-fi
+is "bench/pg.sh --quick: its exit status" "$status" 0 ||
+	tail -n 15 progress | sed 's/^/# /'
 [ "$T_FAILED" -eq 0 ] || sed 's/^/# /' report
 done_testing
