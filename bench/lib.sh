@@ -15,7 +15,8 @@
 # Sets $port.
 #
 # bench_setup NAME: finds the build, makes a temporary directory (removed
-# on exit) with a fresh log, builds bench/sse-load (and, when NAME needs
+# on exit) with a fresh log (unless $db names one already: a
+# postgresql:// URI, which is given sselog init), builds bench/sse-load (and, when NAME needs
 # it, bench_build_pub builds bench/sse-pub; both with bench/bench.c). Sets
 # $top, $build, $dir, $db, $load.
 #
@@ -62,9 +63,9 @@ bench_setup() {
 
 	load=$dir/sse-load
 	cc -O2 -o "$load" "$top/bench/sse-load.c" "$top/bench/bench.c"
-	db=$dir/events.db
+	[ -n "${db:-}" ] || db=$dir/events.db
 	"$build/sselog" -d "$db" init
-	chmod 666 "$db"
+	[ ! -f "$db" ] || chmod 666 "$db"
 }
 
 # bench/sse-pub, which links SQLite (pkg-config sqlite3).

@@ -5,18 +5,23 @@
 # nginx's worker and in the responder. A smoke figure, not the full
 # benchmark against other servers.
 #
-# usage: bench/streams.sh [--build DIR] [--streams N] [--write-docs]
+# usage: bench/streams.sh [--build DIR] [--streams N] [--db LOG]
+#     [--write-docs]
+# --db: a log that is there (a postgresql:// URI: the responder gets it as
+# -d) instead of a fresh SQLite file.
 set -eu
 
 build=
 streams=5000
 write_docs=no
+db=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) build=$2; shift ;;
 	--streams) streams=$2; shift ;;
+	--db) db=$2; shift ;;
 	--write-docs) write_docs=yes ;;
-	*) echo "usage: bench/streams.sh [--build DIR] [--streams N] [--write-docs]" >&2; exit 2 ;;
+	*) echo "usage: bench/streams.sh [--build DIR] [--streams N] [--db LOG] [--write-docs]" >&2; exit 2 ;;
 	esac
 	shift
 done

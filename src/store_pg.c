@@ -1033,14 +1033,17 @@ prune_streams(struct pg_store *st, const char *const *streams, size_t n,
     int64_t keep, int64_t older_than_ms, int64_t *deleted)
 {
 	/* $2 and $3 switch each condition off when negative. Per stream,
-	 * the events past the newest keep are those ranked below it. */
+	 * the events past the newest keep are those ranked below it. The
+	 * close event is ranked with the others, as on SQLite ("not among
+	 * the newest n events of its stream", sselog(1)): it is one of the
+	 * newest n, and is never deleted itself. */
 	static const char sql[] =
-	    "WITH ranked AS (SELECT id, created, row_number() OVER"
+	    "WITH ranked AS (SELECT id, event, created, row_number() OVER"
 	    " (PARTITION BY stream ORDER BY id DESC) AS rank FROM events"
-	    " WHERE ($1::text[] = '{}' OR stream = ANY ($1::text[]))"
-	    " AND event IS DISTINCT FROM 'sselog.close')"
+	    " WHERE ($1::text[] = '{}' OR stream = ANY ($1::text[])))"
 	    " DELETE FROM events WHERE id IN (SELECT id FROM ranked"
-	    " WHERE ($2::bigint < 0 OR rank > $2::bigint) AND"
+	    " WHERE event IS DISTINCT FROM 'sselog.close' AND"
+	    " ($2::bigint < 0 OR rank > $2::bigint) AND"
 	    " ($3::bigint < 0 OR created < floor(extract(epoch FROM"
 	    " clock_timestamp()) * 1000) - $3::bigint))";
 	PGresult *res;

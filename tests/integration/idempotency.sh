@@ -41,11 +41,12 @@ t_has_key() {
 	[ -n "$(keyed "$1")" ]
 }
 
-# cut DESC STREAM KEY BYTES [logged]: the client sends BYTES bytes of the
-# request (headers and body) and is killed; with "logged", only once the
-# event is in the log. Then the retry; the checks.
+# cut_retry DESC STREAM KEY BYTES [logged]: the client sends BYTES bytes
+# of the request (headers and body) and is killed; with "logged", only
+# once the event is in the log. Then the retry; the checks. (Not named
+# cut: that would hide the command, which t_alive uses.)
 N=0
-cut() {
+cut_retry() {
 	t_d=$1 t_stream=$2 t_key=$3 t_bytes=$4 t_when=${5:-}
 	N=$((N + 1))
 	{
@@ -128,13 +129,13 @@ for s in build/1 jobs/1; do
 	build/*) how="unbuffered" ;;
 	*) how="nginx buffers the body" ;;
 	esac
-	cut "$s ($how), killed after the headers" "$s" "$s-head" head
-	cut "$s ($how), killed in the middle of the body" "$s" "$s-half" half
-	cut "$s ($how), killed one byte short of the body's end" "$s" \
+	cut_retry "$s ($how), killed after the headers" "$s" "$s-head" head
+	cut_retry "$s ($how), killed in the middle of the body" "$s" "$s-half" half
+	cut_retry "$s ($how), killed one byte short of the body's end" "$s" \
 	    "$s-short" short
-	cut "$s ($how), killed right after the body's last byte" "$s" \
+	cut_retry "$s ($how), killed right after the body's last byte" "$s" \
 	    "$s-all" all
-	cut "$s ($how), killed once the event is in the log, the answer unread" \
+	cut_retry "$s ($how), killed once the event is in the log, the answer unread" \
 	    "$s" "$s-logged" all logged
 done
 is "ten requests, each cut and retried: ten events in all" \

@@ -7,15 +7,38 @@
 # configs share the literal names below), runs `sse_suite`, the checks that
 # every setup must pass, and stops everything it started at exit.
 #
+# The log is an SQLite file, or with SSELOG_TEST_LOG=postgresql a database
+# in a throw-away PostgreSQL cluster of the script's own (tests/pg/lib.sh,
+# pg_cluster; tests/pg/*.sh run the scripts that apply that way): $DB is
+# then its postgresql:// URI, which every command, the responder and the
+# configs' -d and SSELOG_DB get, and $PGPASSFILE (in the environment of
+# everything the script starts) the role's password, www-data's, mode
+# 0600, in $DBDIR. What holds for one backend only (the log's files and
+# their permissions, replacing or removing them) is in scripts that run
+# on SQLite only.
+#
 # Paths (all below the script's own temporary directory $T_WORK, which the
 # web servers' workers, www-data, can reach):
-#   $DB        the event log (its directory $DBDIR belongs to www-data)
+#   $DB        the event log (its directory $DBDIR belongs to www-data);
+#              $TEST_LOG says which: sqlite or postgresql
 #   $RUNDIR    sockets, pid files, logs; $SOCK the responder's socket
 #   $SSELOG_FCGI   a copy of the responder under test, which www-data can
 #              run wherever the build directory is
 #
 #   ok, not_ok, check, is, bail, done_testing, wait_until, t_alive...:
 #               tests/tap.sh (wait_until polls every 50 ms here).
+#   sselog ARGS...   the CLI on $DB.
+#   sql SQL     one statement (or several, the last one's rows printed)
+#               on $DB, through sqlite3 or psql: rows one a line, columns
+#               separated by |, NULL as nothing. Plain SQL that both
+#               speak; where they differ:
+#   sql_insert STREAM DATA   INSERT an event as plain SQL; prints its id.
+#   sql_hex ID  the bytes of event ID's data, in upper-case hex.
+#   last_id_ever    the highest id the log ever gave, pruned ones too.
+#   $STRING_AGG     group_concat (SQLite) or string_agg (PostgreSQL):
+#               "$STRING_AGG(data, '|')" in a query.
+#   lock_log SECONDS    hold the log's write lock that long (run it in
+#               the background): what another writer's transaction does.
 #   template SRC DST [SED-ARGS...]   copy a contrib config (from its
 #               template contrib/SRC.in when make generates it), replacing
 #               @sbindir@/sselog-fcgi, /var/lib/sselog/events.db,
@@ -200,7 +223,13 @@ t_cleanup() {
 
 # ---- set-up ----
 
-for t_tool in curl sqlite3 timeout setpriv; do
+TEST_LOG=${SSELOG_TEST_LOG:-sqlite}
+case $TEST_LOG in
+sqlite) t_shell=sqlite3 ;;
+postgresql) t_shell= ;;	# tests/pg/lib.sh checks its own
+*) bail "SSELOG_TEST_LOG=$TEST_LOG: sqlite or postgresql" ;;
+esac
+for t_tool in curl $t_shell timeout setpriv; do
 	command -v "$t_tool" >/dev/null 2>&1 ||
 		bail "$t_tool is not installed (run build-aux/deps test)"
 done
@@ -218,6 +247,24 @@ RUNDIR=$T_WORK/run
 SOCK=$RUNDIR/fcgi.sock
 WWW=$T_WORK/www
 mkdir -p "$DBDIR" "$RUNDIR" "$WWW" || bail "cannot make directories"
+if [ "$TEST_LOG" = postgresql ]; then
+	. "$SRCDIR/tests/pg/lib.sh"
+	# From /, so that no process of the cluster has $T_WORK in its
+	# environment (OLDPWD): t_leftovers would take it for one of the
+	# test's, which stop at the end, and the cluster stops after them
+	# (pg_exit, at exit).
+	cd / && pg_cluster && cd "$T_WORK" || bail "cannot enter $T_WORK"
+	DB=$PG_URI
+	# The responder runs as www-data, which cannot read root's password
+	# file: a copy of its own, with the mode libpq insists on, for
+	# every process the script starts (the responders get it in their
+	# environment, as they get SSELOG_DB).
+	cp "$PGPASSFILE" "$DBDIR/pgpass" &&
+		chown "$WWW_USER:$WWW_USER" "$DBDIR/pgpass" &&
+		chmod 600 "$DBDIR/pgpass" || bail "cannot copy $PGPASSFILE"
+	PGPASSFILE=$DBDIR/pgpass
+	export PGPASSFILE
+fi
 "$SSELOG" -d "$DB" init || bail "sselog init failed"
 # The responder reads as www-data: SQLite needs to create and write the
 # -shm file next to the database, so the directory is www-data's. Writers
@@ -250,14 +297,60 @@ sselog() {
 	timeout -k 5 30 "$SSELOG" -d "$DB" "$@"
 }
 
-sql() {
-	timeout -k 5 30 sqlite3 -bail -cmd '.timeout 10000' "$DB" "$@"
-}
+if [ "$TEST_LOG" = postgresql ]; then
+	sql() {
+		pg_sql "$@"
+	}
+	sql_insert() {
+		sql "INSERT INTO events (stream, data) VALUES ('$1', '$2')
+		    RETURNING id"
+	}
+	sql_hex() {
+		sql "SELECT upper(encode(convert_to(data, 'UTF8'), 'hex'))
+		    FROM events WHERE id = $1"
+	}
+	# The id after the last one is one more than this (sql/postgresql.sql).
+	last_id_ever() {
+		sql "SELECT greatest((SELECT max(id) FROM events),
+		    (SELECT last_gone FROM events_lock), 0)"
+	}
+	STRING_AGG=string_agg
+	# The append lock that every writer takes first (sql/postgresql.sql).
+	lock_log() {
+		sql "BEGIN; SELECT FROM events_lock FOR UPDATE;
+		    SELECT pg_sleep($1); COMMIT" >/dev/null 2>&1
+	}
+else
+	sql() {
+		timeout -k 5 30 sqlite3 -bail -cmd '.timeout 10000' "$DB" "$@"
+	}
+	sql_insert() {
+		sql "INSERT INTO events (stream, data) VALUES ('$1', '$2');
+		    SELECT last_insert_rowid();"
+	}
+	sql_hex() {
+		sql "SELECT hex(data) FROM events WHERE id = $1"
+	}
+	# AUTOINCREMENT keeps it in sqlite_sequence.
+	last_id_ever() {
+		sql "SELECT seq FROM sqlite_sequence WHERE name = 'events'"
+	}
+	STRING_AGG=group_concat
+	lock_log() {
+		printf 'BEGIN IMMEDIATE;\n.shell sleep %s\nCOMMIT;\n' "$1" |
+		    sqlite3 "$DB" >/dev/null 2>&1
+	}
+fi
 
 template() {
 	t_src=$1 t_dst=$2
 	shift 2
 	[ ! -f "$SRCDIR/contrib/$t_src.in" ] || t_src=$t_src.in
+	# mod_fcgid starts the responder with the environment it is given,
+	# not Apache's: on PostgreSQL, the password file as the config's
+	# comment says.
+	[ "$TEST_LOG" = sqlite ] || set -- "$@" \
+	    -e "s|^\( *\)#\(FcgidInitialEnv PGPASSFILE\) .*|\1\2 $PGPASSFILE|"
 	sed -e "s|@sbindir@/sselog-fcgi|$SSELOG_FCGI|g" \
 	    -e "s|/var/lib/sselog/events.db|$DB|g" \
 	    -e "s|/var/lib/sselog|$DBDIR|g" \
@@ -496,9 +589,8 @@ sse_suite() {
 	is_header "Content-Type is text/event-stream; charset=utf-8" live \
 	    Content-Type "text/event-stream; charset=utf-8"
 	is_header "Cache-Control is no-store" live Cache-Control no-store
-	id2=$(sql "INSERT INTO events (stream, data) VALUES ('live/1', 'from sql');
-	    SELECT last_insert_rowid();")
-	arrives "a row inserted with the sqlite3 shell arrives too" live \
+	id2=$(sql_insert live/1 'from sql')
+	arrives "a row inserted with plain SQL ($TEST_LOG) arrives too" live \
 	    "id: $id2"
 	id3=$(printf 'two\r\nlines' | sselog publish live/1 -e note -)
 	arrives "an event with a type and two lines arrives" live "id: $id3"
@@ -523,7 +615,7 @@ sse_suite() {
 	is_code "lastEventId at the close event gets 204 too" 204 recon
 	# -- a start past the log's last id: an older copy of the log was
 	# put in place; the gap names its first id, then all of the stream --
-	past=$(($(sql "SELECT seq FROM sqlite_sequence WHERE name = 'events'") + 100))
+	past=$(($(last_id_ever) + 100))
 	{
 		ev_gap "$past" "$(sql "SELECT min(id) FROM events")"
 		cat "$T_WORK/live.expected"
@@ -955,7 +1047,7 @@ publish_suite() {
 	is "... the body is the new id" "$(sql "SELECT max(id) FROM events \
 WHERE stream = 'build/1'")" "$t_id1"
 	is "... the data is the body, its newlines included" \
-	    "$(sql "SELECT hex(data) FROM events WHERE id = $t_id1")" \
+	    "$(sql_hex "$t_id1")" \
 	    "$(printf 'hello\nworld\n' | od -An -tx1 | tr -d ' \n' |
 	    tr '[:lower:]' '[:upper:]')"
 	fetch p2 "${B}build/1?event=step&retry=1500" -H "$AUTH" -d 'compiling'
@@ -1051,8 +1143,8 @@ WHERE idem = 'job-7/step-1'")" 1
 	    "$(sql "SELECT min(id) || ' ' || max(id) FROM events WHERE \
 stream = 'build/2'")"
 	is "... one event per line, CRLF too, bytes not UTF-8 as U+FFFD" \
-	    "$(sql "SELECT group_concat(data, '|') FROM (SELECT data FROM \
-events WHERE stream = 'build/2' AND event = 'log' ORDER BY id)")" \
+	    "$(sql "SELECT $STRING_AGG(data, '|') FROM (SELECT data FROM \
+events WHERE stream = 'build/2' AND event = 'log' ORDER BY id) AS l")" \
 	    "one|two|bad � byte|last"
 	fetch l2 "${B}build/2?lines" -H "$AUTH" -X PUT --data-binary ''
 	answers "PUT ?lines with no lines: 201 '0 0'" 201 "0 0" l2
@@ -1097,8 +1189,7 @@ id FROM events WHERE stream = 'build/del' AND event = 'sselog.close'")"
 	    "GET, HEAD, OPTIONS, POST, PUT, DELETE"
 
 	# -- a locked log: 503 with Retry-After after the busy timeout --
-	printf 'BEGIN IMMEDIATE;\n.shell sleep 8\nCOMMIT;\n' |
-	    sqlite3 "$DB" >/dev/null 2>&1 &
+	lock_log 8 &
 	t_lock=$!
 	sleep 0.5
 	t_n=$(count build/4)
@@ -1111,8 +1202,7 @@ id FROM events WHERE stream = 'build/del' AND event = 'sselog.close'")"
 	    test $((t_t1 - t_t0)) -ge 4500 -a $((t_t1 - t_t0)) -lt 8000
 	wait "$t_lock"
 	is "... nothing appended" "$(count build/4)" "$t_n"
-	printf 'BEGIN IMMEDIATE;\n.shell sleep 1\nCOMMIT;\n' |
-	    sqlite3 "$DB" >/dev/null 2>&1 &
+	lock_log 1 &
 	t_lock=$!
 	sleep 0.3
 	fetch b2 "${B}build/4" -H "$AUTH" -d x

@@ -65,8 +65,8 @@ upload() {
 lines_are() {
 	t_want=$(i=1; while [ "$i" -le "$3" ]; do
 		printf 'line %d|' "$i"; i=$((i + 1)); done)
-	is "$1" "$(sql "SELECT group_concat(data, '|') || '|' FROM (SELECT \
-data FROM events WHERE stream = '$2' ORDER BY id)")" "$t_want"
+	is "$1" "$(sql "SELECT $STRING_AGG(data, '|') || '|' FROM (SELECT \
+data FROM events WHERE stream = '$2' ORDER BY id) AS l")" "$t_want"
 }
 
 # has STREAM N: the log holds at least N events of STREAM.

@@ -4,11 +4,20 @@
 # summary: each connects and stays connected (none refused, failed or
 # ended), and each receives the one event published, once, within 5 s of
 # its publication (about 0.1 s on a quiet machine: docs/performance.md).
+#
+# With SSELOG_TEST_LOG=postgresql (tests/pg/streams.sh), on a PostgreSQL
+# log (tests/pg/lib.sh): one notification, one query, 5,000 deliveries.
 . "$SRCDIR/tests/tap.sh"
 
 n=5000
 build=$(dirname "$SSELOG_FCGI")
-out=$(sh "$SRCDIR/bench/streams.sh" --build "$build" --streams "$n" 2>&1)
+set --
+if [ "${SSELOG_TEST_LOG:-sqlite}" = postgresql ]; then
+	. "$SRCDIR/tests/pg/lib.sh"
+	pg_cluster
+	set -- --db "$PG_URI"
+fi
+out=$(sh "$SRCDIR/bench/streams.sh" --build "$build" --streams "$n" "$@" 2>&1)
 status=$?
 
 # connections=N failed=N ended=N short=N events=N dups=N gaps=N

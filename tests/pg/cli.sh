@@ -128,6 +128,17 @@ is_out_bytes "watch from before the pruned ids: the gap, then what is left" \
     'event: sselog.gap\ndata: {"lastEventId":0,"firstAvailableId":%s}\n\nid: %s\ndata: e4\n\n' \
     "$((first + 3))" "$((first + 3))"
 
+# The close event is one of the newest N, as on SQLite
+# (tests/cli/prune.sh).
+for i in 1 2 3; do sselog publish build/5 "e$i" >/dev/null; done
+sselog close build/5 >/dev/null
+run sselog prune --keep 2 build/5
+is_out "prune --keep 2 of a closed stream: the close event one of the 2" \
+    "pruned 2 events"
+is "... the last event and the close are left" "$(pg_sql "SELECT \
+string_agg(coalesce(event, data), ',' ORDER BY id) FROM events WHERE \
+stream = 'build/5'")" "e3,sselog.close"
+
 # ---- streams, forget, vacuum ----
 run sselog streams
 is_out "streams: name, events, first and last id, open or closed" \
