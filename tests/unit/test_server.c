@@ -916,8 +916,11 @@ test_upload_of_lines_is_not_held(void **state)
 		    "%s)", got.len, eof ? "then the end" : "no end");
 	/* Waiting between batches costs at least WAIT_MS each: the whole
 	 * of that is the bound, which a loaded machine does not reach
-	 * (about 130 ms here, against 1,500 with the wait). */
-	if (took >= BATCHES * WAIT_MS)
+	 * (about 130 ms here, against 1,500 with the wait). Under valgrind
+	 * (tests/run-all's memory checks) the work itself takes longer than
+	 * that: there, only the memory is checked. */
+	if (took >= BATCHES * WAIT_MS &&
+	    getenv("SSELOG_UNDER_VALGRIND") == NULL)
 		fail_msg("%zu lines (%d batches) took %" PRId64 " ms: the "
 		    "body waited between batches", nlines, BATCHES, took);
 	close(sv[1]);
