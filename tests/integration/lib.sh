@@ -44,7 +44,9 @@
 #               @sbindir@/sselog-fcgi, /var/lib/sselog/events.db,
 #               /run/sselog/fcgi.sock (and their directories) with the
 #               paths above, @pkgdatadir@/contrib with a copy of the
-#               files there that the configs name ($RUNDIR/contrib), and
+#               files there that the configs name ($RUNDIR/contrib),
+#               @pkgdatadir@/www with $RUNDIR/www (the log viewer's
+#               pages, tests/browser/viewer-lib.sh copies them), and
 #               appending $RESPONDER_ARGS to "--prefix /events/".
 #   free_port   print a loopback TCP port nobody listens on.
 #   start_daemon NAME CMD...   run CMD in the background (stdout/stderr to
@@ -357,6 +359,7 @@ template() {
 	    -e "s|/run/sselog/fcgi.sock|$SOCK|g" \
 	    -e "s|/run/sselog|$RUNDIR|g" \
 	    -e "s|@pkgdatadir@/contrib|$RUNDIR/contrib|g" \
+	    -e "s|@pkgdatadir@/www|$RUNDIR/www|g" \
 	    -e "s|--prefix /events/|--prefix /events/ $RESPONDER_ARGS|g" \
 	    "$@" "$SRCDIR/contrib/$t_src" >"$t_dst" ||
 		bail "cannot template contrib/$t_src"
