@@ -36,6 +36,9 @@ check "sselog-fcgi is installed in \$prefix/sbin" test -x "$prefix/sbin/sselog-f
 check "and not in \$prefix/bin" test ! -e "$prefix/bin/sselog-fcgi"
 check "sselog is installed in \$prefix/bin" test -x "$prefix/bin/sselog"
 check "sselog-fcgi(8) is installed" test -f "$prefix/share/man/man8/sselog-fcgi.8"
+is "the log viewer is installed in \$prefix/share/sselog/www" \
+    "$(cd "$prefix/share/sselog/www" 2>/dev/null && ls)" \
+    "$(printf 'viewer.css\nviewer.html\nviewer.js')"
 
 # Every installed file that starts the responder names it where it is.
 for f in sselog.service spawn-fcgi.sh lighttpd.conf apache-fcgid.conf; do

@@ -1,0 +1,182 @@
+// tests/browser/viewer-drive.mjs: drives headless Chromium for the tests
+// of the log viewer (www/viewer.html), tests/browser/viewer-lib.sh.
+//
+//     node viewer-drive.mjs URL OUTDIR
+//
+// Opens URL in Debian's Chromium through playwright-core and then does
+// what the shell test asks, one command at a time: the test writes
+// OUTDIR/cmd/N.json (N = 1, 2, ...), this answers in OUTDIR/res/N (the
+// text, or "ERROR: why"). Commands, as JSON:
+//
+//   {"op":"eval","js":EXPR}    EXPR evaluated in the page (awaited),
+//                              as a string (objects as JSON)
+//   {"op":"goto","url":URL}    a new page load
+//   {"op":"wheel","dy":N}      the mouse wheel over the log, N pixels
+//                              (negative: up), as a user scrolls
+//   {"op":"fill","sel":S,"text":T}   types T into the field S
+//   {"op":"click","sel":S}     a click on S
+//   {"op":"screenshot","path":P,"width":W,"height":H}
+//
+// Every request the page makes outside /sselog/, the page's own files
+// (the streams, below /events/ or another mount), and its response, is
+// appended to OUTDIR/net.log, tab-separated: MS request METHOD URL
+// LAST-EVENT-ID | MS response STATUS URL | MS failed URL ERROR; console
+// messages and page errors go there too (MS pageerror TEXT). Each page
+// records its long tasks (PerformanceObserver 'longtask') in
+// window.__longTasks (durations in ms), before its own scripts run.
+//
+// Runs until SIGTERM (or SIGINT), then closes the browser and exits 0;
+// after DRIVE_MAX_SECONDS (default 180) it gives up and exits 3.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync,
+    writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [url, outdir] = process.argv.slice(2);
+if (!url || !outdir) {
+	console.error('usage: node viewer-drive.mjs URL OUTDIR');
+	process.exit(2);
+}
+const maxSeconds = Number(process.env.DRIVE_MAX_SECONDS || 180);
+const netLog = join(outdir, 'net.log');
+mkdirSync(join(outdir, 'cmd'), { recursive: true });
+mkdirSync(join(outdir, 'res'), { recursive: true });
+writeFileSync(netLog, '');
+
+const t0 = Date.now();
+function net(...fields) {
+	appendFileSync(netLog, [Date.now() - t0, ...fields].join('\t') + '\n');
+}
+
+let stopping = false;
+let stopped;
+const stop = new Promise((resolve) => { stopped = resolve; });
+for (const sig of ['SIGTERM', 'SIGINT']) {
+	process.on(sig, () => { stopping = true; stopped(); });
+}
+
+const browser = await chromium.launch({
+	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+	headless: true,
+	args: ['--headless', '--no-sandbox', '--disable-gpu',
+	    '--disable-background-networking', '--disable-component-update',
+	    '--disable-sync', '--no-first-run', '--disable-quic'],
+	handleSIGTERM: false,
+	handleSIGINT: false,
+	handleSIGHUP: false,
+	timeout: 30000,
+});
+
+function stream(r) {
+	const p = new URL(r.url()).pathname;
+	return !p.startsWith('/sselog/') && p !== '/favicon.ico';
+}
+
+async function run(page, cmd) {
+	switch (cmd.op) {
+	case 'eval': {
+		const v = await page.evaluate(`(async () => (${cmd.js}))()`);
+		if (typeof v === 'string')
+			return v;
+		return v === undefined ? 'undefined' : String(JSON.stringify(v));
+	}
+	case 'goto': {
+		const r = await page.goto(cmd.url, { timeout: 20000 });
+		return String(r ? r.status() : 0);
+	}
+	case 'wheel': {
+		const box = await page.locator('#log').boundingBox();
+		await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+		await page.mouse.wheel(0, cmd.dy);
+		await page.waitForTimeout(200);
+		return 'ok';
+	}
+	case 'fill':
+		await page.locator(cmd.sel).fill(cmd.text);
+		return 'ok';
+	case 'click':
+		await page.locator(cmd.sel).click();
+		return 'ok';
+	case 'screenshot':
+		await page.setViewportSize({ width: cmd.width || 1000,
+		    height: cmd.height || 700 });
+		await page.waitForTimeout(300);
+		await page.screenshot({ path: cmd.path });
+		return 'ok';
+	default:
+		throw new Error(`unknown op ${cmd.op}`);
+	}
+}
+
+let status = 0;
+try {
+	const context = await browser.newContext({
+		viewport: { width: 1000, height: 700 },
+	});
+	if (process.env.DRIVE_COOKIE) {
+		const [name, ...v] = process.env.DRIVE_COOKIE.split('=');
+		await context.addCookies([{ name, value: v.join('='), url }]);
+	}
+	const page = await context.newPage();
+	await page.addInitScript(() => {
+		window.__longTasks = [];
+		try {
+			new PerformanceObserver((l) => {
+				for (const e of l.getEntries())
+					window.__longTasks.push(e.duration);
+			}).observe({ entryTypes: ['longtask'] });
+		} catch (e) { /* no longtask: the list stays empty */ }
+	});
+	page.on('console', (m) => net('console', m.type(), JSON.stringify(m.text())));
+	page.on('pageerror', (e) => net('pageerror', JSON.stringify(String(e))));
+	page.on('request', async (r) => {
+		if (!stream(r))
+			return;
+		const h = await r.allHeaders().catch(() => ({}));
+		net('request', r.method(), r.url(), h['last-event-id'] ?? '');
+	});
+	page.on('response', (r) => {
+		if (stream(r))
+			net('response', r.status(), r.url());
+	});
+	page.on('requestfailed', (r) => {
+		if (stream(r))
+			net('failed', r.url(), r.failure()?.errorText ?? '');
+	});
+
+	const resp = await page.goto(url, { timeout: 20000 });
+	if (!resp || resp.status() !== 200)
+		throw new Error(`${url}: HTTP ${resp ? resp.status() : 'no response'}`);
+	writeFileSync(join(outdir, 'loaded'), '');
+
+	let n = 1;
+	const deadline = t0 + maxSeconds * 1000;
+	while (!stopping) {
+		const file = join(outdir, 'cmd', `${n}.json`);
+		if (existsSync(file)) {
+			let out;
+			try {
+				out = await run(page, JSON.parse(readFileSync(file, 'utf8')));
+			} catch (e) {
+				out = 'ERROR: ' + String(e.message || e).split('\n')[0];
+			}
+			const res = join(outdir, 'res', String(n));
+			writeFileSync(res + '.tmp', out);
+			renameSync(res + '.tmp', res);
+			n++;
+			continue;
+		}
+		if (Date.now() > deadline) {
+			console.error(`viewer-drive.mjs: still running after ${maxSeconds} s, giving up`);
+			status = 3;
+			break;
+		}
+		await Promise.race([stop, new Promise((r) => setTimeout(r, 20))]);
+	}
+} catch (e) {
+	console.error(`viewer-drive.mjs: ${e.stack || e}`);
+	status = 1;
+} finally {
+	await browser.close();
+}
+process.exit(status);
