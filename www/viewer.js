@@ -19,9 +19,11 @@
 (function () {
 	var MAX_LINES = 100000;		// kept in the DOM; older ones dropped
 	var FRAME_BUDGET_MS = 12;	// DOM work per animation frame
+	var REPLAY_BUDGET_MS = 40;	// the same, while far behind
 	var RETRY_FIRST_MS = 1000;	// until the server says retry:
 	var RETRY_MAX_MS = 15000;	// the back-off's cap
 	var ROW_PX = 18;		// a line's height (viewer.css)
+	var CHUNK = 500;		// lines in a chunk of the log
 
 	var root = document.documentElement;
 	var logEl = document.getElementById("log");
@@ -197,21 +199,18 @@
 	}
 
 	// Appends the text of one line to el, as text nodes and styled spans
-	// (never as HTML), moving the SGR state s along. Returns the plain
-	// text, which the filter searches.
+	// (never as HTML), moving the SGR state s along.
 	function renderAnsi(el, line, s) {
 		if (s.plain() && !HAS_CONTROL.test(line) &&
 		    line.indexOf("\x1b") < 0) {
 			el.textContent = line;	// the common case: no escape
-			return line;
+			return;
 		}
-		var plain = "";
 		var last = 0;
 		var m;
 		function text(t) {
 			if (t === "")
 				return;
-			plain += t;
 			if (s.plain())
 				el.appendChild(document.createTextNode(t));
 			else
@@ -227,7 +226,6 @@
 				ESCAPES.lastIndex++;	// never loops on nothing
 		}
 		text(line.slice(last));
-		return plain;
 	}
 
 	// ---- lines, and putting them on the page ----
@@ -241,6 +239,7 @@
 	// while it is off screen.
 
 	var queue = [];		// elements waiting to go into the log
+	var queueAt = 0;	// the first of them not in it yet
 	var scheduled = false;
 	var lineCount = 0;	// lines on the page
 	var lineNo = 0;		// lines ever received: each line's number
@@ -252,41 +251,45 @@
 	var pendingTarget = null;	// #ID asked for, not on the page yet
 	var newWhileAway = 0;
 
-	function makeLine(id, text, type, sgr) {
-		var div = document.createElement("div");
-		div.className = "line";
-		div.dataset.id = id;
-		var a = document.createElement("a");
-		a.className = "ln";
-		a.href = "#" + id;
-		a.textContent = String(++lineNo);
-		div.appendChild(a);
-		if (type) {
+	// A line's element, made from its record in the queue ({id, text,
+	// type, sgr}: the SGR state its event's lines share). A copy of a
+	// template is cheaper than the three elements made one by one.
+	var lineTemplate = document.createElement("div");
+	lineTemplate.className = "line";
+	lineTemplate.innerHTML = '<a class="ln" href="#">0</a>' +
+	    '<span class="tx"></span>';	// fixed markup: no text of events
+	function makeLine(r) {
+		var div = lineTemplate.cloneNode(true);
+		var a = div.firstChild, tx = div.lastChild;
+		div.setAttribute("data-id", r.id);
+		a.setAttribute("href", "#" + r.id);
+		a.firstChild.data = String(++lineNo);
+		if (r.type) {
 			var t = document.createElement("span");
 			t.className = "type";
-			t.textContent = type;
-			div.appendChild(t);
-			div.classList.add("typed");
+			t.textContent = r.type;
+			div.insertBefore(t, tx);
+			div.className = "line typed";
 		}
-		var tx = document.createElement("span");
-		tx.className = "tx";
-		var plain = renderAnsi(tx, text, sgr);
-		div.appendChild(tx);
-		div.plainText = (type ? type + " " : "") + plain;
+		renderAnsi(tx, r.text, r.sgr);
 		if (filterText !== "" && !matches(div))
-			div.classList.add("hidden");
+			div.className += " hidden";
 		return div;
 	}
 
+	// The filter looks at a line's text and its type, not its number.
 	function matches(div) {
-		return div.plainText.toLowerCase().indexOf(filterText) >= 0;
+		var t = div.lastChild.textContent;
+		if (div.childNodes.length > 2)
+			t = div.childNodes[1].textContent + " " + t;
+		return t.toLowerCase().indexOf(filterText) >= 0;
 	}
 
 	function addEventLines(id, data, type) {
 		var s = new Sgr();	// each event starts plain
 		var lines = data.split("\n");
 		for (var i = 0; i < lines.length; i++)
-			queue.push(makeLine(id, lines[i], type, s));
+			queue.push({ id: id, text: lines[i], type: type, sgr: s });
 		schedule();
 	}
 
@@ -315,24 +318,44 @@
 			return;
 		scheduled = false;
 		var t0 = performance.now();
+		// A long backlog (a replay) gets more of each frame.
+		var budget = queue.length - queueAt > 5000 ?
+		    REPLAY_BUDGET_MS : FRAME_BUDGET_MS;
 		var frag = document.createDocumentFragment();
-		var chunk = document.createElement("div");
-		chunk.className = "chunk";
 		var n = 0, added = 0;
-		while (n < queue.length) {
-			chunk.appendChild(queue[n]);
-			if (queue[n].classList.contains("line"))
-				added++;
-			n++;
-			if ((n & 255) === 0 &&
-			    performance.now() - t0 > FRAME_BUDGET_MS)
-				break;
+		// The last chunk is filled up first, so that a live stream
+		// of a few lines a frame does not make a chunk of each.
+		var chunk = logEl.lastElementChild;
+		while (queueAt < queue.length &&
+		    performance.now() - t0 < budget) {
+			if (!chunk || chunk.childElementCount >= CHUNK) {
+				chunk = document.createElement("div");
+				chunk.className = "chunk";
+				frag.appendChild(chunk);
+			}
+			// At most 100 at a time between looks at the clock.
+			var end = Math.min(queue.length, queueAt + 100,
+			    queueAt + CHUNK - chunk.childElementCount);
+			for (var i = queueAt; i < end; i++) {
+				var q = queue[i];
+				if (q.nodeType === undefined) {
+					q = makeLine(q);
+					added++;
+				}
+				chunk.appendChild(q);
+			}
+			// What the chunk measures while it is not rendered:
+			// its rows.
+			chunk.style.containIntrinsicHeight = "auto " +
+			    chunk.childElementCount * ROW_PX + "px";
+			n += end - queueAt;
+			queueAt = end;
 		}
-		queue.splice(0, n);
+		if (queueAt === queue.length) {
+			queue = [];
+			queueAt = 0;
+		}
 		if (n > 0) {
-			// What an unrendered chunk measures: its rows.
-			chunk.style.containIntrinsicHeight = "auto " + n * ROW_PX + "px";
-			frag.appendChild(chunk);
 			logEl.appendChild(frag);
 			lineCount += added;
 			if (!follow)
@@ -347,7 +370,7 @@
 			scrollToEnd();
 		else
 			showToEnd();
-		if (queue.length > 0)
+		if (queueAt < queue.length)
 			schedule();
 	}
 
@@ -377,6 +400,8 @@
 				c.removeChild(el);
 				el = next;
 			}
+			c.style.containIntrinsicHeight = "auto " +
+			    c.childElementCount * ROW_PX + "px";
 		}
 		lineCount -= gone;
 		dropped += gone;
@@ -489,11 +514,7 @@
 		for (var i = 0; i < all.length; i++)
 			all[i].classList.toggle("hidden",
 			    filterText !== "" && !matches(all[i]));
-		for (i = 0; i < queue.length; i++) {
-			if (queue[i].classList.contains("line"))
-				queue[i].classList.toggle("hidden",
-				    filterText !== "" && !matches(queue[i]));
-		}
+		// (The lines still in the queue are filtered as they are made.)
 		if (follow)
 			scrollToEnd();
 	}
@@ -727,6 +748,35 @@
 			}
 		}
 
+		// Feeds the lines of buf to field() where they may end with
+		// CR, LF or CRLF; returns where the unfinished line starts, -1
+		// when the page stopped reading.
+		function splitCr() {
+			var start = 0;
+			var cr = buf.indexOf("\r");
+			for (;;) {
+				// The next CR, looked for again only once passed:
+				// not once per line, which would read a large
+				// chunk again for each of its lines.
+				if (cr >= 0 && cr < start)
+					cr = buf.indexOf("\r", start);
+				var lf = buf.indexOf("\n", start);
+				var end = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
+				if (end < 0)
+					return start;
+				// A CR at the very end may be the first half of
+				// a CRLF: wait for the next chunk.
+				if (end === cr && end === buf.length - 1)
+					return start;
+				field(buf.slice(start, end));
+				if (finished || ctl !== controller)
+					return -1;
+				start = end + 1;
+				if (end === cr && buf.charCodeAt(start) === 10)
+					start++;
+			}
+		}
+
 		function chunk(r) {
 			if (ctl !== controller || finished)
 				return;
@@ -736,25 +786,22 @@
 				return;
 			}
 			buf += decoder.decode(r.value, { stream: true });
-			var start = 0;
-			for (;;) {
-				var lf = buf.indexOf("\n", start);
-				var cr = buf.indexOf("\r", start);
-				var end = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
-				if (end < 0)
-					break;
-				// A CR at the very end may be the first half of
-				// a CRLF: wait for the next chunk.
-				if (end === cr && end === buf.length - 1)
-					break;
-				field(buf.slice(start, end));
-				if (finished || ctl !== controller)
+			if (buf.indexOf("\r") < 0) {
+				// Lines end with LF alone (as sselog-fcgi
+				// sends them): split at once.
+				var lines = buf.split("\n");
+				buf = lines.pop();
+				for (var i = 0; i < lines.length; i++) {
+					field(lines[i]);
+					if (finished || ctl !== controller)
+						return;
+				}
+			} else {
+				var start = splitCr();
+				if (start < 0)
 					return;
-				start = end + 1;
-				if (end === cr && buf.charCodeAt(start) === 10)
-					start++;
+				buf = buf.slice(start);
 			}
-			buf = buf.slice(start);
 			if (eventsHere > 0)
 				failures = 0;	// it works again: no back-off
 			return reader.read().then(chunk);
