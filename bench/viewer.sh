@@ -1,0 +1,78 @@
+#!/bin/sh
+# The log viewer (www/viewer.html) on a long log, in headless Chromium
+# through nginx: the time until 100,000 replayed lines are on the page
+# (from the start of its load), and the longest task (PerformanceObserver
+# 'longtask') while it follows a stream that grows by 1,000 lines a
+# second for 10 s. The measurement is tests/browser/viewer-long.sh's,
+# which also asserts the bounds (5 s, 200 ms): this runs it and reports
+# its "# figure:" lines.
+#
+# Needs what that test needs: root, nginx, chromium, Node.js 20 and
+# tests/browser/node_modules (build-aux/deps test). Run it alone: the
+# figures are wall-clock times on the page's main thread.
+#
+# usage: bench/viewer.sh [--build DIR] [--write-docs]
+set -eu
+
+usage() {
+	echo "usage: bench/viewer.sh [--build DIR] [--write-docs]" >&2
+	exit 2
+}
+build=
+write_docs=no
+while [ $# -gt 0 ]; do
+	case $1 in
+	--build) [ $# -gt 1 ] || usage; build=$2; shift ;;
+	--write-docs) write_docs=yes ;;
+	*) usage ;;
+	esac
+	shift
+done
+bench_name=viewer
+. "$(dirname "$0")/lib.sh"
+bench_find_build
+dir=$(mktemp -d "/tmp/sselog-viewer.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+
+rc=0
+SRCDIR=$top BUILDDIR=$build SSELOG=$build/sselog \
+    SSELOG_FCGI=$build/sselog-fcgi sh "$top/tests/browser/viewer-long.sh" \
+    >"$dir/out" 2>&1 || rc=$?
+if ! grep -q '^# figure: follow_rate=' "$dir/out"; then
+	sed 's/^/viewer.sh: /' "$dir/out" >&2
+	echo "viewer.sh: tests/browser/viewer-long.sh measured nothing (exit $rc)" >&2
+	exit 1
+fi
+# The figures, also when they miss the test's bounds (which it says).
+grep '^not ok' "$dir/out" | sed 's/^/viewer.sh: /' >&2 || :
+# fig NAME: the value of NAME=VALUE on the "# figure:" lines.
+fig() {
+	sed -n "s/^# figure: .*\\b$1=\\([0-9-]*\\).*/\\1/p" "$dir/out" | head -n 1
+}
+replay_lines=$(fig replay_lines)
+replay_ms=$(fig replay_ms)
+replay_task=$(fig replay_longest_task_ms)
+rate=$(fig follow_rate)
+seconds=$(fig follow_seconds)
+follow_task=$(fig follow_longest_task_ms)
+long_tasks=$(fig long_tasks)
+
+{
+	echo "### The log viewer (\`bench/viewer.sh\`)"
+	echo
+	echo "$(bench_machine), load average $(cut -d ' ' -f 1-3 /proc/loadavg) at the end."
+	echo "\`www/viewer.html\` in headless Chromium through nginx and"
+	echo "sselog-fcgi (\`tests/browser/viewer-long.sh\`, which asserts the"
+	echo "bounds):"
+	echo
+	echo "| | measured | bound |"
+	echo "|---|---|---|"
+	echo "| $replay_lines lines replayed, on the page from the start of its load | $replay_ms ms | 5000 ms |"
+	echo "| the longest task meanwhile | $replay_task ms | |"
+	echo "| the longest task following $rate lines/s for $seconds s (past 100,000 lines: the oldest dropped) | $follow_task ms ($long_tasks tasks over 50 ms) | 200 ms |"
+} >"$dir/section.md"
+cat "$dir/section.md"
+if [ "$write_docs" = yes ]; then
+	bench_write_docs viewer.sh "$dir/section.md"
+	echo "viewer.sh: docs/performance.md updated"
+fi
