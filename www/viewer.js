@@ -20,6 +20,8 @@
 	var MAX_LINES = 100000;		// kept in the DOM; older ones dropped
 	var FRAME_BUDGET_MS = 12;	// DOM work per animation frame
 	var REPLAY_BUDGET_MS = 40;	// the same, while far behind
+	var BACKLOG = 2000;		// lines waiting: far behind
+	var FLUSH_EVERY_MS = 100;	// live lines go in at most this often
 	var RETRY_FIRST_MS = 1000;	// until the server says retry:
 	var RETRY_MAX_MS = 15000;	// the back-off's cap
 	var ROW_PX = 18;		// a line's height (viewer.css)
@@ -201,9 +203,12 @@
 	// Appends the text of one line to el, as text nodes and styled spans
 	// (never as HTML), moving the SGR state s along.
 	function renderAnsi(el, line, s) {
-		if (s.plain() && !HAS_CONTROL.test(line) &&
-		    line.indexOf("\x1b") < 0) {
-			el.textContent = line;	// the common case: no escape
+		if (s.plain() && !HAS_CONTROL.test(line)) {
+			// The common case: no escape.
+			if (el.firstChild)
+				el.appendChild(document.createTextNode(line));
+			else
+				el.textContent = line;
 			return;
 		}
 		var last = 0;
@@ -216,7 +221,7 @@
 			else
 				el.appendChild(styledSpan(s, t));
 		}
-		ESCAPES.lastIndex = 0;
+		ESCAPES.lastIndex = 0;	// (a global RegExp keeps its place)
 		while ((m = ESCAPES.exec(line)) !== null) {
 			text(line.slice(last, m.index));
 			last = ESCAPES.lastIndex;
@@ -241,6 +246,7 @@
 	var queue = [];		// elements waiting to go into the log
 	var queueAt = 0;	// the first of them not in it yet
 	var scheduled = false;
+	var lastFlush = -1e9;	// when lines last went in
 	var lineCount = 0;	// lines on the page
 	var lineNo = 0;		// lines ever received: each line's number
 	var dropped = 0;	// lines dropped from the top
@@ -252,37 +258,45 @@
 	var newWhileAway = 0;
 
 	// A line's element, made from its record in the queue ({id, text,
-	// type, sgr}: the SGR state its event's lines share). A copy of a
-	// template is cheaper than the three elements made one by one.
-	var lineTemplate = document.createElement("div");
-	lineTemplate.className = "line";
-	lineTemplate.innerHTML = '<a class="ln" href="#">0</a>' +
-	    '<span class="tx"></span>';	// fixed markup: no text of events
+	// type, sgr}: the SGR state its event's lines share): a div with
+	// its text, its number in an attribute that the style sheet shows
+	// (generated content, which copying leaves out). As few nodes as
+	// can be, no link of its own: a long log is 100,000 of them, and
+	// each node and each link costs the browser work. The link to the
+	// line is one element, moved to the line under the pointer.
 	function makeLine(r) {
-		var div = lineTemplate.cloneNode(true);
-		var a = div.firstChild, tx = div.lastChild;
+		var div = document.createElement("div");
+		div.className = r.type ? "line typed" : "line";
 		div.setAttribute("data-id", r.id);
-		a.setAttribute("href", "#" + r.id);
-		a.firstChild.data = String(++lineNo);
+		div.setAttribute("data-n", ++lineNo);
 		if (r.type) {
 			var t = document.createElement("span");
 			t.className = "type";
 			t.textContent = r.type;
-			div.insertBefore(t, tx);
-			div.className = "line typed";
+			div.appendChild(t);
 		}
-		renderAnsi(tx, r.text, r.sgr);
+		renderAnsi(div, r.text, r.sgr);
 		if (filterText !== "" && !matches(div))
 			div.className += " hidden";
 		return div;
 	}
 
+	// The link to a line, over its number: #ID, the event's id.
+	var lineLink = document.createElement("a");
+	lineLink.className = "ln";
+	logEl.addEventListener("mouseover", function (e) {
+		var line = e.target.closest ? e.target.closest(".line") : null;
+		if (!line || lineLink.parentNode === line)
+			return;
+		var id = line.getAttribute("data-id");
+		lineLink.href = "#" + id;
+		lineLink.title = "a link to this line (#" + id + ")";
+		line.insertBefore(lineLink, line.firstChild);
+	});
+
 	// The filter looks at a line's text and its type, not its number.
 	function matches(div) {
-		var t = div.lastChild.textContent;
-		if (div.childNodes.length > 2)
-			t = div.childNodes[1].textContent + " " + t;
-		return t.toLowerCase().indexOf(filterText) >= 0;
+		return div.textContent.toLowerCase().indexOf(filterText) >= 0;
 	}
 
 	function addEventLines(id, data, type) {
@@ -293,10 +307,21 @@
 		schedule();
 	}
 
+	// A live stream's lines go in at most every FLUSH_EVERY_MS: each
+	// time costs a layout and a paint of the view whatever the number
+	// of lines, and a log read by eye loses nothing by it. A backlog
+	// goes in at every frame.
 	function schedule() {
 		if (scheduled)
 			return;
 		scheduled = true;
+		var wait = lastFlush + FLUSH_EVERY_MS - performance.now();
+		if (wait > 0 && queue.length - queueAt < BACKLOG)
+			setTimeout(frame, wait);
+		else
+			frame();
+	}
+	function frame() {
 		requestAnimationFrame(flush);
 		// A page in the background gets no animation frames: the
 		// lines still go in, a little later.
@@ -317,9 +342,9 @@
 		if (!scheduled)
 			return;
 		scheduled = false;
-		var t0 = performance.now();
+		var t0 = lastFlush = performance.now();
 		// A long backlog (a replay) gets more of each frame.
-		var budget = queue.length - queueAt > 5000 ?
+		var budget = queue.length - queueAt > BACKLOG ?
 		    REPLAY_BUDGET_MS : FRAME_BUDGET_MS;
 		var frag = document.createDocumentFragment();
 		var n = 0, added = 0;

@@ -15,6 +15,7 @@
 //                              (negative: up), as a user scrolls
 //   {"op":"fill","sel":S,"text":T}   types T into the field S
 //   {"op":"click","sel":S}     a click on S
+//   {"op":"hover","sel":S}     the pointer moved over S
 //   {"op":"screenshot","path":P,"width":W,"height":H}
 //
 // Every request the page makes outside /sselog/, the page's own files
@@ -96,6 +97,9 @@ async function run(page, cmd) {
 		return 'ok';
 	case 'click':
 		await page.locator(cmd.sel).click();
+		return 'ok';
+	case 'hover':
+		await page.locator(cmd.sel).hover();
 		return 'ok';
 	case 'screenshot':
 		await page.setViewportSize({ width: cmd.width || 1000,

@@ -12,10 +12,12 @@
 #               returns once the page loaded (bails if it does not).
 #   v_eval JS   prints the value of the expression JS in the page.
 #   v_goto URL, v_wheel DY, v_fill SELECTOR TEXT, v_click SELECTOR,
-#   v_screenshot PATH   what a user does.
+#   v_hover SELECTOR, v_screenshot PATH   what a user does.
 #   v_true JS   whether JS is true now; v_wait SECONDS JS: until it is.
 #   v_state     the page's data-state.
-#   v_lines     the lines on the page, one a line: DATA-ID TAB TEXT.
+#   v_lines     the lines on the page, one a line: DATA-ID TAB TEXT
+#               (the text without the mark of its type: $V_TEXT, the
+#               JavaScript of it for a line l).
 #   v_requests  how many requests the page made below /events/.
 #   viewer_stop the check that the driver closes Chromium and exits 0.
 #   v_diag      what the page and the servers said, for a failure.
@@ -82,6 +84,7 @@ v_goto() { v_cmd "$(t_json op goto url "$1")" >/dev/null; }
 v_wheel() { v_cmd "{\"op\":\"wheel\",\"dy\":$1}" >/dev/null; }
 v_fill() { v_cmd "$(t_json op fill sel "$1" text "$2")" >/dev/null; }
 v_click() { v_cmd "$(t_json op click sel "$1")" >/dev/null; }
+v_hover() { v_cmd "$(t_json op hover sel "$1")" >/dev/null; }
 v_screenshot() { v_cmd "$(t_json op screenshot path "$1")"; }
 
 v_true() {
@@ -98,9 +101,13 @@ v_state() {
 	v_eval 'document.documentElement.dataset.state'
 }
 
+# The text of the line l, in the page: without its type's mark.
+V_TEXT='[...l.childNodes].filter((n) => !(n.classList &&
+    n.classList.contains("type"))).map((n) => n.textContent).join("")'
+
 v_lines() {
 	v_eval '[...document.querySelectorAll("#log .line")].map((l) =>
-	    l.dataset.id + "\t" + l.querySelector(".tx").textContent).join("\n")'
+	    l.dataset.id + "\t" + '"$V_TEXT"').join("\n")'
 	echo
 }
 

@@ -50,7 +50,7 @@ v_wait_lines 10 2
 is "the lines, without their escapes" "$(v_lines | tr '\t\n' ' |')" \
     "$i1 failed: 2 tests|$i2 done|"
 is "SGR 1;31: bold and red (computed style)" \
-    "$(v_eval 'getComputedStyle(document.querySelector("#log .tx span")).fontWeight + " " + getComputedStyle(document.querySelector("#log .tx span")).color')" \
+    "$(v_eval 'getComputedStyle(document.querySelector("#log .line span")).fontWeight + " " + getComputedStyle(document.querySelector("#log .line span")).color')" \
     "700 rgb(224, 64, 60)"
 is "the progress bar and its label" \
     "$(v_eval 'document.querySelector("progress").value + " " + document.getElementById("progress-label").textContent')" \

@@ -110,7 +110,7 @@ fi
 is "... the last line is on the page and in view" \
     "$(v_eval '(() => { const l = document.getElementById("log");
     const last = [...l.querySelectorAll(".line")].pop();
-    return last.querySelector(".tx").textContent + " " +
+    return last.textContent + " " +
     (last.getBoundingClientRect().bottom <= l.getBoundingClientRect().bottom + 1); })()')" \
     "$(text_of "$total") true"
 
@@ -123,7 +123,7 @@ if [ "$total" -gt "$KEPT" ]; then
 	    "$(v_eval 'document.querySelector("#notices .dropped").textContent.split(" (")[0]')" \
 	    "$((total - KEPT)) earlier lines dropped"
 	is "... the first line kept is the one after those" \
-	    "$(v_eval 'document.querySelector("#log .line .tx").textContent')" \
+	    "$(v_eval 'document.querySelector("#log .line").textContent')" \
 	    "$(text_of $((total - KEPT + 1)))"
 fi
 

@@ -97,7 +97,7 @@ is "an event of three lines: three lines that share its id" \
     "$(line_of "$i_multi" | tr '\n' '|')" \
     "first of three|second of three|third of three|"
 is "another type: a line marked with its type" \
-    "$(v_eval "[...document.querySelectorAll('#log .line')].filter((l) => l.dataset.id === '$i_typed').map((l) => l.querySelector('.type').textContent + '|' + l.querySelector('.tx').textContent).join()")" \
+    "$(v_eval "[...document.querySelectorAll('#log .line')].filter((l) => l.dataset.id === '$i_typed').map((l) => l.querySelector('.type').textContent + '|' + l.lastChild.textContent).join()")" \
     "deploy|to staging"
 is "the progress event makes no line" \
     "$(v_eval '[...document.querySelectorAll("#log .line")].some((l) => l.textContent.includes("compiling"))')" \
@@ -117,7 +117,7 @@ is "the line after the progress event" "$(line_of "$i_after")" \
 # Colours as the browser renders them: each named one looks like its
 # name (which channels are high), bold is bold.
 v_eval 'window.colourOf = (text, prop) => {
-	const el = [...document.querySelectorAll("#log .tx span")]
+	const el = [...document.querySelectorAll("#log .line span:not(.type)")]
 	    .find((s) => s.textContent === text);
 	if (!el) return "missing";
 	const [r, g, b] = getComputedStyle(el)[prop].match(/\d+/g).map(Number);
@@ -141,13 +141,13 @@ done
 is "SGR 30-37, 90-97, 40-47: each colour looks like its name (computed style)" \
     "$got" "$want"
 is "SGR 1: bold (font-weight 700), with its colour" \
-    "$(v_eval 'getComputedStyle([...document.querySelectorAll("#log .tx span")].find((s) => s.textContent === "bold green")).fontWeight') $(v_eval 'colourOf("bold green", "color")')" \
+    "$(v_eval 'getComputedStyle([...document.querySelectorAll("#log .line span:not(.type)")].find((s) => s.textContent === "bold green")).fontWeight') $(v_eval 'colourOf("bold green", "color")')" \
     "700 green"
 is "SGR 0 resets: the text after it is plain" \
-    "$(v_eval "[...document.querySelector('#log .line[data-id=\"$i_red\"] .tx').childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('|')")" \
+    "$(v_eval "[...document.querySelector('#log .line[data-id=\"$i_red\"]').childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('|')")" \
     " then | and "
 is "38;5;208 and 38;2;10;20;200 and 48;5;22 rendered as their colours" \
-    "$(v_eval '["orange", "true", "deep"].map((t) => { const s = getComputedStyle([...document.querySelectorAll("#log .tx span")].find((e) => e.textContent === t)); return t === "deep" ? s.backgroundColor : s.color; }).join(" ")')" \
+    "$(v_eval '["orange", "true", "deep"].map((t) => { const s = getComputedStyle([...document.querySelectorAll("#log .line span:not(.type)")].find((e) => e.textContent === t)); return t === "deep" ? s.backgroundColor : s.color; }).join(" ")')" \
     "rgb(255, 135, 0) rgb(10, 20, 200) rgb(0, 95, 0)"
 text=$(v_eval 'document.body.innerText')
 case $text in
@@ -199,14 +199,14 @@ fi
 # ---- the filter ----
 
 visible='[...document.querySelectorAll("#log .line")].filter((l) =>
-    l.offsetParent !== null).map((l) => l.querySelector(".tx").textContent)'
+    l.offsetParent !== null).map((l) => l.textContent)'
 v_fill '#filter' 'of three'
 v_wait 3 "$visible.length === 3" || :
 is "the filter shows only the lines that contain its text" \
     "$(v_eval "$visible.join('|')")" \
     "first of three|second of three|third of three"
-sselog publish "$S" -e log "a new line not matching" >/dev/null
-sselog publish "$S" -e log "a new line of three words" >/dev/null
+i_nm=$(sselog publish "$S" -e log "a new line not matching")
+i_ntw=$(sselog publish "$S" -e log "a new line of three words")
 v_wait_lines 10 $((N0 + 403))
 is "... lines that arrive are filtered too" \
     "$(v_eval "$visible.join('|')")" \
@@ -218,10 +218,20 @@ is "an empty filter shows every line again" "$(v_eval "$visible.length")" \
 
 # ---- links to lines ----
 
-is "each line links to itself (#ID)" \
-    "$(v_eval '[...document.querySelectorAll("#log .line")].every((l) =>
-    l.querySelector("a.ln").getAttribute("href") === "#" + l.dataset.id)')" \
-    true
+# The link of a line is over its number, on the line under the pointer.
+link_of() {
+	v_hover "#log .line[data-id=\"$1\"]"
+	v_eval "[...document.querySelectorAll('#log a.ln')].map((a) =>
+	    a.closest('.line').dataset.id + ' ' + a.getAttribute('href') + ' ' +
+	    (a.getBoundingClientRect().width > 0)).join('|')"
+}
+is "each line links to itself (#ID): the one under the pointer" \
+    "$(link_of "$i_nm")" "$i_nm #$i_nm true"
+is "... and the next one the pointer is on" "$(link_of "$i_ntw")" \
+    "$i_ntw #$i_ntw true"
+is "the line numbers are not part of the text (the filter, a copy)" \
+    "$(v_eval "document.querySelector('#log .line[data-id=\"$i_plain\"]').textContent + ' ' + getComputedStyle(document.querySelector('#log .line[data-id=\"$i_plain\"]'), '::before').content")" \
+    "plain line \"1\""
 in_view="(() => { const l = document.getElementById('log').getBoundingClientRect();
     const e = document.querySelector('#log .line[data-id=\"$i_multi\"]').getBoundingClientRect();
     return e.top >= l.top && e.bottom <= l.bottom; })()"
@@ -236,6 +246,7 @@ fi
 is "... and marks it" \
     "$(v_eval "document.querySelector('#log .line[data-id=\"$i_multi\"]').classList.contains('target')")" \
     true
+v_hover "#log .line[data-id=\"$i_plain\"]"
 v_click "#log .line[data-id=\"$i_plain\"] a.ln"
 is "clicking a line's link puts #ID in the address" \
     "$(v_eval 'location.hash')" "#$i_plain"
