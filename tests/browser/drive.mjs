@@ -31,7 +31,7 @@
 // with a fresh profile that playwright-core makes below $TMPDIR.
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch, netLog, stopOnSignal, t0 } from './chromium.mjs';
 
 const [url, outdir] = process.argv.slice(2);
 if (!url || !outdir) {
@@ -40,49 +40,19 @@ if (!url || !outdir) {
 }
 const maxSeconds = Number(process.env.DRIVE_MAX_SECONDS || 120);
 const eventsLog = join(outdir, 'events.log');
-const netLog = join(outdir, 'net.log');
+const netLogFile = join(outdir, 'net.log');
 const stateFile = join(outdir, 'state');
 writeFileSync(eventsLog, '');
-writeFileSync(netLog, '');
 
 // The fields every entry may have, written in their own columns.
 const STANDARD = new Set(['t', 'kind', 'readyState', 'lastEventId', 'type',
     'data']);
 
-const t0 = Date.now();
-function net(...fields) {
-	appendFileSync(netLog, [Date.now() - t0, ...fields].join('\t') + '\n');
-}
+const net = netLog(netLogFile);
+const stop = stopOnSignal();
 
-let stopping = false;
-let stopped;
-const stop = new Promise((resolve) => { stopped = resolve; });
-for (const sig of ['SIGTERM', 'SIGINT']) {
-	process.on(sig, () => { stopping = true; stopped(); });
-}
-
-const browser = await chromium.launch({
-	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-	headless: true,
-	args: [
-		'--headless',
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync',
-		'--no-first-run',
-		'--disable-quic',
-		...(process.env.DRIVE_HOST_RULES
-			? [`--host-resolver-rules=${process.env.DRIVE_HOST_RULES}`]
-			: []),
-	],
-	// This script closes the browser itself on a signal.
-	handleSIGTERM: false,
-	handleSIGINT: false,
-	handleSIGHUP: false,
-	timeout: 30000,
-});
+const browser = await launch(process.env.DRIVE_HOST_RULES
+    ? [`--host-resolver-rules=${process.env.DRIVE_HOST_RULES}`] : []);
 
 let status = 0;
 try {
@@ -113,7 +83,7 @@ try {
 	let seen = 0;
 	let state = '';
 	const deadline = t0 + maxSeconds * 1000;
-	while (!stopping) {
+	while (!stop.requested) {
 		const { rs, entries } = await page.evaluate((n) => ({
 			rs: window.es ? window.es.readyState : -1,
 			entries: (window.log || []).slice(n),
@@ -142,7 +112,7 @@ try {
 			status = 3;
 			break;
 		}
-		await Promise.race([stop, new Promise((r) => setTimeout(r, 25))]);
+		await Promise.race([stop.promise, new Promise((r) => setTimeout(r, 25))]);
 	}
 } catch (e) {
 	console.error(`drive.mjs: ${e.stack || e}`);

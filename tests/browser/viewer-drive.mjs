@@ -28,10 +28,10 @@
 //
 // Runs until SIGTERM (or SIGINT), then closes the browser and exits 0;
 // after DRIVE_MAX_SECONDS (default 180) it gives up and exits 3.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync,
-    writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync }
+    from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch, netLog, stopOnSignal, t0 } from './chromium.mjs';
 
 const [url, outdir] = process.argv.slice(2);
 if (!url || !outdir) {
@@ -39,34 +39,13 @@ if (!url || !outdir) {
 	process.exit(2);
 }
 const maxSeconds = Number(process.env.DRIVE_MAX_SECONDS || 180);
-const netLog = join(outdir, 'net.log');
+const netLogFile = join(outdir, 'net.log');
 mkdirSync(join(outdir, 'cmd'), { recursive: true });
 mkdirSync(join(outdir, 'res'), { recursive: true });
-writeFileSync(netLog, '');
+const net = netLog(netLogFile);
+const stop = stopOnSignal();
 
-const t0 = Date.now();
-function net(...fields) {
-	appendFileSync(netLog, [Date.now() - t0, ...fields].join('\t') + '\n');
-}
-
-let stopping = false;
-let stopped;
-const stop = new Promise((resolve) => { stopped = resolve; });
-for (const sig of ['SIGTERM', 'SIGINT']) {
-	process.on(sig, () => { stopping = true; stopped(); });
-}
-
-const browser = await chromium.launch({
-	executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-	headless: true,
-	args: ['--headless', '--no-sandbox', '--disable-gpu',
-	    '--disable-background-networking', '--disable-component-update',
-	    '--disable-sync', '--no-first-run', '--disable-quic'],
-	handleSIGTERM: false,
-	handleSIGINT: false,
-	handleSIGHUP: false,
-	timeout: 30000,
-});
+const browser = await launch();
 
 function stream(r) {
 	const p = new URL(r.url()).pathname;
@@ -155,7 +134,7 @@ try {
 
 	let n = 1;
 	const deadline = t0 + maxSeconds * 1000;
-	while (!stopping) {
+	while (!stop.requested) {
 		const file = join(outdir, 'cmd', `${n}.json`);
 		if (existsSync(file)) {
 			let out;
@@ -175,7 +154,7 @@ try {
 			status = 3;
 			break;
 		}
-		await Promise.race([stop, new Promise((r) => setTimeout(r, 20))]);
+		await Promise.race([stop.promise, new Promise((r) => setTimeout(r, 20))]);
 	}
 } catch (e) {
 	console.error(`viewer-drive.mjs: ${e.stack || e}`);

@@ -20,6 +20,8 @@
 #               JavaScript of it for a line l).
 #   v_requests  how many requests the page made below /events/.
 #   viewer_stop the check that the driver closes Chromium and exits 0.
+#   viewer_done WHAT   the end of a test: no script error (the check
+#               WHAT), viewer_stop, no process left, the time it took.
 #   v_diag      what the page and the servers said, for a failure.
 
 V_OUT=$B_OUT
@@ -221,4 +223,13 @@ v_restart_suite() {
 	    "$(sql "SELECT id || char(9) || data FROM events
 	        WHERE stream = '$t_r' AND event = 'log' ORDER BY id" | md5sum)"
 	is "... data-state closed" "$(v_state)" closed
+}
+
+viewer_done() {
+	v_no_page_error "$1"
+	viewer_stop
+	no_leftovers
+	[ "$T_FAILED" -eq 0 ] || v_diag
+	echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"
+	done_testing
 }

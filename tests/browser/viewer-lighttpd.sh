@@ -60,9 +60,4 @@ v_closed_suite "$i1 failed: 2 tests|$i2 done|"
 
 v_restart_suite "$VIEWER" lighttpd
 
-v_no_page_error "no script error on any page"
-viewer_stop
-no_leftovers
-[ "$T_FAILED" -eq 0 ] || v_diag
-echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"
-done_testing
+viewer_done "no script error on any page"

@@ -130,9 +130,4 @@ if [ "$total" -gt "$KEPT" ]; then
 	    "$(text_of $((total - KEPT + 1)))"
 fi
 
-v_no_page_error "no script error"
-viewer_stop
-no_leftovers
-[ "$T_FAILED" -eq 0 ] || v_diag
-echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"
-done_testing
+viewer_done "no script error"

@@ -348,9 +348,4 @@ fi
 
 v_restart_suite "$VIEWER" nginx
 
-v_no_page_error "no script error on any page"
-viewer_stop
-no_leftovers
-[ "$T_FAILED" -eq 0 ] || v_diag
-echo "# took $(( ($(t_now_ms) - T_START) / 1000 )) s"
-done_testing
+viewer_done "no script error on any page"
