@@ -58,6 +58,35 @@ extern const char store_pg_schema_sql[];
 #define PAGE_ROWS 1000
 
 #define EVENT_COLUMNS "id, stream, event, data, retry, created"
+/* The connection parameters sselog gives libpq around the log's URI
+ * (connect_keys[URI_AT] is "dbname", whose value, the URI, libpq expands in
+ * place). Those before it are defaults that the URI may override: TCP
+ * keepalives after 10 s of silence, every 5 s, 3 unanswered and the
+ * connection is dead, and unacknowledged data given up after 30 s, so that
+ * a network that drops a listening connection without a word (a NAT's
+ * table, a firewall, a cable) is noticed in about half a minute and the
+ * connection made anew, rather than after the kernel's two hours. Those
+ * after it are sselog's own: events are UTF-8 whatever the client's
+ * locale says. */
+static const char *const connect_keys[] = { "keepalives",
+    "keepalives_idle", "keepalives_interval", "keepalives_count",
+    "tcp_user_timeout", "dbname", "client_encoding", NULL };
+#define URI_AT 5
+
+/* Fills values (as many as connect_keys) for uri. */
+static void
+connect_values(const char *values[], const char *uri)
+{
+	static const char *const fixed[] = { "1", "10", "5", "3", "30000",
+	    NULL, "UTF8", NULL };
+	_Static_assert(sizeof fixed == sizeof connect_keys,
+	    "a value for every key");
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		values[i] = fixed[i];
+	values[URI_AT] = uri;
+}
+
 
 struct pg_store {
 	struct store base;	/* first: what every backend has */
@@ -241,9 +270,7 @@ unreachable(struct pg_store *st)
 static int
 connection(struct pg_store *st)
 {
-	static const char *const keys[] = { "dbname", "client_encoding",
-	    NULL };
-	const char *values[] = { st->base.path, "UTF8", NULL };
+	const char *values[sizeof connect_keys / sizeof connect_keys[0]];
 	int64_t until = now_ms() + CONNECT_SLICE_MS;
 
 	if (st->conn != NULL && st->connecting == PGRES_POLLING_OK) {
@@ -266,7 +293,8 @@ connection(struct pg_store *st)
 			return -1;
 		}
 		/* Polled from the start as if it had asked to write. */
-		st->conn = PQconnectStartParams(keys, values, 1);
+		connect_values(values, st->base.path);
+		st->conn = PQconnectStartParams(connect_keys, values, 1);
 		st->connecting = PGRES_POLLING_WRITING;
 		if (st->conn == NULL || PQstatus(st->conn) == CONNECTION_BAD) {
 			drop_connection(st, "cannot connect: out of memory");
@@ -556,10 +584,7 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		free(st);
 		return NULL;
 	}
-	static const char *const keys[] = { "dbname", "client_encoding",
-	    NULL };
-	/* Events are UTF-8 whatever the client's locale says. */
-	const char *values[] = { path, "UTF8", NULL };
+	const char *values[sizeof connect_keys / sizeof connect_keys[0]];
 
 	char *why = NULL;
 	PQconninfoOption *opts = PQconninfoParse(path, &why);
@@ -578,7 +603,8 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	st->base.nowait = mode == STORE_READ_NOWAIT ||
 	    mode == STORE_WRITE_NOWAIT;
 	st->writer = mode == STORE_WRITE_NOWAIT;
-	st->conn = PQconnectdbParams(keys, values, 1);
+	connect_values(values, path);
+	st->conn = PQconnectdbParams(connect_keys, values, 1);
 	if (st->conn == NULL) {
 		snprintf(err, errlen, "cannot connect to the PostgreSQL log: "
 		    "out of memory");
