@@ -1357,14 +1357,22 @@ next_page(struct pg_cursor *c)
 	 * streams walk the primary key; named ones walk (stream, id) each,
 	 * a page's worth at most, and the pages merge by id. (One "stream =
 	 * ANY" scan would read and sort all of the rest of the streams for
-	 * every page.) */
+	 * every page.) The bounds are row comparisons, not "stream = s.name
+	 * AND id > $1": with an equality the planner takes stream for a
+	 * constant, finds the primary key in id order as good as (stream,
+	 * id), and walks every later event of every stream to find a page of
+	 * this one (seconds, on a big log, for a stream that is quiet while
+	 * others are not). A row range in (stream, id) order only that index
+	 * serves. */
 	static const char all[] =
 	    "SELECT " EVENT_COLUMNS " FROM events WHERE id > $1::bigint"
 	    " ORDER BY id LIMIT $2::integer";
 	static const char named[] =
 	    "SELECT e.* FROM unnest($3::text[]) AS s(name) CROSS JOIN LATERAL"
-	    " (SELECT " EVENT_COLUMNS " FROM events WHERE stream = s.name AND"
-	    " id > $1::bigint ORDER BY id LIMIT $2::integer) AS e"
+	    " (SELECT " EVENT_COLUMNS " FROM events"
+	    " WHERE (stream, id) > (s.name, $1::bigint)"
+	    " AND (stream, id) <= (s.name, 9223372036854775807)"
+	    " ORDER BY stream, id LIMIT $2::integer) AS e"
 	    " ORDER BY e.id LIMIT $2::integer";
 	char after[24], limit[24];
 	const char *params[] = { after, limit, c->streams };
