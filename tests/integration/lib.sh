@@ -13,9 +13,13 @@
 # then its postgresql:// URI, which every command, the responder and the
 # configs' -d and SSELOG_DB get, and $PGPASSFILE (in the environment of
 # everything the script starts) the role's password, www-data's, mode
-# 0600, in $DBDIR. What holds for one backend only (the log's files and
-# their permissions, replacing or removing them) is in scripts that run
-# on SQLite only.
+# 0600, in $DBDIR. A web server or unit that starts the responder with
+# an environment of its own must pass PGPASSFILE on, as a user's would
+# (docs/scale-out.md): the scripts add it to the config on PostgreSQL.
+# What holds for one backend only (the log's files and their
+# permissions, replacing or removing them) is in scripts that run on
+# SQLite only, or in a check that says, on the other, what replaces it
+# or why it is skipped.
 #
 # Paths (all below the script's own temporary directory $T_WORK, which the
 # web servers' workers, www-data, can reach):
