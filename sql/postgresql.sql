@@ -147,22 +147,14 @@ CREATE OR REPLACE FUNCTION events_check_insert() RETURNS trigger
     LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     -- What this transaction knows under the append lock: "xid next_id
-    -- open_stream" (see below), or NULL before its first append.
+    -- open_stream" (see below; no open_stream before the first append to
+    -- a stream that is open, and after a close), or NULL before its first
+    -- append.
     mark text := current_setting('sselog.append', true);
     parts text[];
 BEGIN
-    -- With a / added at each end, an empty, . or .. segment is a //, /./
-    -- or /../ somewhere. The range in the class is by code point. (No
-    -- {1,200} in the pattern: PostgreSQL's regex engine unrolls a bounded
-    -- repeat, which costs more than the rest of the append.)
-    IF NEW.stream IS NULL
-       OR length(NEW.stream) NOT BETWEEN 1 AND 200
-       OR NEW.stream ~ '[^A-Za-z0-9._:/@-]'
-       OR strpos('/' || NEW.stream || '/', '//') > 0
-       OR strpos('/' || NEW.stream || '/', '/./') > 0
-       OR strpos('/' || NEW.stream || '/', '/../') > 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'invalid stream name: use 1-200 characters of A-Z a-z 0-9 . _ - : / @ in /-separated segments that are not empty, . or ..';
-    END IF;
+    -- The stream's name is checked below, once per transaction and
+    -- stream: the last stream appended to is known to be good.
     IF NEW.event = '' OR strpos(NEW.event, E'\n') > 0
        OR strpos(NEW.event, E'\r') > 0 THEN
         RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'invalid event type: it must be non-empty text without CR, LF or NUL';
@@ -206,12 +198,24 @@ BEGIN
         parts := ARRAY[pg_current_xact_id()::text,
                        (greatest((SELECT last_gone FROM events_lock),
                                  (SELECT max(id) FROM events), 0) + 1)::text,
-                       ''];
+                       NULL];
     END IF;
 
     -- Checked under the lock: a close committed while this waited is
     -- seen, and a close and an append cannot both pass.
-    IF parts[3] IS DISTINCT FROM NEW.stream THEN
+    IF NEW.stream IS NULL OR parts[3] IS DISTINCT FROM NEW.stream THEN
+        -- With a / added at each end, an empty, . or .. segment is a //,
+        -- /./ or /../ somewhere. The range in the class is by code point.
+        -- (No {1,200} in the pattern: PostgreSQL's regex engine unrolls a
+        -- bounded repeat, which costs more than the rest of the append.)
+        IF NEW.stream IS NULL
+           OR length(NEW.stream) NOT BETWEEN 1 AND 200
+           OR NEW.stream ~ '[^A-Za-z0-9._:/@-]'
+           OR strpos('/' || NEW.stream || '/', '//') > 0
+           OR strpos('/' || NEW.stream || '/', '/./') > 0
+           OR strpos('/' || NEW.stream || '/', '/../') > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'invalid stream name: use 1-200 characters of A-Z a-z 0-9 . _ - : / @ in /-separated segments that are not empty, . or ..';
+        END IF;
         IF EXISTS (SELECT 1 FROM events
                    WHERE stream = NEW.stream AND event = 'sselog.close') THEN
             RAISE EXCEPTION USING ERRCODE = 'SL001', MESSAGE = 'stream is closed';
@@ -219,7 +223,7 @@ BEGIN
         parts[3] := NEW.stream;
     END IF;
     IF NEW.event = 'sselog.close' THEN
-        parts[3] := '';
+        parts[3] := NULL;
     END IF;
 
     -- An id given by the writer is ignored.

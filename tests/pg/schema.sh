@@ -143,6 +143,15 @@ refused "an event after the close refused" SL001 "stream is closed" \
     "$ins ('c', 'x')"
 refused "a second close refused" SL001 "stream is closed" \
     "INSERT INTO events (stream, event, data) VALUES ('c', 'sselog.close', '')"
+# After a first append in a transaction the trigger knows the stream it
+# appended to: a bad name that follows, or the same name after its
+# close, is still refused.
+refused "a bad name after a good one in one statement refused" SL001 "$bad_name" \
+    "$ins ('m', '1'), ('m/../x', '2')"
+refused "an empty name after a good one in one statement refused" SL001 "$bad_name" \
+    "$ins ('m', '1'), ('', '2')"
+refused "a NULL name after a good one in one statement refused" SL001 "$bad_name" \
+    "$ins ('m', '1'), (NULL, '2')"
 refused "a close and an event in one statement refused" SL001 "stream is closed" \
     "INSERT INTO events (stream, event, data) VALUES ('c2', 'sselog.close', ''), ('c2', NULL, 'x')"
 taken "a stream named like the closed one is open" 10 "$ins ('c/x', 'x') RETURNING id"
