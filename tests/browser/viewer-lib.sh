@@ -218,9 +218,11 @@ v_restart_suite() {
 	sselog close "$t_r" >/dev/null
 	v_wait 30 "document.documentElement.dataset.state === 'closed'" || :
 	t_want=$(sql "SELECT count(*) FROM events WHERE stream = '$t_r' AND event = 'log'")
+	# The lines as v_lines gives them, from the log (a tab, not char(9):
+	# the same SQL on SQLite and PostgreSQL).
 	is "... back: every line once, in order ($t_want lines), then closed" \
 	    "$(v_lines | sed '/^$/d' | md5sum)" \
-	    "$(sql "SELECT id || char(9) || data FROM events
+	    "$(sql "SELECT id || '$(printf '\t')' || data FROM events
 	        WHERE stream = '$t_r' AND event = 'log' ORDER BY id" | md5sum)"
 	is "... data-state closed" "$(v_state)" closed
 }
