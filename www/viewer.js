@@ -399,41 +399,26 @@
 			schedule();
 	}
 
-	// Keeps at most MAX_LINES lines: whole chunks from the top, then
-	// lines of the first one.
+	// Keeps at most MAX_LINES lines, dropping whole chunks from the top:
+	// lines taken out of a chunk cost a layout of the log each time
+	// (about 20 ms a frame while following 1,000 lines/s), a chunk
+	// taken out as a whole almost nothing. So the page keeps between
+	// MAX_LINES - CHUNK + 1 and MAX_LINES lines.
 	function dropOld() {
-		var over = lineCount - MAX_LINES;
-		if (over <= 0)
-			return;
 		var gone = 0;
-		while (over > 0 && logEl.firstChild) {
+		while (lineCount - gone > MAX_LINES && logEl.firstChild) {
 			var c = logEl.firstChild;
-			var inChunk = c.querySelectorAll(".line").length;
-			if (inChunk <= over) {
-				logEl.removeChild(c);
-				over -= inChunk;
-				gone += inChunk;
-				continue;
-			}
-			var el = c.firstChild;
-			while (over > 0 && el) {
-				var next = el.nextSibling;
-				if (el.classList.contains("line")) {
-					over--;
-					gone++;
-				}
-				c.removeChild(el);
-				el = next;
-			}
-			c.style.containIntrinsicHeight = "auto " +
-			    c.childElementCount * ROW_PX + "px";
+			gone += c.getElementsByClassName("line").length;
+			logEl.removeChild(c);
 		}
+		if (gone === 0)
+			return;
 		lineCount -= gone;
 		dropped += gone;
 		if (!droppedEl)
 			droppedEl = topNotice("", "dropped");
 		droppedEl.textContent = dropped + " earlier lines dropped " +
-		    "(the page keeps the last " + MAX_LINES + ")";
+		    "(the page keeps at most the last " + MAX_LINES + ")";
 	}
 
 	function showToEnd() {

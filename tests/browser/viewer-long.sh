@@ -3,9 +3,9 @@
 # lines replayed are on the page within 5 s of its start; following a
 # stream that grows by 1,000 lines a second for 10 s leaves no task
 # longer than 200 ms (PerformanceObserver 'longtask') and keeps the end
-# in view; past 100,000 lines the page keeps the last 100,000 and says
-# how many earlier ones it dropped. bench/viewer.sh runs this for its
-# figures (the "# figure:" lines).
+# in view; past 100,000 lines the page keeps at most the last 100,000
+# and says how many earlier ones it dropped. bench/viewer.sh runs this
+# for its figures (the "# figure:" lines).
 #
 # Needs what tests/browser/viewer-nginx.sh needs. A solo test: a test
 # running beside it takes the CPU the bounds count on.
@@ -120,14 +120,20 @@ is "... the last line is on the page and in view" \
 # ---- the lines kept ----
 
 if [ "$total" -gt "$KEPT" ]; then
-	is "past $KEPT lines the page keeps the last $KEPT" \
-	    "$(v_eval 'document.querySelectorAll("#log .line").length')" "$KEPT"
+	# Whole chunks of 500 lines go at once (viewer.js, dropOld).
+	kept=$(v_eval 'document.querySelectorAll("#log .line").length')
+	if [ "$kept" -le "$KEPT" ] && [ "$kept" -gt $((KEPT - 500)) ]; then
+		ok "past $KEPT lines the page keeps at most the last $KEPT ($kept)"
+	else
+		not_ok "past $KEPT lines the page keeps at most the last $KEPT" \
+		    "$kept lines on the page"
+	fi
 	is "... and says how many earlier ones it dropped" \
 	    "$(v_eval 'document.querySelector("#notices .dropped").textContent.split(" (")[0]')" \
-	    "$((total - KEPT)) earlier lines dropped"
+	    "$((total - kept)) earlier lines dropped"
 	is "... the first line kept is the one after those" \
 	    "$(v_eval 'document.querySelector("#log .line").textContent')" \
-	    "$(text_of $((total - KEPT + 1)))"
+	    "$(text_of $((total - kept + 1)))"
 fi
 
 viewer_done "no script error"
