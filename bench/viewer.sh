@@ -80,6 +80,10 @@ seconds=$(fig follow_seconds)
 follow_task=$(fig follow_longest_task_ms)
 follow_max=$(fig follow_longest_task_ms max)
 long_tasks=$(fig long_tasks)
+# No task of 50 ms or more (the long-task threshold) is no figure.
+follow_cell="$follow_task ms ($long_tasks tasks over 50 ms)"
+[ "$follow_task" != 0 ] || follow_cell="none over 50 ms"
+[ "$follow_max" != 0 ] || follow_max="none over 50"
 
 {
 	echo "### The log viewer (\`bench/viewer.sh\`)"
@@ -94,7 +98,7 @@ long_tasks=$(fig long_tasks)
 	echo "|---|---|---|---|"
 	echo "| $replay_lines lines replayed, on the page from the start of its load | $replay_ms ms | $replay_max ms | 5000 ms |"
 	echo "| the longest task meanwhile | $replay_task ms | | |"
-	echo "| the longest task following $rate lines/s for $seconds s (past 100,000 lines: the oldest dropped) | $follow_task ms ($long_tasks tasks over 50 ms) | $follow_max ms | 200 ms |"
+	echo "| the longest task following $rate lines/s for $seconds s (past 100,000 lines: the oldest dropped) | $follow_cell | $follow_max ms | 200 ms |"
 } >"$dir/section.md"
 cat "$dir/section.md"
 if [ "$write_docs" = yes ]; then
