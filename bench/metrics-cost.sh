@@ -135,7 +135,7 @@ table=$dir/table
 	echo "| round | metrics | deliveries/s | sselog-fcgi CPU s per million deliveries | every event once |"
 	echo "|---|---|--:|--:|---|"
 	awk '{
-		printf "| %s | %s | %s | %.2f | %s |\n", \
+		printf "| %s | %s | %s | %.3f | %s |\n", \
 		    substr($1, 2, index($1, "-") - 2), \
 		    $2 == "on" ? "counted" : "not counted", $3, $4, $5
 	}' "$results"
@@ -148,7 +148,7 @@ summary=$(awk -v r1="$on_rate" -v r0="$off_rate" -v c1="$on_cpu" \
 	dc = c0 > 0 ? (c1 / c0 - 1) * 100 : 0
 	printf "| deliveries/s | %.0f | %.0f | %+.1f %% | %s |\n", r1, r0, dr,
 	    (dr >= -3 ? "within 3 %" : "more than 3 % slower")
-	printf "| CPU s per million deliveries | %.2f | %.2f | %+.1f %% | %s |\n",
+	printf "| CPU s per million deliveries | %.3f | %.3f | %+.1f %% | %s |\n",
 	    c1, c0, dc, (dc <= 3 ? "within 3 %" : "more than 3 % dearer")
     }')
 failed=$(awk '$5 != "yes"' "$results" | wc -l)

@@ -104,6 +104,13 @@ is_header "... text/plain; version=0.0.4" first Content-Type \
 promtool check metrics <"$T_WORK/first.b" >"$T_WORK/promtool.out" 2>&1
 is "... promtool check metrics finds nothing" \
     "$?:$(cat "$T_WORK/promtool.out")" "0:"
+# The sample alerts of README.md ("Metrics"): the block from "groups:".
+awk '/^groups:/ { on = 1 } on && /^```/ { exit } on' "$SRCDIR/README.md" \
+    >"$T_WORK/alerts.yml"
+promtool check rules "$T_WORK/alerts.yml" >"$T_WORK/rules.out" 2>&1
+rules_rc=$?
+check "README.md's sample alerts: promtool check rules passes them" eval \
+    '[ $rules_rc = 0 ] && grep -q "SUCCESS: 2 rules found" "$T_WORK/rules.out"'
 check "... a HELP and a TYPE line for every metric" awk '
     /^# HELP / { help[$3] = 1 } /^# TYPE / { type[$3] = 1 }
     !/^#/ { n = $1; sub(/[{].*/, "", n); sub(/_(bucket|sum|count)$/, "", n)
@@ -125,6 +132,10 @@ done
 check "30 streams open: a scrape says sselog_clients 30" \
     wait_until 10 says sselog_clients 30
 echo "# FastCGI connections per responder: $(spread)"
+# The kernel hands the connections to the processes in turn: the totals
+# below are made of several processes' shares.
+check "... the streams are spread over the responders" eval \
+    '[ "$(spread | tr " " "\n" | grep -c ":[1-9]")" -ge 2 ]'
 is "... and so does each of 30 scrapes, whichever responder answers" \
     "$(scrapes 30 sselog_clients)" 30
 is "... each saying 3 processes" "$(scrapes 10 sselog_processes)" 3
