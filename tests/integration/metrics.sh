@@ -71,7 +71,8 @@ all_have() {
 		grep -q "^id: $1\$" "$T_WORK/s$t_n.b" || return 1
 	done
 }
-# The FastCGI connections each responder holds, as "PID:N ...".
+# The connections each responder holds, as "PID:N ...": its FastCGI
+# connections (and on PostgreSQL the log's).
 spread() {
 	for t_p in $(responder_pids); do
 		t_n=$(find "/proc/$t_p/fd" -lname 'socket:*' 2>/dev/null |
@@ -131,7 +132,7 @@ for n in $(seq 1 30); do
 done
 check "30 streams open: a scrape says sselog_clients 30" \
     wait_until 10 says sselog_clients 30
-echo "# FastCGI connections per responder: $(spread)"
+echo "# connections per responder: $(spread)"
 # The kernel hands the connections to the processes in turn: the totals
 # below are made of several processes' shares.
 check "... the streams are spread over the responders" eval \
