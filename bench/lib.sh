@@ -25,6 +25,7 @@
 # event_queries"), bench_rss PID and bench_hwm PID (VmRSS and VmHWM, KiB),
 # bench_mem PID... ("RSS PSS" in KiB, summed), bench_cpu PID... (CPU
 # seconds, summed), bench_children PID, bench_alive PID, bench_machine,
+# bench_kv KEY LINE, bench_median FILE MODE FIELD DECIMALS,
 # bench_write_docs NAME FILE.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -249,6 +250,24 @@ bench_children() {
 
 bench_machine() {
 	echo "$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r), $(date -u +%Y-%m-%d)"
+}
+
+# bench_kv KEY LINE: the value of KEY=... in a summary line of
+# bench/sse-load or bench/sse-pub.
+bench_kv() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
+}
+
+# bench_median FILE MODE FIELD DECIMALS: the median of field FIELD over
+# the lines of FILE whose second field is MODE ("-" when none); the mean
+# of the middle two, with DECIMALS decimals, for an even number.
+bench_median() {
+	awk -v m="$2" -v f="$3" '$2 == m { print $f }' "$1" | sort -n |
+	    awk -v d="$4" '{ a[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		if (NR % 2) print a[(NR + 1) / 2]
+		else printf "%.*f\n", d, (a[NR / 2] + a[NR / 2 + 1]) / 2
+	    }'
 }
 
 # bench_write_docs NAME FILE: replaces the section between NAME's markers

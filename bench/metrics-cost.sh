@@ -54,7 +54,6 @@ command_line="$command_line --rounds $rounds --secs $secs --subs $subs"
 . "$(dirname "$0")/lib.sh"
 
 say() { echo "metrics-cost: $*" >&2; }
-kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 
 load_avg=$(cut -d ' ' -f 1-3 /proc/loadavg)
 t_start=$(date +%s)
@@ -94,11 +93,11 @@ run() {
 	c1=$(bench_cpu "$fcgi")
 	summary=$(tail -n 1 "$dir/$tag.out")
 	ok=yes
-	[ "$(kv failed "$summary")" = 0 ] && [ "$(kv dups "$summary")" = 0 ] &&
-	    [ "$(kv gaps "$summary")" = 0 ] || ok=no
+	[ "$(bench_kv failed "$summary")" = 0 ] && [ "$(bench_kv dups "$summary")" = 0 ] &&
+	    [ "$(bench_kv gaps "$summary")" = 0 ] || ok=no
 	say "$tag ($mode): $summary"
-	awk -v t="$tag" -v m="$mode" -v e="$(kv events "$summary")" \
-	    -v a="$(kv first_ns "$summary")" -v b="$(kv last_ns "$summary")" \
+	awk -v t="$tag" -v m="$mode" -v e="$(bench_kv events "$summary")" \
+	    -v a="$(bench_kv first_ns "$summary")" -v b="$(bench_kv last_ns "$summary")" \
 	    -v c0="$c0" -v c1="$c1" -v ok="$ok" 'BEGIN {
 		s = (b - a) / 1e9
 		printf "%s %s %.0f %.3f %s\n", t, m, (s > 0 ? e / s : 0),
@@ -122,12 +121,7 @@ done
 t_end=$(date +%s)
 
 median() {	# MODE FIELD
-	awk -v m="$1" -v f="$2" '$2 == m { print $f }' "$results" | sort -n |
-	    awk '{ a[NR] = $1 } END {
-		if (NR == 0) { print "-"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]
-		else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
-	    }'
+	bench_median "$results" "$1" "$2" 3
 }
 
 table=$dir/table
