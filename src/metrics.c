@@ -450,7 +450,8 @@ static const struct {
 	    "clients, one per event per client, replays included, "
 	    "heartbeats not." },
 	[M_CLIENTS_DROPPED] = { "sselog_clients_dropped_total", "Clients "
-	    "dropped because they did not read their events (they reconnect "
+	    "dropped: they did not read their events, memory ran out, or "
+	    "their stream did not end in time at a stop (they reconnect "
 	    "with their Last-Event-ID)." },
 	[M_LOG_QUERIES] = { "sselog_log_queries_total", "SQL statements "
 	    "run on the event log." },

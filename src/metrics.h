@@ -35,7 +35,8 @@
 enum metric_counter {
 	M_EVENTS_SENT,		/* an event queued for a client, replay
 				 * included, heartbeats not */
-	M_CLIENTS_DROPPED,	/* did not read, or memory ran out */
+	M_CLIENTS_DROPPED,	/* did not read, memory ran out, or cut at
+				 * a stop */
 	M_LOG_QUERIES,		/* SQL statements run on the log */
 	M_REPLAYS,		/* streams that started from a given id */
 	M_GAPS,			/* sselog.gap events sent */
