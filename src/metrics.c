@@ -52,6 +52,8 @@ struct metrics {
 	struct metrics_slot *own;
 	size_t nslots;
 	int fd;				/* the shared file; -1: private */
+	char *remove_path;		/* removed at close if nobody else
+					 * holds it (own socket), or NULL */
 	bool off;			/* bench/metrics-cost.sh: nothing is
 					 * counted (SSELOG_BENCH_NO_METRICS) */
 };
@@ -326,7 +328,7 @@ remove_stale(const char *own)
 }
 
 struct metrics *
-metrics_open(int listen_fd, char *note, size_t notelen)
+metrics_open(int listen_fd, bool own_socket, char *note, size_t notelen)
 {
 	struct stat st;
 	char name[128], path[sizeof SHM_DIR + sizeof name];
@@ -351,9 +353,29 @@ metrics_open(int listen_fd, char *note, size_t notelen)
 	    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
 	snprintf(path, sizeof path, "%s/%s", SHM_DIR, name);
 	remove_stale(name);
-	if ((m = metrics_open_path(path, note, notelen)) != NULL)
-		return m;
-	return metrics_private();
+	if ((m = metrics_open_path(path, note, notelen)) == NULL)
+		return metrics_private();
+	/* Without it the file would stay behind until another responder
+	 * starts: only an error message's worth. */
+	if (own_socket && (m->remove_path = strdup(path)) == NULL)
+		note_set(note, notelen, "%s: out of memory: left behind at "
+		    "exit", path);
+	return m;
+}
+
+/* Unlinks path, the file open on fd, if this process alone holds it:
+ * our shared flock becomes exclusive only when nobody else holds one. A
+ * process that opened it meanwhile finds it gone after its flock and
+ * opens a new one (open_shared()). */
+static void
+remove_if_alone(int fd, const char *path)
+{
+	struct stat fs, ps;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &fs) == 0 &&
+	    stat(path, &ps) == 0 && ps.st_ino == fs.st_ino &&
+	    ps.st_dev == fs.st_dev)
+		unlink(path);
 }
 
 void
@@ -365,8 +387,11 @@ metrics_close(struct metrics *m)
 		free(m->own);
 	} else {
 		munmap(m->slots, m->nslots * sizeof *m->slots);
+		if (m->remove_path != NULL)
+			remove_if_alone(m->fd, m->remove_path);
 		close(m->fd);	/* releases the slot's lock and the flock */
 	}
+	free(m->remove_path);
 	free(m);
 }
 

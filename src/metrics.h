@@ -14,9 +14,12 @@
  * slot's counters still count; its gauges (open streams, last id) do
  * not. Only its owner writes a slot (relaxed atomic loads and stores: no
  * lock and no system call on the hot path); a scrape reads them all.
- * Each process holds a shared flock on the file as long as it runs; a
- * starter removes the files of other sockets that nobody holds, so that
- * /dev/shm does not fill up with the figures of sockets long gone.
+ * Each process holds a shared flock on the file as long as it runs. A
+ * socket the responder made itself (--listen) dies with it, so its file
+ * goes with its last process; an inherited one (fd 0, systemd's) may get
+ * a new process, so its file stays for it, and a starter removes the
+ * files of other sockets that nobody holds, so that /dev/shm does not
+ * fill up with the figures of sockets long gone.
  *
  * Where no such file can be had (no /dev/shm, CGI: no listening socket),
  * a process counts in a slot of its own memory and a scrape shows its
@@ -61,11 +64,14 @@ struct metrics;
 /* The figures of the processes on listen_fd's socket (-1: none, as in
  * CGI): the shared file is made or opened, and a slot claimed in it, as
  * the current user (call it after dropping root, so that the file is the
- * serving user's). Where that cannot be done the process counts alone,
- * and *note, when not NULL, says why in one line for the log (empty when
- * all is well or there is no socket). Returns NULL only when memory runs
- * out. */
-struct metrics *metrics_open(int listen_fd, char *note, size_t notelen);
+ * serving user's). own_socket: this process made the socket (--listen),
+ * which nothing can hand to a replacement, so metrics_close() removes
+ * the file when no other process holds it. Where that cannot be done the
+ * process counts alone, and *note, when not NULL, says why in one line
+ * for the log (empty when all is well or there is no socket). Returns
+ * NULL only when memory runs out. */
+struct metrics *metrics_open(int listen_fd, bool own_socket, char *note,
+    size_t notelen);
 
 /* The same on the file at path (used by metrics_open(), and by the tests
  * with a file of their own): NULL with the reason in note when the file
@@ -78,7 +84,8 @@ struct metrics *metrics_open_path(const char *path, char *note,
 struct metrics *metrics_private(void);
 
 /* Leaves the slot as a dead process leaves it: its counters stay in the
- * totals until another process takes it over. */
+ * totals until another process takes it over; or, on a socket of this
+ * process's own that no other process holds, removes the file. */
 void metrics_close(struct metrics *m);
 
 /* Whether the figures are shared with other processes. */

@@ -656,7 +656,8 @@ main(int argc, char **argv)
 		o.cfg.max_clients = fds > 2 * RESERVED_FDS ?
 		    (size_t)(fds - RESERVED_FDS) : RESERVED_FDS;
 	/* As the serving user, so that the shared file is its own. */
-	struct metrics *metrics = metrics_open(listen_fd, err, sizeof err);
+	struct metrics *metrics = metrics_open(listen_fd, o.listen != NULL,
+	    err, sizeof err);
 	if (metrics == NULL) {
 		log_error("out of memory");
 		fcgi_remove_socket();

@@ -18,10 +18,6 @@ for t_tool in spawn-fcgi promtool python3; do
 		bail "$t_tool is not installed (run build-aux/deps test)"
 done
 
-# The shared files that were there before: those this test makes are
-# removed at its end.
-shm_before=$(ls /dev/shm/sselog-metrics-* 2>/dev/null)
-
 # Small, so that a client that does not read is dropped soon.
 RESPONDER_ARGS="$RESPONDER_ARGS --max-pending 65536"
 PORT=$(free_port)
@@ -294,7 +290,7 @@ check "... each replayed 1 event: events sent go on from 10" \
 stop_all
 for t_f in /dev/shm/sselog-metrics-*; do
 	[ -e "$t_f" ] || continue
-	echo "$shm_before" | grep -qxF "$t_f" && continue
+	echo "$T_SHM_BEFORE" | grep -qxF "$t_f" && continue
 	is "the shared file $t_f: www-data's, mode 0600" \
 	    "$(stat -c '%U %a' "$t_f")" "$WWW_USER 600"
 	rm -f "$t_f"

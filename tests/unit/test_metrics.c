@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -204,7 +206,7 @@ static void
 test_private(void **state)
 {
 	char note[64] = "x";
-	struct metrics *m = metrics_open(-1, note, sizeof note);
+	struct metrics *m = metrics_open(-1, false, note, sizeof note);
 
 	(void)state;
 	assert_non_null(m);
@@ -216,6 +218,63 @@ test_private(void **state)
 	assert_int_equal(metrics_gauge_total(m, G_CLIENTS), 1);
 	assert_int_equal(metrics_processes(m), 1);
 	metrics_close(m);
+}
+
+/* A listening socket in fx->dir, and the name of its shared file. */
+static int
+listener(const struct fixture *fx, char *shm, size_t shmlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/sock", fx->dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	snprintf(shm, shmlen, "/dev/shm/sselog-metrics-1-%jx-%jx",
+	    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	return fd;
+}
+
+static struct metrics *
+open_on(int fd, bool own_socket)
+{
+	char note[256] = "";
+	struct metrics *m = metrics_open(fd, own_socket, note, sizeof note);
+
+	assert_non_null(m);
+	if (!metrics_shared(m))
+		fail_msg("metrics_open: not shared: %s", note);
+	return m;
+}
+
+/* A socket the responder made (--listen) dies with its processes: the
+ * last one to leave takes the file in /dev/shm with it, not before. An
+ * inherited socket's file stays for the process that replaces them. */
+static void
+test_file_left(void **state)
+{
+	struct fixture *fx = *state;
+	char shm[128], sock[128];
+	int fd = listener(fx, shm, sizeof shm);
+	struct metrics *a = open_on(fd, true), *b = open_on(fd, true);
+
+	metrics_count(a, M_HEARTBEATS, 1);
+	metrics_close(a);
+	assert_int_equal(access(shm, F_OK), 0);
+	assert_int_equal(metrics_total(b, M_HEARTBEATS), 1);
+	metrics_close(b);
+	assert_int_equal(access(shm, F_OK), -1);
+
+	a = open_on(fd, false);
+	metrics_close(a);
+	assert_int_equal(access(shm, F_OK), 0);
+	unlink(shm);
+	close(fd);
+	snprintf(sock, sizeof sock, "%s/sock", fx->dir);
+	unlink(sock);
 }
 
 int
@@ -231,6 +290,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_file_checked, setup,
 		    teardown),
 		cmocka_unit_test(test_private),
+		cmocka_unit_test_setup_teardown(test_file_left, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
