@@ -27,8 +27,46 @@
 # seconds, summed), bench_children PID, bench_alive PID, bench_machine,
 # bench_kv KEY LINE, bench_median FILE MODE FIELD DECIMALS,
 # bench_write_docs NAME FILE.
+#
+# bench_options NAME OPT... -- ARG...: the command line ARGs of
+# bench/NAME.sh, where --OPT VALUE sets $OPT for each OPT named and
+# --write-docs sets write_docs=yes; anything else calls the script's
+# usage. Sets $command_line, the run as given, every value in it ($build
+# only when set), for the figures' caption.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+
+bench_options() {
+	bo_name=$1 bo_opts=
+	shift
+	while [ "$1" != -- ]; do
+		bo_opts="$bo_opts $1"
+		shift
+	done
+	shift
+	while [ $# -gt 0 ]; do
+		bo_var=
+		for bo_o in $bo_opts; do
+			[ "$1" = "--$bo_o" ] && bo_var=$bo_o
+		done
+		if [ "$1" = --write-docs ]; then
+			# shellcheck disable=SC2034 # the script's
+			write_docs=yes
+		elif [ -n "$bo_var" ] && [ $# -ge 2 ]; then
+			eval "$bo_var=\$2"
+			shift
+		else
+			usage
+		fi
+		shift
+	done
+	command_line="bench/$bo_name.sh"
+	for bo_o in $bo_opts; do
+		[ "$bo_o" = build ] && [ -z "${build:-}" ] && continue
+		eval "command_line=\"\$command_line --$bo_o \$$bo_o\""
+	done
+	return 0
+}
 
 bench_find_build() {
 	if [ -z "${build:-}" ]; then

@@ -38,23 +38,9 @@ usage() {
 	echo "usage: bench/metrics-cost.sh [--build DIR] [--rounds N] [--secs S] [--subs N] [--write-docs]" >&2
 	exit 2
 }
-while [ $# -gt 0 ]; do
-	[ $# -ge 2 ] || [ "$1" = --write-docs ] || usage
-	case $1 in
-	--build) build=$2; shift ;;
-	--rounds) rounds=$2; shift ;;
-	--secs) secs=$2; shift ;;
-	--subs) subs=$2; shift ;;
-	--write-docs) write_docs=yes ;;
-	*) usage ;;
-	esac
-	shift
-done
-command_line="bench/metrics-cost.sh"
-[ -n "$build" ] && command_line="$command_line --build $build"
-command_line="$command_line --rounds $rounds --secs $secs --subs $subs"
-
 . "$(dirname "$0")/lib.sh"
+
+bench_options metrics-cost build rounds secs subs -- "$@"
 
 say() { echo "metrics-cost: $*" >&2; }
 
