@@ -60,6 +60,7 @@ bench_options() {
 		fi
 		shift
 	done
+	# shellcheck disable=SC2034 # the script's
 	command_line="bench/$bo_name.sh"
 	for bo_o in $bo_opts; do
 		[ "$bo_o" = build ] && [ -z "${build:-}" ] && continue
