@@ -4,7 +4,8 @@
 # with `DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b`, and
 # checked without being installed on this machine:
 # - one package, sselog, with the files where the README says (dpkg-deb
-#   -c), every file that `make install` installs among them;
+#   -c), every file that `make install` installs among them; the web
+#   server configs as examples, nginx's with the metrics location;
 # - its systemd units pass systemd-analyze verify; sselog-prune.service
 #   prunes nothing as shipped and prunes with the example of
 #   /etc/default/sselog uncommented (its commands run as systemd would);
@@ -114,6 +115,15 @@ done
 check "nginx.conf reaches the socket of sselog.socket" \
     grep -q '^ *fastcgi_pass unix:/run/sselog/fcgi.sock;' \
     root/usr/share/doc/sselog/examples/nginx.conf
+# The metrics (README.md, "Metrics") at /sselog-metrics: a location of
+# its own that sets SSELOG_METRICS and lets only this host in.
+awk '/^location = \/sselog-metrics \{/, /^\}/' \
+    root/usr/share/doc/sselog/examples/nginx.conf >metrics.conf
+check "nginx.conf has location = /sselog-metrics" test -s metrics.conf
+check "... which sets SSELOG_METRICS 1, reaches the socket, denies all but 127.0.0.1" \
+    sh -c 'grep -q "^ *fastcgi_param SSELOG_METRICS 1;" metrics.conf &&
+    grep -q "^ *fastcgi_pass unix:/run/sselog/fcgi.sock;" metrics.conf &&
+    grep -q "^ *allow 127.0.0.1;" metrics.conf && grep -q "^ *deny all;" metrics.conf'
 
 # Every file `make install` installs is in the package: where make
 # install puts it, or, for the units and the defaults, where systemd and
@@ -242,7 +252,8 @@ mv calls calls.upgrade
 sh ctrl/postrm remove >postrm.log 2>&1
 say remove $?
 say after_remove "$(ls /var/lib/sselog)"
-mkdir /run/sselog
+# What a responder started by spawn-fcgi.sh and stopped leaves there.
+mkdir /run/sselog && touch /run/sselog/fcgi.sock /run/sselog/sselog-fcgi.pid
 sh ctrl/postrm purge >>postrm.log 2>&1
 say purge $?
 say after_purge "$(ls -d /var/lib/sselog /run/sselog 2>&1 | grep -v 'No such' )"
@@ -276,7 +287,8 @@ is "... leaves the user and the log as they are" \
     "0/$(printf 's\t1')"
 is "postrm remove: exit 0, the log stays" "$(got remove)/$(got after_remove)" 0/events.db
 is "postrm purge: exit 0" "$(got purge)" 0
-is "... removes /var/lib/sselog and /run/sselog" "$(got after_purge)" ""
+is "... removes /var/lib/sselog and /run/sselog (with the socket left in it)" \
+    "$(got after_purge)" ""
 check "... removes the user and the group sselog" \
     sh -c 'grep -qx "deluser --system --quiet sselog" calls.purge &&
     grep -qx "delgroup --system --quiet sselog" calls.purge'
