@@ -58,6 +58,35 @@ extern const char store_pg_schema_sql[];
 #define PAGE_ROWS 1000
 
 #define EVENT_COLUMNS "id, stream, event, data, retry, created"
+/* The connection parameters sselog gives libpq around the log's URI
+ * (connect_keys[URI_AT] is "dbname", whose value, the URI, libpq expands in
+ * place). Those before it are defaults that the URI may override: TCP
+ * keepalives after 10 s of silence, every 5 s, 3 unanswered and the
+ * connection is dead, and unacknowledged data given up after 30 s, so that
+ * a network that drops a listening connection without a word (a NAT's
+ * table, a firewall, a cable) is noticed in about half a minute and the
+ * connection made anew, rather than after the kernel's two hours. Those
+ * after it are sselog's own: events are UTF-8 whatever the client's
+ * locale says. */
+static const char *const connect_keys[] = { "keepalives",
+    "keepalives_idle", "keepalives_interval", "keepalives_count",
+    "tcp_user_timeout", "dbname", "client_encoding", NULL };
+#define URI_AT 5
+
+/* Fills values (as many as connect_keys) for uri. */
+static void
+connect_values(const char *values[], const char *uri)
+{
+	static const char *const fixed[] = { "1", "10", "5", "3", "30000",
+	    NULL, "UTF8", NULL };
+	_Static_assert(sizeof fixed == sizeof connect_keys,
+	    "a value for every key");
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		values[i] = fixed[i];
+	values[URI_AT] = uri;
+}
+
 
 struct pg_store {
 	struct store base;	/* first: what every backend has */
@@ -241,9 +270,7 @@ unreachable(struct pg_store *st)
 static int
 connection(struct pg_store *st)
 {
-	static const char *const keys[] = { "dbname", "client_encoding",
-	    NULL };
-	const char *values[] = { st->base.path, "UTF8", NULL };
+	const char *values[sizeof connect_keys / sizeof connect_keys[0]];
 	int64_t until = now_ms() + CONNECT_SLICE_MS;
 
 	if (st->conn != NULL && st->connecting == PGRES_POLLING_OK) {
@@ -266,7 +293,8 @@ connection(struct pg_store *st)
 			return -1;
 		}
 		/* Polled from the start as if it had asked to write. */
-		st->conn = PQconnectStartParams(keys, values, 1);
+		connect_values(values, st->base.path);
+		st->conn = PQconnectStartParams(connect_keys, values, 1);
 		st->connecting = PGRES_POLLING_WRITING;
 		if (st->conn == NULL || PQstatus(st->conn) == CONNECTION_BAD) {
 			drop_connection(st, "cannot connect: out of memory");
@@ -556,10 +584,7 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		free(st);
 		return NULL;
 	}
-	static const char *const keys[] = { "dbname", "client_encoding",
-	    NULL };
-	/* Events are UTF-8 whatever the client's locale says. */
-	const char *values[] = { path, "UTF8", NULL };
+	const char *values[sizeof connect_keys / sizeof connect_keys[0]];
 
 	char *why = NULL;
 	PQconninfoOption *opts = PQconninfoParse(path, &why);
@@ -578,7 +603,8 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	st->base.nowait = mode == STORE_READ_NOWAIT ||
 	    mode == STORE_WRITE_NOWAIT;
 	st->writer = mode == STORE_WRITE_NOWAIT;
-	st->conn = PQconnectdbParams(keys, values, 1);
+	connect_values(values, path);
+	st->conn = PQconnectdbParams(connect_keys, values, 1);
 	if (st->conn == NULL) {
 		snprintf(err, errlen, "cannot connect to the PostgreSQL log: "
 		    "out of memory");
@@ -1331,14 +1357,22 @@ next_page(struct pg_cursor *c)
 	 * streams walk the primary key; named ones walk (stream, id) each,
 	 * a page's worth at most, and the pages merge by id. (One "stream =
 	 * ANY" scan would read and sort all of the rest of the streams for
-	 * every page.) */
+	 * every page.) The bounds are row comparisons, not "stream = s.name
+	 * AND id > $1": with an equality the planner takes stream for a
+	 * constant, finds the primary key in id order as good as (stream,
+	 * id), and walks every later event of every stream to find a page of
+	 * this one (seconds, on a big log, for a stream that is quiet while
+	 * others are not). A row range in (stream, id) order only that index
+	 * serves. */
 	static const char all[] =
 	    "SELECT " EVENT_COLUMNS " FROM events WHERE id > $1::bigint"
 	    " ORDER BY id LIMIT $2::integer";
 	static const char named[] =
 	    "SELECT e.* FROM unnest($3::text[]) AS s(name) CROSS JOIN LATERAL"
-	    " (SELECT " EVENT_COLUMNS " FROM events WHERE stream = s.name AND"
-	    " id > $1::bigint ORDER BY id LIMIT $2::integer) AS e"
+	    " (SELECT " EVENT_COLUMNS " FROM events"
+	    " WHERE (stream, id) > (s.name, $1::bigint)"
+	    " AND (stream, id) <= (s.name, 9223372036854775807)"
+	    " ORDER BY stream, id LIMIT $2::integer) AS e"
 	    " ORDER BY e.id LIMIT $2::integer";
 	char after[24], limit[24];
 	const char *params[] = { after, limit, c->streams };

@@ -144,12 +144,9 @@ e8=$(printf 'id: 999\nevent: fake\nretry: 1\n: not a comment\n\ndata: x' |
 expect "$e8" message '"id: 999\nevent: fake\nretry: 1\n: not a comment\n\ndata: x"'
 e9=$(sselog publish "$STREAM" -e note "héllo wörld ✓ 日本語")
 expect "$e9" note '"héllo wörld ✓ 日本語"'
-s1=$(sql "INSERT INTO events (stream, data) VALUES ('$STREAM', 'from sql');
-    SELECT last_insert_rowid();")
+s1=$(sql_insert "$STREAM" 'from sql')
 expect "$s1" message '"from sql"'
-s2=$(sql "INSERT INTO events (stream, event, data) VALUES ('$STREAM', 'note',
-    'sql' || char(13, 10) || 'crlf' || char(13) || 'cr' || char(10) || 'lf');
-    SELECT last_insert_rowid();")
+s2=$(sql_insert "$STREAM" "$(printf 'sql\r\ncrlf\rcr\nlf')" note)
 expect "$s2" note '"sql\ncrlf\ncr\nlf"'
 b_wait_events 10
 b_events_are "sselog publish (with and without -e) and SQL inserts arrive in order, ids as lastEventId, CR/CRLF/LF joined with LF"
@@ -164,8 +161,7 @@ kill -9 "$killed"
 wait_until 5 t_gone "$killed" || bail "sselog-fcgi $killed survived SIGKILL"
 d1=$(sselog publish "$STREAM" "while down (sselog)")
 expect "$d1" message '"while down (sselog)"'
-d2=$(sql "INSERT INTO events (stream, event, data) VALUES ('$STREAM', 'note',
-    'while down (sql)'); SELECT last_insert_rowid();")
+d2=$(sql_insert "$STREAM" 'while down (sql)' note)
 expect "$d2" note '"while down (sql)"'
 if wait_until 5 b_at_least error 1; then
 	ok "the browser sees the connection drop when the responder dies"

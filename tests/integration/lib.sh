@@ -13,9 +13,13 @@
 # then its postgresql:// URI, which every command, the responder and the
 # configs' -d and SSELOG_DB get, and $PGPASSFILE (in the environment of
 # everything the script starts) the role's password, www-data's, mode
-# 0600, in $DBDIR. What holds for one backend only (the log's files and
-# their permissions, replacing or removing them) is in scripts that run
-# on SQLite only.
+# 0600, in $DBDIR. A web server or unit that starts the responder with
+# an environment of its own must pass PGPASSFILE on, as a user's would
+# (docs/scale-out.md): the scripts add it to the config on PostgreSQL.
+# What holds for one backend only (the log's files and their
+# permissions, replacing or removing them) is in scripts that run on
+# SQLite only, or in a check that says, on the other, what replaces it
+# or why it is skipped.
 #
 # Paths (all below the script's own temporary directory $T_WORK, which the
 # web servers' workers, www-data, can reach):
@@ -32,7 +36,9 @@
 #               on $DB, through sqlite3 or psql: rows one a line, columns
 #               separated by |, NULL as nothing. Plain SQL that both
 #               speak; where they differ:
-#   sql_insert STREAM DATA   INSERT an event as plain SQL; prints its id.
+#   sql_insert STREAM DATA [EVENT]   INSERT an event as plain SQL (of
+#               type EVENT if given; DATA may hold any line ending);
+#               prints its id.
 #   sql_hex ID  the bytes of event ID's data, in upper-case hex.
 #   last_id_ever    the highest id the log ever gave, pruned ones too.
 #   $STRING_AGG     group_concat (SQLite) or string_agg (PostgreSQL):
@@ -297,13 +303,19 @@ sselog() {
 	timeout -k 5 30 "$SSELOG" -d "$DB" "$@"
 }
 
+# The INSERT of sql_insert STREAM DATA [EVENT].
+t_insert() {
+	t_event=NULL
+	[ -z "${3:-}" ] || t_event="'$3'"
+	echo "INSERT INTO events (stream, event, data) VALUES ('$1', $t_event, '$2')"
+}
+
 if [ "$TEST_LOG" = postgresql ]; then
 	sql() {
 		pg_sql "$@"
 	}
 	sql_insert() {
-		sql "INSERT INTO events (stream, data) VALUES ('$1', '$2')
-		    RETURNING id"
+		sql "$(t_insert "$@") RETURNING id"
 	}
 	sql_hex() {
 		sql "SELECT upper(encode(convert_to(data, 'UTF8'), 'hex'))
@@ -325,8 +337,7 @@ else
 		timeout -k 5 30 sqlite3 -bail -cmd '.timeout 10000' "$DB" "$@"
 	}
 	sql_insert() {
-		sql "INSERT INTO events (stream, data) VALUES ('$1', '$2');
-		    SELECT last_insert_rowid();"
+		sql "$(t_insert "$@"); SELECT last_insert_rowid();"
 	}
 	sql_hex() {
 		sql "SELECT hex(data) FROM events WHERE id = $1"

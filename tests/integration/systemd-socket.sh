@@ -12,6 +12,16 @@ PORT=$(free_port)
 template sselog.socket "$RUNDIR/sselog.socket"
 template sselog.service "$RUNDIR/sselog.service"
 template nginx.conf "$RUNDIR/sselog.conf"
+# On PostgreSQL the role's password file, in a drop-in as `systemctl edit
+# sselog.service` makes one (docs/scale-out.md): the service gets no
+# other environment.
+if [ "$TEST_LOG" = postgresql ]; then
+	if ! mkdir -p "$RUNDIR/sselog.service.d" || ! printf \
+	    '[Service]\nEnvironment=PGPASSFILE=%s\n' "$PGPASSFILE" \
+	    >"$RUNDIR/sselog.service.d/override.conf"; then
+		bail "cannot write the drop-in"
+	fi
+fi
 
 # The units as systemd reads them (offline: nothing is started).
 if (cd "$RUNDIR" && timeout 30 systemd-analyze verify --man=no \
@@ -23,19 +33,27 @@ else
 fi
 
 # What the units say: the socket's path, the service's command line and
-# environment.
+# environment (the drop-in's too), which systemd-socket-activate passes on
+# with -E: it gives the service no other.
 listen=$(sed -n 's/^ListenStream=//p' "$RUNDIR/sselog.socket")
 is "sselog.socket listens on the socket nginx.conf connects to" \
     "$listen" "$SOCK"
 exec_start=$(sed -n 's/^ExecStart=//p' "$RUNDIR/sselog.service")
 environment=$(sed -n 's/^Environment=//p' "$RUNDIR/sselog.service")
 is "sselog.service passes SSELOG_DB" "$environment" "SSELOG_DB=$DB"
+set --
+while IFS= read -r t_env; do
+	set -- "$@" -E "$t_env"
+done <<ENV
+$(sed -n 's/^Environment=//p' "$RUNDIR/sselog.service" \
+    "$RUNDIR"/sselog.service.d/*.conf 2>/dev/null)
+ENV
 
 # systemd would run the service as its user (sselog) and make the socket
 # group www-data, mode 0660; here both belong to www-data.
 # shellcheck disable=SC2086 # the command line is split into words
 (umask 007 && exec $AS_WWW systemd-socket-activate -l "$listen" \
-    -E "$environment" -- $exec_start) >"$RUNDIR/responder.log" 2>&1 &
+    "$@" -- $exec_start) >"$RUNDIR/responder.log" 2>&1 &
 T_DAEMONS="$T_DAEMONS $!"
 PID_responder=$!
 wait_until 10 test -S "$SOCK" || bail "systemd-socket-activate made no socket"
@@ -49,6 +67,13 @@ is "the responder runs in the process systemd-socket-activate started" \
 is "it was handed LISTEN_FDS=1" \
     "$(tr '\0' '\n' <"/proc/$PID_responder/environ" | grep '^LISTEN_FDS=')" \
     "LISTEN_FDS=1"
+if [ "$TEST_LOG" = postgresql ]; then
+	is "... and the drop-in's PGPASSFILE" \
+	    "$(tr '\0' '\n' <"/proc/$PID_responder/environ" | grep '^PGPASSFILE=')" \
+	    "PGPASSFILE=$PGPASSFILE"
+else
+	ok "... and the drop-in's PGPASSFILE # SKIP an SQLite log needs no password"
+fi
 case $(readlink "/proc/$PID_responder/fd/3") in
 socket:*) ok "fd 3 is its listening socket" ;;
 *) not_ok "fd 3 is its listening socket" \

@@ -160,6 +160,41 @@ is_out "... a forgotten name is open again, with a new id" "$((last + 1))"
 run sselog vacuum
 is_status "vacuum: exit 0" 0
 
+# ---- a replay reads its own stream's rows, not the log's ----
+# A quiet stream, then many events of a busy one after it, in a log of
+# their own: a page of the quiet stream must walk the (stream, id) index,
+# not every later event of the log in id order, which PostgreSQL's planner
+# finds as good where one stream holds most of the log (a replay then cost
+# seconds a page on a big log). The index entries each index returned,
+# before and after, tell.
+BIG=$(pg_db big)
+[ -z "$(pg_load "$BIG")" ] || bail "cannot load the schema into big"
+pg_psql -d "$BIG" \
+    -c "INSERT INTO events (stream, data) SELECT 'quiet', 'q' || n FROM generate_series(1, 5) n" \
+    -c "INSERT INTO events (stream, data) SELECT 'busy', repeat('b', 100) FROM generate_series(1, 200000)" \
+    -c "INSERT INTO events (stream, event, data) VALUES ('quiet', 'sselog.close', ''), ('empty', 'sselog.close', '')" \
+    -c "ANALYZE events" >/dev/null || bail "cannot fill big"
+tup_read() {	# INDEX: the entries it has returned so far
+	pg_admin_psql -d big -c "SELECT idx_tup_read FROM \
+pg_stat_user_indexes WHERE indexrelname = '$1'"
+}
+pkey0=$(tup_read events_pkey) sid0=$(tup_read events_stream_id)
+run sselog -d "$BIG" watch --since 0 quiet empty
+# A backend's counts reach the statistics as it ends, just after the
+# client has gone.
+counted() {
+	[ "$(tup_read events_stream_id)" -gt "$sid0" ] ||
+	    [ "$(tup_read events_pkey)" -gt "$pkey0" ]
+}
+wait_until 5 counted
+pkey1=$(tup_read events_pkey) sid1=$(tup_read events_stream_id)
+is "watch --since 0 of a quiet stream and an empty one, both closed: its 5 events" \
+    "$(grep -c '^data: q' "$OUT")" 5
+check "... read through the (stream, id) index ($((sid1 - sid0)) entries)" \
+    test $((sid1 - sid0)) -ge 5
+check "... not through the primary key ($((pkey1 - pkey0)) entries)" \
+    test $((pkey1 - pkey0)) -lt 1000
+
 # ---- a log that is not there ----
 run sselog -d "postgresql://sselog:s3cret@127.0.0.1:1/sselog" streams
 refused "a server that does not answer: exit 1, one line" 1 \

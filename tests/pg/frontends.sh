@@ -13,7 +13,9 @@
 # stopped: heartbeats go on, new requests get 503 with Retry-After (an
 # EventSource: 200 and retry:) at once, and all works again once it is
 # back; prune and sselog.gap, close and 204; --publish (POST, ?lines,
-# DELETE, Idempotency-Key) through one frontend, seen on the other.
+# DELETE, Idempotency-Key) through one frontend, seen on the other; the
+# network dropping the connections without a word: the streams go on,
+# and sselog watch ends with an error within 45 s.
 . "$SRCDIR/tests/integration/lib.sh"
 . "$SRCDIR/tests/pg/lib.sh"
 
@@ -456,6 +458,58 @@ same "B's subscriber got each write once, in order: POST, the lines, the keyed P
     "$(got s8 | sed '$d')" "$(want "stream = 'build/8' AND event IS NULL")"
 is "... then the close, at DELETE's id" "$(got s8 | tail -n 1)" \
     "$(cat "$T_WORK/p5.b") {\"stream\":\"build/8\"}"
+
+# ---- 9. the network goes silent ----
+
+# Every packet of the responders' connections and of a watcher's is
+# dropped (pg_silence): nothing tells them the connection is gone. The
+# responders ask again every --poll-interval (1 s), give up a query that
+# has no answer within a second and connect anew; the watcher, which only
+# waits, learns it from TCP keepalives (10 s idle, then 3 probes 5 s
+# apart) and ends with an error, where it would have waited for two
+# hours.
+open_stream s9a "${A}nine"
+open_stream s9b "${B}nine"
+"$SSELOG" -d "$PG_URI" watch nine >"$T_WORK/watch9.out" \
+    2>"$T_WORK/watch9.err" &
+watcher=$!
+id=$(sselog publish nine "before the silence")
+until_id "streams on A and B follow nine" s9a "$id"
+wait_until 5 has_id s9b "$id"
+watching() { grep -qx "id: $1" "$T_WORK/watch9.out"; }
+check "... and so does sselog watch" wait_until 5 watching "$id"
+pg_silence "$PID_fcgi_a" "$PID_fcgi_b" "$watcher"
+check "the connections of both responders and the watcher go silent ($PG_SILENCED)" \
+    test "$PG_SILENCED" -ge 3
+t0=$(t_now_ms)
+id=$(sselog publish nine "during the silence")
+until_id "an event published meanwhile reaches A's stream within 5 s" s9a "$id"
+until_id "... and B's" s9b "$id"
+check "... the streams stayed open" open s9a s9b
+gone() { ! t_alive "$watcher"; }
+if wait_until 45 gone; then
+	wait "$watcher"
+	rc=$?
+	t1=$(t_now_ms)
+	is "sselog watch ends with an error (exit 1)" "$rc" 1
+	check "... within 45 s ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 45000
+	is "... saying so in one line: $(head -n 1 "$T_WORK/watch9.err")" \
+	    "$(wc -l <"$T_WORK/watch9.err")" 1
+else
+	kill "$watcher" 2>/dev/null
+	wait "$watcher" 2>/dev/null
+	not_ok "sselog watch ends with an error within 45 s" \
+	    "still waiting after 45 s"
+fi
+pg_unsilence
+id=$(sselog publish nine "after the silence")
+until_id "after it: A's stream gets the next event" s9a "$id"
+until_id "... and B's" s9b "$id"
+sleep 0.3
+same "A's stream: every event of nine, once, in order" "$(got s9a)" \
+    "$(want "stream = 'nine'")"
+same "... and B's" "$(got s9b)" "$(want "stream = 'nine'")"
+drop s9a s9b
 
 # The cluster's processes have this test's environment, which names its
 # directory ($SSELOG_FCGI): they would count as left running.

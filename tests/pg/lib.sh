@@ -49,6 +49,13 @@
 #                   not end within 30 s.
 #   pg_state NAME   the session's state in pg_stat_activity and what it
 #                   waits for: "active Lock", "idle in transaction -", ...
+#   pg_silence PID...   the network goes silent for the processes' TCP
+#                   connections to the server, as a dropped NAT entry or a
+#                   firewall would make it: iptables drops every packet
+#                   of those connections, both ways, with no RST or FIN
+#                   (new connections go through). Sets PG_SILENCED to
+#                   the number of connections.
+#   pg_unsilence    takes those rules out again (done at exit as well).
 #
 # The server runs with fsync off (tests need no crash safety, and are
 # faster) and track_commit_timestamp on, so that a test can compare the
@@ -59,6 +66,7 @@ PG_DIR=
 PG_SESSIONS=
 
 pg_cleanup() {
+	pg_unsilence
 	for t_s in $PG_SESSIONS; do
 		eval "kill -9 \$PG_PSQL_$t_s \$PG_HOLD_$t_s" 2>/dev/null
 	done
@@ -243,4 +251,36 @@ pg_end() {
 pg_state() {
 	pg_admin "SELECT state || ' ' || coalesce(wait_event_type, '-')
 	    FROM pg_stat_activity WHERE application_name = '$1'"
+}
+
+# The iptables rules of pg_silence carry this comment, so that they and
+# no others are taken out.
+PG_SILENCE_TAG=sselog-test-$$
+
+pg_silence() {
+	PG_SILENCED=0
+	# "LOCAL PEER users:((...pid=N...))" of each connection to the port.
+	for t_port in $(ss -tnpH state established "( dport = :$PG_PORT )" |
+	    awk -v pids=" $* " '{
+		if (match($0, /pid=[0-9]+/) &&
+		    index(pids, " " substr($0, RSTART + 4, RLENGTH - 4) " ")) {
+			n = split($3, a, ":"); print a[n]
+		} }'); do
+		iptables -I INPUT -p tcp --sport "$t_port" --dport "$PG_PORT" \
+		    -m comment --comment "$PG_SILENCE_TAG" -j DROP &&
+		    iptables -I INPUT -p tcp --sport "$PG_PORT" \
+		    --dport "$t_port" -m comment --comment "$PG_SILENCE_TAG" \
+		    -j DROP || bail "iptables cannot drop packets"
+		PG_SILENCED=$((PG_SILENCED + 1))
+	done
+}
+
+pg_unsilence() {
+	command -v iptables >/dev/null 2>&1 || return 0
+	# iptables -S prints each rule as the arguments that made it.
+	iptables -S INPUT 2>/dev/null | grep -F -- "$PG_SILENCE_TAG" |
+	    sed 's/^-A /-D /' | while IFS= read -r t_rule; do
+		# shellcheck disable=SC2086 # the rule's words
+		eval "iptables $t_rule"
+	done
 }

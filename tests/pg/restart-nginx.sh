@@ -1,0 +1,7 @@
+#!/bin/sh
+# tests/browser/restart-nginx.sh on a PostgreSQL log: a page survives its
+# responder being down for 10 s behind nginx, and resumes with every
+# event published meanwhile, once, in order.
+SSELOG_TEST_LOG=postgresql
+export SSELOG_TEST_LOG
+exec sh "$SRCDIR/tests/browser/restart-nginx.sh"
