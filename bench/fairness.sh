@@ -173,12 +173,7 @@ done
 t_end=$(date +%s)
 
 median() {	# MODE FIELD
-	awk -v m="$1" -v f="$2" '$2 == m { print $f }' "$results" | sort -n |
-	    awk '{ a[NR] = $1 } END {
-		if (NR == 0) { print "-"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]
-		else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2
-	    }'
+	bench_median "$results" "$1" "$2" 2
 }
 
 table=$dir/table

@@ -25,9 +25,49 @@
 # event_queries"), bench_rss PID and bench_hwm PID (VmRSS and VmHWM, KiB),
 # bench_mem PID... ("RSS PSS" in KiB, summed), bench_cpu PID... (CPU
 # seconds, summed), bench_children PID, bench_alive PID, bench_machine,
+# bench_kv KEY LINE, bench_median FILE MODE FIELD DECIMALS,
 # bench_write_docs NAME FILE.
+#
+# bench_options NAME OPT... -- ARG...: the command line ARGs of
+# bench/NAME.sh, where --OPT VALUE sets $OPT for each OPT named and
+# --write-docs sets write_docs=yes; anything else calls the script's
+# usage. Sets $command_line, the run as given, every value in it ($build
+# only when set), for the figures' caption.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+
+bench_options() {
+	bo_name=$1 bo_opts=
+	shift
+	while [ "$1" != -- ]; do
+		bo_opts="$bo_opts $1"
+		shift
+	done
+	shift
+	while [ $# -gt 0 ]; do
+		bo_var=
+		for bo_o in $bo_opts; do
+			[ "$1" = "--$bo_o" ] && bo_var=$bo_o
+		done
+		if [ "$1" = --write-docs ]; then
+			# shellcheck disable=SC2034 # the script's
+			write_docs=yes
+		elif [ -n "$bo_var" ] && [ $# -ge 2 ]; then
+			eval "$bo_var=\$2"
+			shift
+		else
+			usage
+		fi
+		shift
+	done
+	# shellcheck disable=SC2034 # the script's
+	command_line="bench/$bo_name.sh"
+	for bo_o in $bo_opts; do
+		[ "$bo_o" = build ] && [ -z "${build:-}" ] && continue
+		eval "command_line=\"\$command_line --$bo_o \$$bo_o\""
+	done
+	return 0
+}
 
 bench_find_build() {
 	if [ -z "${build:-}" ]; then
@@ -249,6 +289,24 @@ bench_children() {
 
 bench_machine() {
 	echo "$(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), Linux $(uname -r), $(date -u +%Y-%m-%d)"
+}
+
+# bench_kv KEY LINE: the value of KEY=... in a summary line of
+# bench/sse-load or bench/sse-pub.
+bench_kv() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
+}
+
+# bench_median FILE MODE FIELD DECIMALS: the median of field FIELD over
+# the lines of FILE whose second field is MODE ("-" when none); the mean
+# of the middle two, with DECIMALS decimals, for an even number.
+bench_median() {
+	awk -v m="$2" -v f="$3" '$2 == m { print $f }' "$1" | sort -n |
+	    awk -v d="$4" '{ a[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		if (NR % 2) print a[(NR + 1) / 2]
+		else printf "%.*f\n", d, (a[NR / 2] + a[NR / 2 + 1]) / 2
+	    }'
 }
 
 # bench_write_docs NAME FILE: replaces the section between NAME's markers

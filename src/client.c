@@ -127,6 +127,36 @@ is_over(const struct client *c)
 	return c->state == CLIENT_DROPPED || c->state == CLIENT_CLOSED;
 }
 
+void
+client_status(struct client *c, int code)
+{
+	if (c->status != 0)
+		return;
+	c->status = code;
+	metrics_response(c->set->metrics, code);
+	if (c->pub != NULL && code >= 400)
+		metrics_count(c->set->metrics, M_PUBLISH_REFUSED, 1);
+}
+
+void
+client_stream_opened(struct client *c)
+{
+	if (c->metered)
+		return;
+	c->metered = true;
+	metrics_gauge_add(c->set->metrics, G_CLIENTS, 1);
+}
+
+/* The stream is over (ended, dropped, gone): no longer an open one. */
+static void
+unmeter(struct client *c)
+{
+	if (!c->metered)
+		return;
+	c->metered = false;
+	metrics_gauge_add(c->set->metrics, G_CLIENTS, -1);
+}
+
 int
 client_send(struct client *c, const void *bytes, size_t len)
 {
@@ -152,6 +182,7 @@ client_end_response(struct client *c)
 	    c->state == CLIENT_LINGERING)
 		return;
 	unqueue_work(c);
+	unmeter(c);
 	if (outq_end(&c->out) == -1) {
 		log_error("out of memory ending a response");
 		client_drop(c);
@@ -168,6 +199,8 @@ client_drop(struct client *c)
 		return;
 	c->state = CLIENT_DROPPED;
 	c->set->dropped++;
+	metrics_count(c->set->metrics, M_CLIENTS_DROPPED, 1);
+	unmeter(c);
 	mark_dirty(c);
 }
 
@@ -223,6 +256,7 @@ client_close(struct client *c)
 	c->on_answer = NULL;
 	c->state = CLIENT_CLOSED;
 	unqueue_work(c);
+	unmeter(c);
 	if (!c->blocking)
 		loop_remove(s->loop, &c->io);
 	close(c->io.fd);
@@ -424,14 +458,17 @@ clients_tick(struct clients *s)
 				    c->streams[0] : "no stream",
 				    c->nstreams > 1 ? ", ..." : "");
 				s->dropped++;
+				metrics_count(s->metrics,
+				    M_CLIENTS_DROPPED, 1);
 				client_close(c);
 			}
 			continue;
 		}
 		/* A backlog's next page may wait for a locked log. */
 		if ((c->state == CLIENT_LIVE || c->state == CLIENT_REPLAYING) &&
-		    now - c->last_write_ms >= s->heartbeat_ms)
-			client_send(c, heartbeat, sizeof heartbeat - 1);
+		    now - c->last_write_ms >= s->heartbeat_ms &&
+		    client_send(c, heartbeat, sizeof heartbeat - 1) == 0)
+			metrics_count(s->metrics, M_HEARTBEATS, 1);
 	}
 	clients_flush(s);
 }

@@ -19,6 +19,7 @@
 #include "follow.h"
 #include "hub.h"
 #include "loop.h"
+#include "metrics.h"
 #include "outq.h"
 
 enum transport {
@@ -77,6 +78,9 @@ struct client {
 	int64_t progress_ms;
 	int64_t last_write_ms;	/* the heartbeat runs from it */
 	int64_t linger_since_ms;
+	int status;		/* the HTTP status of the response, once
+				 * client_status() noted it; 0: not yet */
+	bool metered;		/* an open stream in the metrics' gauge */
 	bool polling_out;	/* EPOLLOUT is registered */
 	bool blocking;		/* a descriptor epoll refuses: plain writes */
 	bool dirty;		/* on set->dirty */
@@ -100,6 +104,7 @@ struct clients {
 	struct client *work, *work_tail;  /* waiting for a read of the log */
 	struct client *closed;	/* to free after this turn */
 	uint64_t dropped;	/* did not read, or memory ran out */
+	struct metrics *metrics;	/* the server's, never NULL */
 };
 
 void clients_init(struct clients *s, struct loop *loop, struct hub *hub,
@@ -126,6 +131,15 @@ void client_answer(struct client *c, const struct buf *answer, int built);
 /* Queues the end of the response; the connection closes once it is
  * written and the peer hung up (or LINGER_MS later). */
 void client_end_response(struct client *c);
+
+/* Notes, for the metrics, that c's response has HTTP status code: the
+ * first status noted is the one sent (a write holds its first answer;
+ * what follows is read for nothing). */
+void client_status(struct client *c, int code);
+
+/* c's event stream is open (its head is queued): it counts among the
+ * open streams until its response ends or it goes. */
+void client_stream_opened(struct client *c);
 
 /* Gives the client up without ending its response: it is closed by the
  * next clients_flush(). The caller says why in the log. */

@@ -192,6 +192,7 @@ fcgi_request_free(struct fcgi_request *r)
 	free((char *)r->params.cookie);
 	free((char *)r->params.idempotency_key);
 	free((char *)r->params.content_length);
+	free((char *)r->params.metrics);
 	atomic_fetch_add(&settled_n, 1);
 	free(r);
 }
@@ -245,7 +246,8 @@ copy_params(struct fcgi_request *r, FCGX_Request *req)
 	    copy_param(&r->params.idempotency_key, "HTTP_IDEMPOTENCY_KEY",
 	    req->envp) ||
 	    copy_param(&r->params.content_length, "CONTENT_LENGTH",
-	    req->envp))
+	    req->envp) ||
+	    copy_param(&r->params.metrics, "SSELOG_METRICS", req->envp))
 		return -1;
 	return 0;
 }

@@ -1,8 +1,10 @@
 #include "handout.h"
 
 #include <inttypes.h>
+#include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 void
 handout_init(struct handout *h, struct hub *hub, struct clients *clients,
@@ -30,6 +32,7 @@ struct deliver_ctx {
 	const struct store_event *ev;
 	bool encoded;		/* h->scratch holds ev's bytes */
 	bool failed;
+	uint64_t sent;		/* clients it was queued for */
 };
 
 /* Runs inside hub_each(): may drop a client, never close one. */
@@ -70,10 +73,25 @@ deliver(struct hub_link *link, void *arg)
 		return;
 	follow_note(&c->follow, d->ev);
 	d->h->delivered++;
+	d->sent++;
 	if (d->ev->id > d->h->high)
 		d->h->high = d->ev->id;
 	if (c->follow.open == 0)
 		client_end_response(c);
+}
+
+/* The wall clock, as an event's created: Unix time in ms (the vDSO's,
+ * no system call). Read once for CLOCK_EVENTS events of a batch: they
+ * are handed out within microseconds of each other, and the delay's
+ * first bucket is a millisecond. */
+#define CLOCK_EVENTS 64
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 enum handout_result
@@ -84,6 +102,8 @@ handout_poll(struct handout *h, struct store *st)
 	int64_t version;
 	int rc;
 	bool any = false;
+	int64_t now_ms = 0;
+	unsigned clock_age = 0;
 
 	if (store_data_version(st, &version) == -1)
 		return trouble(st);
@@ -99,6 +119,16 @@ handout_poll(struct handout *h, struct store *st)
 		if (d.failed)
 			log_error("out of memory encoding event %" PRId64,
 			    ev.id);
+		/* Counted once per event, not per client: the metrics cost
+		 * the fan-out nothing per delivery. */
+		if (d.sent > 0) {
+			if (clock_age++ % CLOCK_EVENTS == 0)
+				now_ms = wall_ms();
+			metrics_count(h->clients->metrics, M_EVENTS_SENT,
+			    d.sent);
+			metrics_delivery(h->clients->metrics, now_ms -
+			    ev.created, d.sent);
+		}
 	}
 	store_cursor_close(cur);
 	if (rc == -1)
@@ -173,7 +203,12 @@ handout_replay(struct handout *h, struct store *st, struct client *c)
 {
 	struct replay_ctx r = { .h = h, .c = c };
 
-	if (follow_read(&c->follow, st, SIZE_MAX, emit_replayed, &r) == -1) {
+	uint64_t before = h->delivered;
+	int rc = follow_read(&c->follow, st, SIZE_MAX, emit_replayed, &r);
+
+	metrics_count(h->clients->metrics, M_EVENTS_SENT, h->delivered -
+	    before);
+	if (rc == -1) {
 		if (c->state == CLIENT_DROPPED)
 			return HANDOUT_DONE;	/* out of memory: said */
 		return trouble(st);

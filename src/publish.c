@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "number.h"
 #include "response.h"
 #include "upload.h"
@@ -70,6 +71,7 @@ answer(struct publish *p, int status, const char *message, int retry_after_s)
 	struct buf *s = p->pr->scratch;
 
 	buf_clear(s);
+	client_status(p->c, status);
 	client_answer(p->c, s, response_status(s, status, p->c->allow_origin,
 	    message, retry_after_s));
 }
@@ -265,6 +267,7 @@ write_lines(struct publish *p)
 		return write_failed(p, "cannot append lines");
 	}
 	free(evs);
+	metrics_count(p->pr->clients->metrics, M_PUBLISHED, u->nbatch);
 	p->first_id = first;
 	p->last_id = store_last_appended(st);
 	p->busy_since_ms = 0;
@@ -358,6 +361,7 @@ publish_commit(struct publisher *pr)
 {
 	struct publish *batch = pr->queue, *appended = NULL, **tail = &appended;
 	struct store *st = *pr->writer;
+	uint64_t added = 0;	/* events new to the log, not retries */
 
 	if (batch == NULL)
 		return;
@@ -373,6 +377,7 @@ publish_commit(struct publisher *pr)
 		if (store_publish_in(st, &ev, &p->first_id, &existed) == 0) {
 			p->status = existed || p->kind == REQUEST_CLOSE ?
 			    200 : 201;
+			added += !existed;
 			*tail = p;
 			tail = &p->next_queued;
 		} else if (store_refused(st)) {
@@ -393,6 +398,7 @@ publish_commit(struct publisher *pr)
 		batch_failed(appended);
 		return;
 	}
+	metrics_count(pr->clients->metrics, M_PUBLISHED, added);
 	for (struct publish *p = appended, *next; p != NULL; p = next) {
 		next = p->next_queued;
 		p->queued = false;

@@ -26,6 +26,9 @@ struct request_params {
 	const char *cookie;		/* HTTP_COOKIE */
 	const char *idempotency_key;	/* HTTP_IDEMPOTENCY_KEY */
 	const char *content_length;	/* CONTENT_LENGTH: CGI's body size */
+	const char *metrics;		/* SSELOG_METRICS: "1" asks for the
+					 * metrics; only the web server's
+					 * config sets it */
 };
 
 /* Where a request may name its streams: --streams, or per request the

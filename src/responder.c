@@ -22,6 +22,7 @@
 #include "fcgi.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "number.h"
 #include "server.h"
 #include "store.h"
@@ -542,6 +543,8 @@ cgi_params(struct request_params *p)
 	p->cookie = getenv("HTTP_COOKIE");
 	p->idempotency_key = getenv("HTTP_IDEMPOTENCY_KEY");
 	p->content_length = getenv("CONTENT_LENGTH");
+	/* Set by the config, as SSELOG_STREAMS. */
+	p->metrics = getenv("SSELOG_METRICS");
 }
 
 /* CGI: reads the request body, if any, before answering. A web server
@@ -652,6 +655,18 @@ main(int argc, char **argv)
 	if (!o.max_clients_given)
 		o.cfg.max_clients = fds > 2 * RESERVED_FDS ?
 		    (size_t)(fds - RESERVED_FDS) : RESERVED_FDS;
+	/* As the serving user, so that the shared file is its own. */
+	struct metrics *metrics = metrics_open(listen_fd, o.listen != NULL,
+	    err, sizeof err);
+	if (metrics == NULL) {
+		log_error("out of memory");
+		fcgi_remove_socket();
+		return 1;
+	}
+	if (err[0] != '\0')
+		log_warn("metrics: %s: a scrape shows this process's figures "
+		    "alone", err);
+	o.cfg.metrics = metrics;
 	/* Read as the serving user, as a reload will be. */
 	struct auth *auth;
 	if ((rc = load_auth(&o, &auth)) != 0) {
@@ -717,11 +732,13 @@ main(int argc, char **argv)
 		 * ends them with the process. */
 		server_free(srv);
 		auth_free(sig.auth);
+		metrics_close(metrics);
 		fcgi_remove_socket();
 		return rc == 0 ? 0 : 1;
 	}
 	rc = server_run(srv);
 	server_free(srv);
 	auth_free(sig.auth);
+	metrics_close(metrics);
 	return rc == 0 ? 0 : 1;
 }

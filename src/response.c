@@ -163,3 +163,21 @@ response_preflight(struct buf *out, const char *allow_origin,
 		return -1;
 	return buf_append_str(out, "\r\n");
 }
+
+int
+response_metrics(struct buf *out, const struct buf *body, bool head_only)
+{
+	if (buf_printf(out, "Status: 200 OK\r\nCache-Control: no-store\r\n"
+	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+	    "Content-Length: %zu\r\n\r\n", body->len) == -1)
+		return -1;
+	return head_only ? 0 : buf_append(out, body->data, body->len);
+}
+
+int
+response_metrics_not_allowed(struct buf *out)
+{
+	return one_line(out, "405 Method Not Allowed", NULL,
+	    "Allow: GET, HEAD\r\n", "method not allowed: the metrics "
+	    "answer GET and HEAD");
+}

@@ -48,4 +48,12 @@ int response_not_allowed(struct buf *out, const char *allow_origin,
 int response_preflight(struct buf *out, const char *allow_origin,
     bool publish);
 
+/* 200 and the metrics in body (the Prometheus text exposition format,
+ * version 0.0.4), or only the headers when head_only (HEAD). */
+int response_metrics(struct buf *out, const struct buf *body,
+    bool head_only);
+
+/* 405 for the metrics, which answer GET and HEAD only. */
+int response_metrics_not_allowed(struct buf *out);
+
 #endif

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "logfile.h"
 #include "loop.h"
+#include "metrics.h"
 #include "publish.h"
 #include "sse.h"
 #include "store.h"
@@ -90,6 +91,9 @@ struct server {
 	bool busy_said;
 	size_t (*in_flight)(void);	/* connections on their way, or NULL */
 	uint64_t served;	/* requests answered */
+	struct metrics *metrics;	/* never NULL */
+	bool own_metrics;	/* made here (cfg.metrics was NULL) */
+	uint64_t queries_seen;	/* SQL statements already counted */
 	uint64_t random;	/* xorshift state: spreads retry: values */
 	struct buf scratch;
 };
@@ -124,6 +128,7 @@ answer_status(struct server *srv, struct client *c, int status,
     const char *message, int retry_after_s)
 {
 	buf_clear(&srv->scratch);
+	client_status(c, status);
 	send_last(srv, c, response_status(&srv->scratch, status,
 	    c->allow_origin, message, retry_after_s));
 }
@@ -137,6 +142,7 @@ send_stream_head(struct server *srv, struct client *c)
 	struct buf *s = &srv->scratch;
 
 	buf_clear(s);
+	client_status(c, 200);
 	if (response_stream(s, c->allow_origin) == -1 ||
 	    (!c->head_only && buf_append_str(s, ":\n") == -1)) {
 		log_error("out of memory answering a request");
@@ -195,6 +201,22 @@ answer_draining(struct server *srv, struct client *c)
 }
 
 /* ---- the log ---- */
+
+/* Brings the metrics' SQL statements and last id up to date: after each
+ * read of the log, and before its handles are replaced (a new handle
+ * counts from 0). */
+static void
+note_log_figures(struct server *srv)
+{
+	uint64_t now = (srv->store ? store_statements(srv->store) : 0) +
+	    (srv->writer ? store_statements(srv->writer) : 0);
+
+	metrics_count(srv->metrics, M_LOG_QUERIES, now >= srv->queries_seen ?
+	    now - srv->queries_seen : now);
+	srv->queries_seen = now;
+	metrics_gauge_set(srv->metrics, G_LAST_ID, srv->handout.pos >
+	    srv->handout.high ? srv->handout.pos : srv->handout.high);
+}
 
 /* The log was locked: no read before the back-off has passed. */
 static void
@@ -310,6 +332,7 @@ poll_log(struct server *srv)
 	}
 	end_rewound(srv);
 	clients_flush(&srv->clients);
+	note_log_figures(srv);
 }
 
 /* The store keeps reading the file it opened, even after the file is
@@ -342,6 +365,7 @@ check_log_file(struct server *srv)
 		 * too, and the next writer would take the -shm file for
 		 * unused and reset it under our mapping. Until a new handle
 		 * is open, nothing reads the log (log_waiting()). */
+		note_log_figures(srv);
 		store_close(srv->store);
 		srv->store = NULL;
 		store_close(srv->writer);	/* reopened below */
@@ -439,6 +463,11 @@ start(struct server *srv, struct client *c)
 		store_read_end(st);
 		return HANDOUT_DONE;
 	}
+	client_stream_opened(c);
+	if (c->start_given)
+		metrics_count(srv->metrics, M_REPLAYS, 1);
+	if (gap_first > 0)
+		metrics_count(srv->metrics, M_GAPS, 1);
 	for (size_t i = 0; i < c->nstreams; i++) {
 		if (hub_join(srv->hub, c->streams[i], &c->links[i], c, i) ==
 		    -1) {
@@ -570,6 +599,8 @@ answer_refused(struct server *srv, struct client *c,
 	char message[512];
 
 	buf_clear(&srv->scratch);
+	client_status(c, d->verdict == ACCESS_NO_CREDENTIALS ||
+	    d->verdict == ACCESS_BAD_TOKEN ? 401 : 403);
 	switch (d->verdict) {
 	case ACCESS_NO_CREDENTIALS:
 		snprintf(message, sizeof message, "%s needs credentials: a "
@@ -696,8 +727,36 @@ answer_malformed(struct server *srv, struct client *c, int status,
 		return;
 	}
 	buf_clear(&srv->scratch);
+	client_status(c, 405);
 	send_last(srv, c, response_not_allowed(&srv->scratch, c->allow_origin,
 	    err, srv->cfg.request.publish));
+}
+
+/* SSELOG_METRICS=1, which only the web server's config sets on the
+ * location it restricts: the totals of every process on the socket,
+ * whatever the path (design.md is silent on metrics: README.md,
+ * "Metrics"). GET and HEAD; anything else is a 405. */
+static void
+answer_metrics(struct server *srv, struct client *c, const char *method)
+{
+	struct buf body = BUF_INIT;
+	int built;
+
+	if (method == NULL)
+		method = "GET";
+	note_log_figures(srv);
+	buf_clear(&srv->scratch);
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		client_status(c, 405);
+		send_last(srv, c, response_metrics_not_allowed(&srv->scratch));
+		return;
+	}
+	client_status(c, 200);
+	built = metrics_render(srv->metrics, &body) == -1 ? -1 :
+	    response_metrics(&srv->scratch, &body, strcmp(method, "HEAD") ==
+	    0);
+	buf_free(&body);
+	send_last(srv, c, built);
 }
 
 static bool
@@ -719,6 +778,11 @@ server_accept(struct server *srv, int fd, enum transport transport,
 		return;
 	if (transport == TRANSPORT_CGI)
 		srv->once = true;
+	if (params->metrics != NULL && strcmp(params->metrics, "1") == 0) {
+		answer_metrics(srv, c, params->method);
+		clients_flush(&srv->clients);
+		return;
+	}
 	/* A write is answered with a status, never as a stream. */
 	bool writes = request_method_writes(params->method);
 	c->wants_stream = !writes && request_wants_stream(params);
@@ -761,6 +825,7 @@ server_accept(struct server *srv, int fd, enum transport transport,
 		    "later", 5000, 15000);
 	} else if (req.kind == REQUEST_PREFLIGHT) {
 		buf_clear(&srv->scratch);
+		client_status(c, 204);
 		send_last(srv, c, response_preflight(&srv->scratch,
 		    c->allow_origin, srv->cfg.request.publish));
 	} else if (request_writes(&req)) {
@@ -889,6 +954,7 @@ on_tick(struct loop_timer *t)
 			    "locked: try again later", 1000, 5000);
 	recheck_access(srv, wall_ms(), false);
 	clients_tick(&srv->clients);
+	note_log_figures(srv);	/* the writes' statements, replays' */
 }
 
 /* ---- the server ---- */
@@ -945,6 +1011,15 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 	}
 	srv->cfg = *cfg;
 	srv->scratch = (struct buf)BUF_INIT;
+	srv->metrics = cfg->metrics;
+	if (srv->metrics == NULL) {
+		if ((srv->metrics = metrics_private()) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			free(srv);
+			return NULL;
+		}
+		srv->own_metrics = true;
+	}
 	srv->random = random_seed();
 	if ((srv->loop = loop_new()) == NULL) {
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
@@ -962,6 +1037,7 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 	clients_init(&srv->clients, srv->loop, srv->hub, cfg->max_pending,
 	    page / 2, cfg->write_timeout_s * 1000LL,
 	    cfg->heartbeat_s * 1000LL);
+	srv->clients.metrics = srv->metrics;
 	handout_init(&srv->handout, srv->hub, &srv->clients, page);
 	srv->publisher = (struct publisher){ .loop = srv->loop,
 	    .clients = &srv->clients, .writer = &srv->writer,
@@ -979,6 +1055,7 @@ server_new(const struct server_config *cfg, char *err, size_t errlen)
 	if (cfg->request.publish && open_log(srv, STORE_WRITE_NOWAIT,
 	    &srv->writer, NULL, err, errlen) == -1)
 		goto fail;
+	note_log_figures(srv);
 	if (srv->logfile == NULL)
 		watch_connection(srv);
 	else if (logfile_fd(srv->logfile) != -1) {
@@ -1015,6 +1092,8 @@ server_free(struct server *srv)
 	hub_free(srv->hub);
 	loop_free(srv->loop);
 	buf_free(&srv->scratch);
+	if (srv->own_metrics)
+		metrics_close(srv->metrics);
 	free(srv);
 }
 

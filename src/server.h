@@ -38,10 +38,14 @@ struct server_config {
 					 * or NULL: every stream is readable;
 					 * borrowed, server_set_auth() swaps
 					 * it */
+	struct metrics *metrics;	/* the figures, shared with the other
+					 * processes on the socket (borrowed);
+					 * NULL: the server counts alone */
 };
 
 struct server;
 struct loop;
+struct metrics;
 
 /* Opens the log read-only (and, with request.publish, a second handle
  * to write it) and starts watching it. Returns the server, or

@@ -4,7 +4,8 @@
 # /usr/local: they are made from contrib/*.in with the directories that
 # make install uses, even when the build was made with others (the
 # configured prefix here) and only `make install prefix=...` names the
-# new one. The installed systemd units pass systemd-analyze verify.
+# new one. The installed systemd units (sselog-prune.service and its
+# timer among them) pass systemd-analyze verify.
 . "$SRCDIR/tests/cli/lib.sh"
 
 : "${BUILDDIR:?set BUILDDIR to the build directory}"
@@ -68,11 +69,17 @@ is "no installed contrib file names /usr/local" \
 is "no installed contrib file has an @dir@ left" \
     "$(grep -l '@[a-z]*dir@' "$contrib"/* | sed 's|.*/||')" ""
 
+# sselog-prune.service runs the installed sselog.
+is "contrib/sselog-prune.service names the installed sselog" \
+    "$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$contrib/sselog-prune.service")" \
+    "$prefix/bin/sselog"
+
 # The units as systemd reads them (offline: nothing is started). ExecStart
 # names a program that exists: the one installed above.
 if command -v systemd-analyze >/dev/null 2>&1; then
 	if (cd "$contrib" && timeout 30 systemd-analyze verify --man=no \
-	    ./sselog.socket ./sselog.service) >verify.log 2>&1; then
+	    ./sselog.socket ./sselog.service ./sselog-prune.service \
+	    ./sselog-prune.timer) >verify.log 2>&1; then
 		ok "systemd-analyze verify accepts the installed units"
 	else
 		not_ok "systemd-analyze verify accepts the installed units" \

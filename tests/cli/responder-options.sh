@@ -81,6 +81,9 @@ check "--help names --publish" grep -q '^  --publish ' "$OUT"
 # guards /events/secret/, stream= on an open mount must not reach it.
 sselog -d "$T_WORK/s.db" init >/dev/null
 sselog -d "$T_WORK/s.db" publish secret/payroll 'salaries' >/dev/null
+# Closed, so that a CGI answer that serves the stream ends after it
+# instead of following it until run's timeout.
+sselog -d "$T_WORK/s.db" close secret/payroll >/dev/null
 # cgi_status [VAR=VALUE...] -- ARGS...: the Status (or 200) of a GET of
 # /events/?stream=secret/payroll&lastEventId=0 with that environment.
 cgi_status() {

@@ -78,6 +78,10 @@
 #               through web server SERVER (see there); count, body and
 #               answers for the checks of writes.
 #   no_leftovers     check that no process of this test is left running.
+#   metrics_file PID   the metrics' shared file in /dev/shm that responder
+#               PID holds (README.md, "Metrics"). Those this test made
+#               and nobody holds any more are removed at exit: the files
+#               of inherited sockets stay behind for a replacement.
 #
 # Access control (access.sh and one script for each web server):
 #   access_files   the keys of tests/keys ($KEYS) copied to $RUNDIR, the
@@ -222,6 +226,14 @@ t_cleanup() {
 	for t_p in $(t_leftovers); do
 		kill -9 "$t_p" 2>/dev/null
 	done
+	# Responders keep a shared flock on their metrics file: one that
+	# nobody holds and that this test made is its own leftover (another
+	# test's that is in use stays).
+	for t_f in /dev/shm/sselog-metrics-*; do
+		[ -e "$t_f" ] || continue
+		printf '%s\n' "$T_SHM_BEFORE" | grep -qxF "$t_f" && continue
+		flock -xn "$t_f" true && rm -f "$t_f"
+	done
 	if [ -n "${KEEP_WORK:-}" ]; then
 		echo "# kept $T_WORK"
 	else
@@ -229,7 +241,18 @@ t_cleanup() {
 	fi
 }
 
+metrics_file() {
+	for t_fd in /proc/"$1"/fd/*; do
+		case $(readlink "$t_fd") in
+		/dev/shm/sselog-metrics-*) readlink "$t_fd"; return ;;
+		esac
+	done
+}
+
 # ---- set-up ----
+
+# The metrics files there before this test (t_cleanup).
+T_SHM_BEFORE=$(ls /dev/shm/sselog-metrics-* 2>/dev/null)
 
 TEST_LOG=${SSELOG_TEST_LOG:-sqlite}
 case $TEST_LOG in
@@ -237,7 +260,7 @@ sqlite) t_shell=sqlite3 ;;
 postgresql) t_shell= ;;	# tests/pg/lib.sh checks its own
 *) bail "SSELOG_TEST_LOG=$TEST_LOG: sqlite or postgresql" ;;
 esac
-for t_tool in curl $t_shell timeout setpriv; do
+for t_tool in curl $t_shell timeout setpriv flock; do
 	command -v "$t_tool" >/dev/null 2>&1 ||
 		bail "$t_tool is not installed (run build-aux/deps test)"
 done

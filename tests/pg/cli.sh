@@ -87,7 +87,11 @@ FROM events WHERE stream = 'build/3') + 1) FROM events WHERE stream = \
 'build/3'")" "30000|1|30000|t"
 
 # ---- watch: replay, live, the end at a close ----
+# watch follows an open stream until stopped: where only its replay is
+# compared, it is stopped after 5 s (run's timeout), not after 60.
+RUN_TIMEOUT=5
 run sselog watch --since 4 build/1
+RUN_TIMEOUT=60
 is_out_bytes "watch replays what came after --since, as the responder serves it" \
     'id: 5\ndata: once\n\nid: 6\ndata: from SQL\n\n'
 sselog watch --since 6 build/1 >live.out 2>live.err &
@@ -123,7 +127,9 @@ run sselog prune --keep 1 build/4
 is_out "prune --keep 1: says what it deleted" "pruned 3 events"
 is "... the pruned ids are recorded" "$(pg_sql "SELECT last_id FROM pruned \
 WHERE stream = 'build/4'")" "$((first + 2))"
+RUN_TIMEOUT=5
 run sselog watch --since 0 build/4
+RUN_TIMEOUT=60
 is_out_bytes "watch from before the pruned ids: the gap, then what is left" \
     'event: sselog.gap\ndata: {"lastEventId":0,"firstAvailableId":%s}\n\nid: %s\ndata: e4\n\n' \
     "$((first + 3))" "$((first + 3))"

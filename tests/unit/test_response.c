@@ -466,6 +466,42 @@ test_cors_headers(void **state)
 		    cases[i].want, false, 200);
 }
 
+/* The metrics: 200, the exposition format's type with its version, the
+ * length of the body and the body (HEAD: the same length, no body); any
+ * other method 405 allowing GET and HEAD alone. */
+static void
+test_metrics(void **state)
+{
+	struct buf body = BUF_INIT, out = BUF_INIT;
+	static const char head[] = "Status: 200 OK\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+	    "Content-Length: 13\r\n\r\n";
+	(void)state;
+
+	assert_int_equal(buf_append_str(&body, "sselog_x 1\n# "), 0);
+	assert_int_equal(response_metrics(&out, &body, false), 0);
+	assert_int_equal(buf_append(&out, "", 1), 0);
+	assert_string_equal(out.data, "Status: 200 OK\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+	    "Content-Length: 13\r\n\r\nsselog_x 1\n# ");
+	buf_clear(&out);
+	assert_int_equal(response_metrics(&out, &body, true), 0);
+	assert_int_equal(buf_append(&out, "", 1), 0);
+	assert_string_equal(out.data, head);
+	buf_clear(&out);
+	assert_int_equal(response_metrics_not_allowed(&out), 0);
+	assert_int_equal(buf_append(&out, "", 1), 0);
+	assert_string_equal(out.data, "Status: 405 Method Not Allowed\r\n"
+	    "Cache-Control: no-store\r\nAllow: GET, HEAD\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Length: 52\r\n\r\n"
+	    "method not allowed: the metrics answer GET and HEAD\n");
+	buf_free(&body);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -477,6 +513,7 @@ main(void)
 		cmocka_unit_test(test_methods_with_publish),
 		cmocka_unit_test(test_cors_allowed),
 		cmocka_unit_test(test_cors_headers),
+		cmocka_unit_test(test_metrics),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
