@@ -46,7 +46,9 @@ else
 	bail "no tree to build the package from"
 fi
 
-if (cd "$src" && DEB_BUILD_OPTIONS=nocheck timeout -k 5 900 \
+# parallel=2: the machine's two cores (dpkg-buildpackage builds with one
+# by default).
+if (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" timeout -k 5 900 \
     env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
     dpkg-buildpackage -us -uc -b) >build.log 2>&1; then
 	ok "dpkg-buildpackage -us -uc -b builds the package"
