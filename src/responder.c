@@ -670,6 +670,7 @@ main(int argc, char **argv)
 	/* Read as the serving user, as a reload will be. */
 	struct auth *auth;
 	if ((rc = load_auth(&o, &auth)) != 0) {
+		metrics_close(metrics);
 		fcgi_remove_socket();
 		return listen_fd == -1 ? cgi_fail("sselog-fcgi cannot start: "
 		    "see its messages") : rc;
@@ -680,6 +681,7 @@ main(int argc, char **argv)
 	if (srv == NULL) {
 		log_error("%s", err);
 		auth_free(auth);
+		metrics_close(metrics);
 		fcgi_remove_socket();
 		return listen_fd == -1 ? cgi_fail("sselog-fcgi cannot start: "
 		    "see the server's error log") : 1;
@@ -693,6 +695,7 @@ main(int argc, char **argv)
 		log_error("signalfd: %s", strerror(errno));
 		server_free(srv);
 		auth_free(auth);
+		metrics_close(metrics);
 		return 1;
 	}
 
@@ -708,6 +711,9 @@ main(int argc, char **argv)
 		if (pipe2(pipefd, O_CLOEXEC) == -1) {
 			log_error("pipe: %s", strerror(errno));
 			server_free(srv);
+			auth_free(sig.auth);
+			metrics_close(metrics);
+			fcgi_remove_socket();
 			return 1;
 		}
 		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
@@ -721,6 +727,9 @@ main(int argc, char **argv)
 		if (err[0] != '\0') {
 			log_error("%s", err);
 			server_free(srv);
+			auth_free(sig.auth);
+			metrics_close(metrics);
+			fcgi_remove_socket();
 			return 1;
 		}
 		char shown[512];
