@@ -7,10 +7,14 @@
 # writer's events once and in its order, and every client must receive
 # every event once, in id order.
 #
-# The pipes and the sqlite3 shells write 10,000 events each. A `sselog
-# publish` is a process (about 4 ms here, fsync included), so each publish
-# loop writes FAULT_PUBLISH_EVENTS (default 1,000) to keep the test well
-# under a minute; FAULT_PUBLISH_EVENTS=10000 runs the full count.
+# The sizes are the environment's: FAULT_PUBLISH_EVENTS for each publish
+# loop (default 250: a `sselog publish` is a process, about 4 ms here,
+# fsync included), FAULT_OTHER_EVENTS for each pipe and sqlite3 shell
+# (2,000) and FAULT_CLIENTS (50). The defaults keep the eight writers
+# overlapping for seconds at a small share of the test suite's CPU (the
+# deliveries, events × clients, are what costs);
+# FAULT_PUBLISH_EVENTS=10000 FAULT_OTHER_EVENTS=10000 FAULT_CLIENTS=100
+# runs the full count.
 
 # Several functions below are only called through wait_until; start_daemon,
 # open_stream and eval set PID_*, STREAM_* and the like; the sh -c scripts
@@ -18,9 +22,9 @@
 # shellcheck disable=SC2317,SC2154,SC2016
 . "$SRCDIR/tests/faults/lib.sh"
 
-PUBLISH_EVENTS=${FAULT_PUBLISH_EVENTS:-1000}
-OTHER_EVENTS=10000
-CLIENTS=100
+PUBLISH_EVENTS=${FAULT_PUBLISH_EVENTS:-250}
+OTHER_EVENTS=${FAULT_OTHER_EVENTS:-2000}
+CLIENTS=${FAULT_CLIENTS:-50}
 # A publish takes 4 to 14 ms alone, several times that with the others
 # writing, and a shared machine can slow all of them down: the deadline
 # only catches a writer that is stuck.
