@@ -480,7 +480,16 @@ id=$(sselog publish nine "before the silence")
 until_id "streams on A and B follow nine" s9a "$id"
 wait_until 5 has_id s9b "$id"
 watching() { grep -qx "id: $1" "$T_WORK/watch9.out"; }
-check "... and so does sselog watch" wait_until 5 watching "$id"
+# (15 s: the watcher connects, replays and listens while the whole
+# test suite runs beside it.)
+if wait_until 15 watching "$id"; then
+	ok "... and so does sselog watch"
+else
+	not_ok "... and so does sselog watch" "not within 15 s; it printed:" \
+	    "$(cat "$T_WORK/watch9.out")" "and on stderr:" \
+	    "$(cat "$T_WORK/watch9.err")" \
+	    "alive: $(t_alive "$watcher" && echo yes || echo no)"
+fi
 pg_silence "$PID_fcgi_a" "$PID_fcgi_b" "$watcher"
 check "the connections of both responders and the watcher go silent ($PG_SILENCED)" \
     test "$PG_SILENCED" -ge 3
