@@ -208,7 +208,7 @@ is "... and the event older than 30 days is gone" \
 # their arguments in calls instead. runuser runs the package's sselog;
 # install makes the directory without the owner (recorded).
 mkdir shims
-for c in adduser addgroup deluser delgroup getent runuser install \
+for c in adduser addgroup deluser delgroup getent runuser install id \
     dpkg-statoverride deb-systemd-helper deb-systemd-invoke systemctl; do
 	cat >"shims/$c" <<EOF
 #!/bin/sh
@@ -220,6 +220,7 @@ adduser) touch "\$state/passwd" ;;
 delgroup) rm -f "\$state/group" ;;
 deluser) rm -f "\$state/passwd" ;;
 getent) exec test -e "\$state/\$1" ;;
+id) test -e "\$state/passwd" && echo 4242 && exit 0; exit 1 ;;
 runuser) shift 3; p=\$1; shift; exec "$T_WORK/root\$p" "\$@" ;;
 install)
 	args=
@@ -236,7 +237,8 @@ done
 mkdir state
 cat >ns.sh <<'EOF'
 set -u
-mount -t tmpfs none /var/lib && mount -t tmpfs none /run || exit 1
+mount -t tmpfs none /var/lib && mount -t tmpfs none /run &&
+    mount -t tmpfs none /dev/shm || exit 1
 mkdir -p /run/systemd/system
 PATH=$T_WORK/shims:$PATH
 export PATH
@@ -256,9 +258,14 @@ say remove $?
 say after_remove "$(ls /var/lib/sselog)"
 # What a responder started by spawn-fcgi.sh and stopped leaves there.
 mkdir /run/sselog && touch /run/sselog/fcgi.sock /run/sselog/sselog-fcgi.pid
+# ... and in /dev/shm: its metrics file (the user sselog is uid 4242
+# here), beside another user's.
+touch /dev/shm/sselog-metrics-1-9-abc /dev/shm/sselog-metrics-1-7-def
+chown 4242 /dev/shm/sselog-metrics-1-9-abc
 sh ctrl/postrm purge >>postrm.log 2>&1
 say purge $?
 say after_purge "$(ls -d /var/lib/sselog /run/sselog 2>&1 | grep -v 'No such' )"
+say shm "$(ls /dev/shm)"
 mv calls calls.purge
 EOF
 T_WORK=$T_WORK unshare -m --propagation private sh ns.sh >ns.out 2>&1
@@ -291,6 +298,8 @@ is "postrm remove: exit 0, the log stays" "$(got remove)/$(got after_remove)" 0/
 is "postrm purge: exit 0" "$(got purge)" 0
 is "... removes /var/lib/sselog and /run/sselog (with the socket left in it)" \
     "$(got after_purge)" ""
+is "... removes sselog's metrics file from /dev/shm, not another user's" \
+    "$(got shm)" sselog-metrics-1-7-def
 check "... removes the user and the group sselog" \
     sh -c 'grep -qx "deluser --system --quiet sselog" calls.purge &&
     grep -qx "delgroup --system --quiet sselog" calls.purge'
