@@ -470,11 +470,13 @@ is "... then the close, at DELETE's id" "$(got s8 | tail -n 1)" \
 # hours.
 open_stream s9a "${A}nine"
 open_stream s9b "${B}nine"
-# From the log's end as it is now (--since): without it watch prints
+# From the log's end as it is now (--since, taken here, before the
+# publish below, not in the background job): without it watch prints
 # only what is appended after it has connected, which under load can be
-# after the publish below.
-"$SSELOG" -d "$PG_URI" watch --since "$(pg_sql "SELECT coalesce(max(id), 0) \
-FROM events")" nine >"$T_WORK/watch9.out" 2>"$T_WORK/watch9.err" &
+# after that publish.
+since=$(pg_sql "SELECT coalesce(max(id), 0) FROM events")
+"$SSELOG" -d "$PG_URI" watch --since "$since" nine >"$T_WORK/watch9.out" \
+    2>"$T_WORK/watch9.err" &
 watcher=$!
 id=$(sselog publish nine "before the silence")
 until_id "streams on A and B follow nine" s9a "$id"
