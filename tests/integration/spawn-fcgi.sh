@@ -164,6 +164,10 @@ sed 's/^/# /' "$OUT"
 bad_log spawn-fcgi -s "$SOCK" -u "$WWW_USER" -g "$WWW_USER" -- \
     "$SSELOG_FCGI" --prefix /events/ >/dev/null 2>&1
 t_syslog "spawn-fcgi alone: the responder's reason is in syslog" "$BAD_WHY"
+# spawn-fcgi leaves while its child may still be on its way out (slowly,
+# under the sanitizers): the socket it held stays listening until then.
+check "... and the responder ends: nothing is left listening" \
+    wait_until 10 eval '! listening'
 
 # ---- -n: the foreground, for a supervisor ----
 start_daemon fg env SSELOG_FCGI="$SSELOG_FCGI" SSELOG_DB="$DB" \
