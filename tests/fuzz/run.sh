@@ -5,7 +5,7 @@
 # is a regression test. One TAP case per target. New inputs go to a
 # temporary directory, never into the source tree.
 #
-# Environment: FUZZ_SECONDS (default 4) per target; FUZZ_DIR, the
+# Environment: FUZZ_SECONDS (default 2) per target; FUZZ_DIR, the
 # directory of the programs (default ./fuzz); SRCDIR, the source tree.
 # A crash leaves its input in FUZZ_DIR/crash-TARGET-*; reproduce with
 # `fuzz/fuzz_TARGET FILE`.
@@ -13,7 +13,7 @@ set -u
 
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 bindir=${FUZZ_DIR:-$PWD/fuzz}
-seconds=${FUZZ_SECONDS:-4}
+seconds=${FUZZ_SECONDS:-2}
 targets="sse request url_decode number utf8 fcgi_record fcgi_head fcgi_input lines rules token upload"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sselog-fuzz.XXXXXX") || exit 1
