@@ -367,6 +367,9 @@ check "with a sequence instead, the same reader skips ids (the check above can f
 
 pg_session L
 pg_send L "LISTEN sselog;"
+# The writes only once it listens: psql connects in the background.
+pg_send L "SELECT 'listening';"
+wait_until 30 grep -q '^listening$' L.out || bail "the LISTEN session does not answer"
 awk 'BEGIN {
 	print "BEGIN;"
 	for (i = 1; i <= 100; i++)
