@@ -53,18 +53,7 @@ viewer_open() {
 }
 
 t_loaded_or_gone() {
-	[ -f "$V_OUT/loaded" ] || t_gone "$PID_driver"
-}
-
-# v_driver_gone: whether the driver ended (t_gone without its two
-# processes: v_cmd asks at every poll).
-v_driver_gone() {
-	# shellcheck disable=SC2154 # start_daemon sets PID_driver
-	read -r t_stat 2>/dev/null <"/proc/$PID_driver/stat" || return 0
-	case ${t_stat##*) } in
-	Z*) return 0 ;;
-	esac
-	return 1
+	[ -f "$V_OUT/loaded" ] || b_driver_gone
 }
 
 # v_cmd SECONDS OP [ARG...]: one command (that may take SECONDS on its
@@ -83,7 +72,7 @@ v_cmd() {
 	t_max=$((10 + (30 + t_s) * 10))
 	while [ ! -f "$V_OUT/res/$t_n" ]; do
 		t_i=$((t_i + 1))
-		if [ "$t_i" -gt "$t_max" ] || v_driver_gone; then
+		if [ "$t_i" -gt "$t_max" ] || b_driver_gone; then
 			echo "ERROR: no answer from the driver"
 			return 1
 		fi
