@@ -21,6 +21,10 @@
 //                      fetch), responses, failures, console messages
 //                      and page errors: for diagnosis
 //
+// OUTDIR/next, when the test writes it, holds the URL of the next page:
+// the page open is closed, events.log emptied, state removed, and the
+// next one loaded; then OUTDIR/next is removed.
+//
 // DRIVE_HOST_RULES, when set, is Chromium's --host-resolver-rules ("MAP
 // *.sselog.test 127.0.0.1"): names for loopback servers, so that a test
 // has origins and cookie domains of its own.
@@ -29,7 +33,8 @@
 // after DRIVE_MAX_SECONDS (default 120) it gives up and exits 3. No
 // browser is ever downloaded: it runs /usr/bin/chromium (or $CHROMIUM)
 // with a fresh profile that playwright-core makes below $TMPDIR.
-import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync,
+    unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launch, netLog, stopOnSignal, t0 } from './chromium.mjs';
 
@@ -42,6 +47,7 @@ const maxSeconds = Number(process.env.DRIVE_MAX_SECONDS || 120);
 const eventsLog = join(outdir, 'events.log');
 const netLogFile = join(outdir, 'net.log');
 const stateFile = join(outdir, 'state');
+const nextFile = join(outdir, 'next');
 writeFileSync(eventsLog, '');
 
 // The fields every entry may have, written in their own columns.
@@ -54,8 +60,8 @@ const stop = stopOnSignal();
 const browser = await launch(process.env.DRIVE_HOST_RULES
     ? [`--host-resolver-rules=${process.env.DRIVE_HOST_RULES}`] : []);
 
-let status = 0;
-try {
+// A page on URL, its requests and errors logged.
+async function open(url) {
 	const page = await browser.newPage();
 	page.on('console', (m) => net('console', m.type(), JSON.stringify(m.text())));
 	page.on('pageerror', (e) => net('pageerror', JSON.stringify(String(e))));
@@ -79,11 +85,29 @@ try {
 	const resp = await page.goto(url, { timeout: 20000 });
 	if (!resp || resp.status() !== 200)
 		throw new Error(`${url}: HTTP ${resp ? resp.status() : 'no response'}`);
+	return page;
+}
 
+let status = 0;
+try {
+	let page = await open(url);
 	let seen = 0;
 	let state = '';
 	const deadline = t0 + maxSeconds * 1000;
 	while (!stop.requested) {
+		if (existsSync(nextFile)) {
+			// The next page replaces this one (a browser started
+			// once for both): the files start again with its
+			// entries, and OUTDIR/next goes once it loaded.
+			const next = readFileSync(nextFile, 'utf8').trim();
+			await page.close();
+			writeFileSync(eventsLog, '');
+			rmSync(stateFile, { force: true });
+			seen = 0;
+			state = '';
+			page = await open(next);
+			unlinkSync(nextFile);
+		}
 		const { rs, entries } = await page.evaluate((n) => ({
 			rs: window.es ? window.es.readyState : -1,
 			entries: (window.log || []).slice(n),

@@ -21,8 +21,12 @@
 #                  environment given (DRIVE_MAX_SECONDS=...).
 #   browser_open URL [NAME=VALUE...]   the same for any URL (another
 #                  page, another host name: DRIVE_HOST_RULES=...).
+#   browser_next PORT QUERY   the same page with QUERY in place of the
+#                  one open, in the same Chromium (a start costs seconds
+#                  of CPU); returns once it loaded.
 #   browser_opened SECONDS   wait until the page's EventSource opened;
 #                  fails when it did not, or drive.mjs ended.
+#   b_driver_gone  whether drive.mjs ended (builtins only, for polls).
 #   b_count KIND   how many entries of KIND (open, error, event) so far;
 #                  b_at_least KIND N.
 #   b_ready_state  the EventSource's readyState; b_state_is N.
@@ -68,9 +72,36 @@ browser_open() {
 	    FORCE_COLOR=0 "$@" node "$B_DIR/drive.mjs" "$t_url" "$B_OUT"
 }
 
+browser_next() {
+	if ! printf '%s\n' "http://127.0.0.1:$1/eventsource.html?$2" \
+	    >"$B_OUT/next.tmp" || ! mv "$B_OUT/next.tmp" "$B_OUT/next"; then
+		bail "cannot write $B_OUT/next"
+	fi
+	if ! wait_until 30 t_next_or_gone || [ -e "$B_OUT/next" ]; then
+		bail "drive.mjs did not load the next page"
+	fi
+}
+
+t_next_or_gone() {
+	[ ! -e "$B_OUT/next" ] || b_driver_gone
+}
+
+# Tests poll it: one process, awk, not a cat for it too.
 b_count() {
-	{ cat "$B_OUT/events.log" 2>/dev/null || :; } |
-	    awk -F '\t' -v k="$1" '$2 == k { n++ } END { print n + 0 }'
+	[ -f "$B_OUT/events.log" ] || { echo 0; return; }
+	awk -F '\t' -v k="$1" '$2 == k { n++ } END { print n + 0 }' \
+	    "$B_OUT/events.log"
+}
+
+# b_driver_gone: t_gone "$PID_driver" in builtins alone, without its
+# sed and cut: the tests ask it at every poll.
+b_driver_gone() {
+	# shellcheck disable=SC2154 # start_daemon sets PID_driver
+	read -r t_stat 2>/dev/null <"/proc/$PID_driver/stat" || return 0
+	case ${t_stat##*) } in
+	Z*) return 0 ;;
+	esac
+	return 1
 }
 
 b_at_least() {	# KIND N
@@ -79,7 +110,7 @@ b_at_least() {	# KIND N
 
 # shellcheck disable=SC2154 # start_daemon sets PID_driver
 t_opened_or_gone() {
-	b_at_least open 1 || t_gone "$PID_driver"
+	b_at_least open 1 || b_driver_gone
 }
 
 browser_opened() {

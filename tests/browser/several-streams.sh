@@ -100,14 +100,14 @@ is "... and no request follows" "$(b_requests | wc -l)" "$n_requests"
 is "nginx saw the stream request, then the reconnect answered 204" \
     "$(b_requests | awk '{ print $1, $2 }' | tr '\n' ' ')" "200 - 204 $bc "
 b_no_page_error "the page reported no script error"
-browser_stop
 
 # ---- 2. the README's pattern: es.close() once every stream ended ----
 
 : >"$T_WORK/expected"
 : >"$ACCESS.before"
 cp "$ACCESS" "$ACCESS.before"
-browser_start "$PORT" "streams=build/c,deploy/d&types=sselog.close&pattern=close"
+# The same Chromium, its second page: the first one, stopped, is closed.
+browser_next "$PORT" "streams=build/c,deploy/d&types=sselog.close&pattern=close"
 browser_opened 30 || { b_diag; bail "the page's EventSource did not open"; }
 dc=$(sselog close deploy/d)
 expect "$dc" sselog.close "$(close_json deploy/d)"

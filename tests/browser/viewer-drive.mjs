@@ -5,18 +5,23 @@
 //
 // Opens URL in Debian's Chromium through playwright-core and then does
 // what the shell test asks, one command at a time: the test writes
-// OUTDIR/cmd/N.json (N = 1, 2, ...), this answers in OUTDIR/res/N (the
-// text, or "ERROR: why"). Commands, as JSON:
+// OUTDIR/cmd/N (N = 1, 2, ...), then the empty OUTDIR/cmd/N.go; this
+// answers in OUTDIR/res/N (the text, or "ERROR: why"). A command is its
+// name and its arguments, each ended by a NUL byte (what the shell's
+// printf writes without starting a process, and what no argument holds):
 //
-//   {"op":"eval","js":EXPR}    EXPR evaluated in the page (awaited),
-//                              as a string (objects as JSON)
-//   {"op":"goto","url":URL}    a new page load
-//   {"op":"wheel","dy":N}      the mouse wheel over the log, N pixels
-//                              (negative: up), as a user scrolls
-//   {"op":"fill","sel":S,"text":T}   types T into the field S
-//   {"op":"click","sel":S}     a click on S
-//   {"op":"hover","sel":S}     the pointer moved over S
-//   {"op":"screenshot","path":P,"width":W,"height":H}
+//   eval EXPR          EXPR evaluated in the page (awaited), as a string
+//                      (objects as JSON)
+//   wait SECONDS EXPR  EXPR evaluated every 50 ms until it is true
+//                      (answers true), for up to SECONDS (answers false);
+//                      an error (a page being replaced) counts as not yet
+//   goto URL           a new page load
+//   wheel DY           the mouse wheel over the log, DY pixels
+//                      (negative: up), as a user scrolls
+//   fill SELECTOR TEXT types TEXT into the field SELECTOR
+//   click SELECTOR     a click on it
+//   hover SELECTOR     the pointer moved over it
+//   screenshot PATH [WIDTH HEIGHT]
 //
 // Every request the page makes outside /sselog/, the page's own files
 // (the streams, below /events/ or another mount), and its response, is
@@ -52,42 +57,58 @@ function stream(r) {
 	return !p.startsWith('/sselog/') && p !== '/favicon.ico';
 }
 
-async function run(page, cmd) {
-	switch (cmd.op) {
-	case 'eval': {
-		const v = await page.evaluate(`(async () => (${cmd.js}))()`);
-		if (typeof v === 'string')
-			return v;
-		return v === undefined ? 'undefined' : String(JSON.stringify(v));
+// The value of the expression JS in the page, as a string.
+async function evaluate(page, js) {
+	const v = await page.evaluate(`(async () => (${js}))()`);
+	if (typeof v === 'string')
+		return v;
+	return v === undefined ? 'undefined' : String(JSON.stringify(v));
+}
+
+async function run(page, [op, ...arg]) {
+	switch (op) {
+	case 'eval':
+		return evaluate(page, arg[0]);
+	case 'wait': {
+		// Polled here: each poll from the shell cost it several
+		// processes.
+		const end = Date.now() + Number(arg[0]) * 1000;
+		for (;;) {
+			if (await evaluate(page, arg[1]).catch(() => '') === 'true')
+				return 'true';
+			if (Date.now() >= end)
+				return 'false';
+			await new Promise((r) => setTimeout(r, 50));
+		}
 	}
 	case 'goto': {
-		const r = await page.goto(cmd.url, { timeout: 20000 });
+		const r = await page.goto(arg[0], { timeout: 20000 });
 		return String(r ? r.status() : 0);
 	}
 	case 'wheel': {
 		const box = await page.locator('#log').boundingBox();
 		await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-		await page.mouse.wheel(0, cmd.dy);
+		await page.mouse.wheel(0, Number(arg[0]));
 		await page.waitForTimeout(200);
 		return 'ok';
 	}
 	case 'fill':
-		await page.locator(cmd.sel).fill(cmd.text);
+		await page.locator(arg[0]).fill(arg[1]);
 		return 'ok';
 	case 'click':
-		await page.locator(cmd.sel).click();
+		await page.locator(arg[0]).click();
 		return 'ok';
 	case 'hover':
-		await page.locator(cmd.sel).hover();
+		await page.locator(arg[0]).hover();
 		return 'ok';
 	case 'screenshot':
-		await page.setViewportSize({ width: cmd.width || 1000,
-		    height: cmd.height || 700 });
+		await page.setViewportSize({ width: Number(arg[1] || 1000),
+		    height: Number(arg[2] || 700) });
 		await page.waitForTimeout(300);
-		await page.screenshot({ path: cmd.path });
+		await page.screenshot({ path: arg[0] });
 		return 'ok';
 	default:
-		throw new Error(`unknown op ${cmd.op}`);
+		throw new Error(`unknown op ${op}`);
 	}
 }
 
@@ -135,11 +156,12 @@ try {
 	let n = 1;
 	const deadline = t0 + maxSeconds * 1000;
 	while (!stop.requested) {
-		const file = join(outdir, 'cmd', `${n}.json`);
-		if (existsSync(file)) {
+		const file = join(outdir, 'cmd', String(n));
+		if (existsSync(file + '.go')) {
 			let out;
 			try {
-				out = await run(page, JSON.parse(readFileSync(file, 'utf8')));
+				out = await run(page, readFileSync(file, 'utf8')
+				    .split('\0').slice(0, -1));
 			} catch (e) {
 				out = 'ERROR: ' + String(e.message || e).split('\n')[0];
 			}

@@ -54,10 +54,11 @@ pub() {	# DATA [TYPE]: an event of S, its data from printf's format
 }
 i_plain=$(sselog publish "$S" "plain line")
 i_red=$(pub '\033[31mred\033[0m then \033[1;32mbold green\033[0m and \033[44mon blue\033[0m')
-# One event per named colour: 30-37, 90-97 (fg) and 40-47 (bg).
+# One event per named colour: 30-37, 90-97 (fg) and 40-47 (bg), a line
+# each through one pipe.
 for c in 0 1 2 3 4 5 6 7; do
-	pub "\\033[3${c}mfg3$c\\033[0m \\033[9${c}mfg9$c\\033[m \\033[4${c}mbg4$c\\033[0m" >/dev/null
-done
+	printf "\\033[3${c}mfg3$c\\033[0m \\033[9${c}mfg9$c\\033[m \\033[4${c}mbg4$c\\033[0m\\n"
+done | sselog pipe "$S" -e log
 i_256=$(pub '\033[38;5;208morange\033[0m \033[38;2;10;20;200mtrue\033[0m \033[48;5;22mdeep\033[0m')
 i_esc=$(pub '\033[2K\033[?25l\033[1Gstart\033]0;TITLE-PAYLOAD\007after\033]8;;http://osc.example/\033\\link\033]8;;\033\\ end\033[?1049h\033(B\033=')
 i_html=$(sselog publish "$S" -e log '<b>not bold</b> & <script>alert(1)</script>')
@@ -129,15 +130,17 @@ v_eval 'window.colourOf = (text, prop) => {
 	    "101": "magenta", "011": "cyan" }[hi];
 }' >/dev/null
 names="black red green yellow blue magenta cyan white"
-got= want=
+want=
 c=0
 for n in $names; do
 	bright=$n
 	[ "$n" != black ] || bright=grey
 	want="$want 3$c:$n 9$c:$bright 4$c:$n"
-	got="$got 3$c:$(v_eval "colourOf('fg3$c', 'color')") 9$c:$(v_eval "colourOf('fg9$c', 'color')") 4$c:$(v_eval "colourOf('bg4$c', 'backgroundColor')")"
 	c=$((c + 1))
 done
+# The 24 colours in one command to the page.
+got=$(v_eval '[0, 1, 2, 3, 4, 5, 6, 7].map((c) => ` 3${c}:${colourOf("fg3" + c, "color")}` +
+    ` 9${c}:${colourOf("fg9" + c, "color")} 4${c}:${colourOf("bg4" + c, "backgroundColor")}`).join("")')
 is "SGR 30-37, 90-97, 40-47: each colour looks like its name (computed style)" \
     "$got" "$want"
 is "SGR 1: bold (font-weight 700), with its colour" \
@@ -297,7 +300,7 @@ fi
 # ---- the gap notice ----
 
 G=gap/1
-for i in 1 2 3 4 5 6; do sselog publish "$G" -e log "gap line $i" >/dev/null; done
+seq 1 6 | sed 's/^/gap line /' | sselog pipe "$G" -e log
 sselog prune --keep 2 "$G" >/dev/null
 first=$(sql "SELECT min(id) FROM events WHERE stream = '$G'")
 v_goto "$VIEWER?stream=$G"
