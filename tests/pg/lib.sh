@@ -24,7 +24,8 @@
 #                               for -d / SSELOG_DB
 #                   PGPASSFILE  the role's password, for libpq
 #                   PG_PORT, PG_DIR (the cluster's directory: data/,
-#                   server.log, the socket)
+#                   server.log, the socket). $PG_CONF, if set, is added
+#                   to postgresql.conf before the server first starts.
 #   pg_db NAME      one more database owned by "sselog", empty (no schema);
 #                   prints its URI.
 #   pg_load [URI]   run sql/postgresql.sql (on $PG_URI by default); its
@@ -230,6 +231,7 @@ pg_cluster() {
 	fsync = off
 	full_page_writes = off
 	track_commit_timestamp = on
+	${PG_CONF:-}
 	EOF
 	cat >"$PG_DIR/data/pg_hba.conf" <<-EOF
 	local all all trust
