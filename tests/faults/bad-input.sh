@@ -241,12 +241,12 @@ fcgi_req big HEAD "param-repeat:QUERY_STRING:1048576:x"
 fcgi_is "FastCGI: a 1 MB query string: 431" big 431
 fcgi_req big HEAD "param-repeat:HTTP_X_BIG:1048576:x"
 fcgi_is "FastCGI: a 1 MB header: 431" big 431
-set --
-i=0
-while [ "$i" -lt 1000 ]; do
-	i=$((i + 1))
-	set -- "$@" "param:HTTP_X_H$i=$(printf '%0100d' 0)"
-done
+# The 1,000 operations in one pass: growing "$@" one at a time, with a
+# subshell for each value, took 25 s of the shell's CPU (each set -- copies
+# the whole list). The words hold no blank nor glob character.
+t_h=$(printf '%0100d' 0)
+# shellcheck disable=SC2046 # one operation a line
+set -- $(seq 1000 | sed "s/.*/param:HTTP_X_H&=$t_h/")
 fcgi_req many HEAD "$@"
 fcgi_is "FastCGI: 1,000 headers: 200" many 200
 fcgi_req nomethod ""

@@ -117,7 +117,12 @@ last_id() {
 
 # Waits until the publisher has written a few more events than now, then
 # until every client has received them: the clients are back.
+# Polled every 200 ms, not 50: each poll is an sqlite3, or a grep for
+# each client and an awk over the page's log, and nothing here is timed
+# (the clients reconnect by themselves meanwhile).
 everyone_back() {
+	t_poll=$T_POLL
+	T_POLL=0.2
 	t_from=$(last_id)
 	t_more() {
 		[ "$(last_id)" -ge $((t_from + 10)) ] || t_gone "$PID_publisher"
@@ -130,6 +135,7 @@ everyone_back() {
 		not_ok "$1: every client has event $t_want"
 		f_diag 15
 	fi
+	T_POLL=$t_poll
 }
 
 t_first() { [ "$(last_id)" -ge 20 ]; }
