@@ -26,27 +26,10 @@ store_is_postgresql(const char *path)
 void
 store_display_path(const char *path, char *out, size_t len)
 {
-	const char *auth, *end, *at, *colon;
-
-	if (!store_is_postgresql(path)) {
-		snprintf(out, len, "%s", path);
-		return;
-	}
-	auth = strstr(path, "://") + 3;
-	end = auth + strcspn(auth, "?");
-	/* The last @ ends the user part: a password may hold a / or @. */
-	at = NULL;
-	for (const char *p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-	/* scheme://user[:password]@host/db[?query] */
-	if (colon != NULL)
-		snprintf(out, len, "%.*s%.*s", (int)(colon - path), path,
-		    (int)strcspn(at, "?"), at);
+	if (store_is_postgresql(path))
+		store_pg_display(path, out, len);
 	else
-		snprintf(out, len, "%.*s", (int)strcspn(path + (auth - path),
-		    "?") + (int)(auth - path), path);
+		snprintf(out, len, "%s", path);
 }
 
 struct store *

@@ -84,6 +84,9 @@ struct store_backend {
 extern const struct store_backend store_sqlite;
 /* The log in PostgreSQL (store_pg.c). */
 extern const struct store_backend store_pg;
+/* store_display_path() for a PostgreSQL URI: read by libpq's own parser,
+ * so that no part of a password it would take can be shown. */
+void store_pg_display(const char *uri, char *out, size_t len);
 
 /* Records a failure: one line, neither busy, refused nor down (set those
  * after it where they apply). */

@@ -320,8 +320,6 @@ connection(struct pg_store *st)
 		}
 		st->connecting = PQconnectPoll(st->conn);
 	}
-	st->backoff_ms = 0;
-	st->next_try_ms = 0;
 	/* Sends that cannot go at once wait in libpq, under the deadline
 	 * (flush()), instead of blocking. */
 	if (PQsetnonblocking(st->conn, 1) != 0) {
@@ -329,7 +327,15 @@ connection(struct pg_store *st)
 		return unreachable(st);
 	}
 	st->notifications++;	/* read again: some may have been missed */
-	return setup_connection(st) == -1 ? -1 : 0;
+	if (setup_connection(st) == -1) {
+		/* Not kept: a connection that does not listen (a standby
+		 * refuses LISTEN) would leave new events to the poll. */
+		if (st->conn == NULL)
+			return -1;	/* given up, backing off (settle()) */
+		lose_connection(st);
+		return unreachable(st);
+	}
+	return 0;
 }
 
 /* Counts the notifications that came with what was read. */
@@ -367,7 +373,9 @@ settle(struct pg_store *st, bool flush, int64_t until, const char *doing)
 			snprintf(why, sizeof why, "%s: the database did not "
 			    "answer within %d ms", doing, ANSWER_WAIT_MS);
 			drop_connection(st, why);
-			return -1;
+			/* The next connection after the back-off: one at once
+			 * would hold the loop for the same wait again. */
+			return unreachable(st);
 		}
 		if (!st->base.nowait)
 			wait_socket(st->conn, flush ? POLLIN | POLLOUT : POLLIN,
@@ -405,8 +413,15 @@ answer(struct pg_store *st, const char *doing)
 		PQclear(more);
 	}
 	count_notifications(st);
-	if (res == NULL)
+	if (res == NULL) {
 		set_pg_error(st, NULL, doing);
+		return NULL;
+	}
+	/* The database answers: the back-off starts from its first step
+	 * at the next failure (not at a mere connect, after which a query
+	 * may still time out). */
+	st->backoff_ms = 0;
+	st->next_try_ms = 0;
 	return res;
 }
 
@@ -592,10 +607,8 @@ pg_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	/* libpq's reasons for a URI it cannot read quote the URI, and with
 	 * it any password: say which part is wrong in our words. */
 	if (opts == NULL) {
-		char shown[512];
-		store_display_path(path, shown, sizeof shown);
-		snprintf(err, errlen, "%s: not a valid PostgreSQL connection "
-		    "URI (see libpq's \"Connection URIs\")", shown);
+		snprintf(err, errlen, "the log's PostgreSQL URI is not a valid "
+		    "connection URI (see libpq's \"Connection URIs\")");
 		PQfreemem(why);
 		goto fail;
 	}
@@ -1460,6 +1473,44 @@ pg_cursor_close(struct store_cursor *base)
 	PQclear(c->page);
 	free(c->streams);
 	free(c);
+}
+
+/* user@host:port/dbname, each part as libpq reads it from the URI: a
+ * scan of our own would have to find where libpq ends the password (an
+ * unescaped ? or @ may be in it), and a mistake would print part of it. */
+void
+store_pg_display(const char *uri, char *out, size_t len)
+{
+	char *why = NULL;
+	PQconninfoOption *opts = PQconninfoParse(uri, &why);
+	const char *user = NULL, *host = NULL, *port = NULL, *dbname = NULL;
+
+	if (opts == NULL) {
+		PQfreemem(why);		/* it quotes the URI */
+		snprintf(out, len, "the PostgreSQL URI");
+		return;
+	}
+	for (const PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			dbname = o->val;
+	}
+	/* An IPv6 address in brackets, as in a URI. */
+	bool v6 = host != NULL && strchr(host, ':') != NULL &&
+	    strchr(host, ',') == NULL;
+	snprintf(out, len, "postgresql://%s%s%s%s%s%s%s/%s",
+	    user != NULL ? user : "", user != NULL ? "@" : "",
+	    v6 ? "[" : "", host != NULL ? host : "", v6 ? "]" : "",
+	    port != NULL ? ":" : "", port != NULL ? port : "",
+	    dbname != NULL ? dbname : "");
+	PQconninfoFree(opts);
 }
 
 const struct store_backend store_pg = {

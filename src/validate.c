@@ -14,6 +14,10 @@ static const char reserved_type[] =
     "invalid event type: types starting with sselog. are reserved, "
     "except sselog.close";
 static const char bad_utf8[] = "invalid data: it is not valid UTF-8";
+/* (A PostgreSQL log refuses such a type itself: checked here, both logs
+ * refuse it in the same words, before anything is written.) */
+static const char bad_type_utf8[] =
+    "invalid event type: it is not valid UTF-8";
 static const char nul_data[] = "invalid data: it contains a NUL byte";
 
 static bool
@@ -52,6 +56,8 @@ validate_event_type(const char *type)
 {
 	if (type[0] == '\0' || strpbrk(type, "\r\n") != NULL)
 		return bad_type;
+	if (!utf8_valid(type, strlen(type)))
+		return bad_type_utf8;
 	if (strncmp(type, "sselog.", 7) == 0 && strcmp(type, "sselog.close") != 0)
 		return reserved_type;
 	return NULL;

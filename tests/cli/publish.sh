@@ -140,6 +140,7 @@ bad_type="invalid event type"
 refuse "empty -e" 1 "$bad_type" sselog -d t.db publish s -e '' x
 refuse "-e with a newline" 1 "$bad_type" sselog -d t.db publish s -e "$(printf 'a\nb')" x
 refuse "-e with a CR" 1 "$bad_type" sselog -d t.db publish s -e "$(printf 'a\rb')" x
+refuse "-e not UTF-8" 1 "$bad_type: it is not valid UTF-8" sselog -d t.db publish s -e "$(printf 'a\377')" x
 refuse "-e sselog.gap (reserved)" 1 "reserved" sselog -d t.db publish s -e sselog.gap x
 
 refuse "-r -1" 2 "-r -1" sselog -d t.db publish s -r -1 x

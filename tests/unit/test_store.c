@@ -1590,6 +1590,35 @@ test_publish_in(void **state)
 	store_close(st);
 }
 
+/* How messages name a log: a file as it is; a PostgreSQL URI as
+ * user@host:port/dbname, never any part of a password, wherever libpq
+ * would read one (an unescaped ? or @ in it, the query). */
+static void
+test_display_path(void **state)
+{
+	const char *cases[][2] = {
+		{ "/var/lib/sselog/events.db", "/var/lib/sselog/events.db" },
+		{ "postgresql://sselog:s3cret@db.example.com:5433/sselog",
+		    "postgresql://sselog@db.example.com:5433/sselog" },
+		{ "postgresql://sselog:se?cr3t@db.example.com/sselog",
+		    "postgresql://sselog@db.example.com/sselog" },
+		{ "postgres://sselog:se%40cr3t@db/sselog?sslmode=require",
+		    "postgresql://sselog@db/sselog" },
+		{ "postgresql://sselog@db/sselog?password=s3cret",
+		    "postgresql://sselog@db/sselog" },
+		{ "postgresql://[::1]:5432/sselog", "postgresql://[::1]:5432/sselog" },
+		{ "postgresql://sselog:s3cret@db/sselog?no_such_option=1",
+		    "the PostgreSQL URI" },
+	};
+	char shown[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		store_display_path(cases[i][0], shown, sizeof shown);
+		assert_string_equal(shown, cases[i][1]);
+	}
+}
+
 int
 main(void)
 {
@@ -1616,6 +1645,7 @@ main(void)
 		cmocka_unit_test(test_list_streams),
 		cmocka_unit_test(test_data_version),
 		cmocka_unit_test(test_transactions),
+		cmocka_unit_test(test_display_path),
 	};
 	return cmocka_run_group_tests(tests, templog_setup, templog_teardown);
 }

@@ -136,7 +136,7 @@ test_stream_names(void **state)
 		    cases[i].valid ? NULL : BAD_STREAM);
 }
 
-/* Event types: any non-empty text without CR or LF, except the reserved
+/* Event types: any non-empty UTF-8 text without CR or LF, except the reserved
  * sselog. prefix, where only sselog.close may be appended. The prefix is
  * exactly "sselog." (with the dot, case-sensitive, as the schema's GLOB). */
 static void
@@ -164,6 +164,9 @@ test_event_types(void **state)
 		{ "\n", BAD_TYPE },
 		{ "a\r\nb", BAD_TYPE },
 		{ "sselog.close\n", BAD_TYPE },
+		{ "a\xff", "invalid event type: it is not valid UTF-8" },
+		{ "caf\xc3", "invalid event type: it is not valid UTF-8" },
+		{ "\xed\xa0\x80", "invalid event type: it is not valid UTF-8" },
 		{ "sselog.gap", RESERVED_TYPE },
 		{ "sselog.", RESERVED_TYPE },
 		{ "sselog.closed", RESERVED_TYPE },
