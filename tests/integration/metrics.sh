@@ -299,15 +299,19 @@ check "10 more streams: the clients are those open" wait_until 10 eval \
 check "... each replayed 1 event: events sent go on from 10" \
     wait_until 10 says sselog_events_sent_total 20
 
-# The pool's shared file, read from its processes: other tests running
-# beside this one have files of their own in /dev/shm.
+# The pool's shared file, read from its processes (other tests running
+# beside this one have files of their own in /dev/shm), and looked at
+# while they hold it: once they stopped, another test's clean-up may
+# take it for a leftover of its own.
 own=$(for p in $(responder_pids); do metrics_file "$p"; done | sort -u)
 is "the pool's processes share one metrics file" \
     "$(echo "$own" | grep -c .)" 1
-stop_all
 for t_f in $own; do
 	is "the shared file $t_f: www-data's, mode 0600" \
 	    "$(stat -c '%U %a' "$t_f" 2>&1)" "$WWW_USER 600"
+done
+stop_all
+for t_f in $own; do
 	rm -f "$t_f"
 done
 no_leftovers
