@@ -26,7 +26,6 @@
 #                  of CPU); returns once it loaded.
 #   browser_opened SECONDS   wait until the page's EventSource opened;
 #                  fails when it did not, or drive.mjs ended.
-#   b_driver_gone  whether drive.mjs ended (builtins only, for polls).
 #   b_count KIND   how many entries of KIND (open, error, event) so far;
 #                  b_at_least KIND N.
 #   b_ready_state  the EventSource's readyState; b_state_is N.
@@ -83,7 +82,8 @@ browser_next() {
 }
 
 t_next_or_gone() {
-	[ ! -e "$B_OUT/next" ] || b_driver_gone
+	# shellcheck disable=SC2154 # start_daemon sets PID_driver
+	[ ! -e "$B_OUT/next" ] || t_gone "$PID_driver"
 }
 
 # Tests poll it: one process, awk, not a cat for it too.
@@ -93,24 +93,13 @@ b_count() {
 	    "$B_OUT/events.log"
 }
 
-# b_driver_gone: t_gone "$PID_driver" in builtins alone, without its
-# sed and cut: the tests ask it at every poll.
-b_driver_gone() {
-	# shellcheck disable=SC2154 # start_daemon sets PID_driver
-	read -r t_stat 2>/dev/null <"/proc/$PID_driver/stat" || return 0
-	case ${t_stat##*) } in
-	Z*) return 0 ;;
-	esac
-	return 1
-}
-
 b_at_least() {	# KIND N
 	[ "$(b_count "$1")" -ge "$2" ]
 }
 
 # shellcheck disable=SC2154 # start_daemon sets PID_driver
 t_opened_or_gone() {
-	b_at_least open 1 || b_driver_gone
+	b_at_least open 1 || t_gone "$PID_driver"
 }
 
 browser_opened() {

@@ -53,7 +53,7 @@ viewer_open() {
 }
 
 t_loaded_or_gone() {
-	[ -f "$V_OUT/loaded" ] || b_driver_gone
+	[ -f "$V_OUT/loaded" ] || t_gone "$PID_driver"
 }
 
 # v_cmd SECONDS OP [ARG...]: one command (that may take SECONDS on its
@@ -72,7 +72,7 @@ v_cmd() {
 	t_max=$((10 + (30 + t_s) * 10))
 	while [ ! -f "$V_OUT/res/$t_n" ]; do
 		t_i=$((t_i + 1))
-		if [ "$t_i" -gt "$t_max" ] || b_driver_gone; then
+		if [ "$t_i" -gt "$t_max" ] || t_gone "$PID_driver"; then
 			echo "ERROR: no answer from the driver"
 			return 1
 		fi
